@@ -1,0 +1,59 @@
+// Installing dependencies and reading .env. Plain Node, no npm dependencies (this runs before `npm ci`).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { isWindows } from './proc.mjs';
+
+function mtimeMs(file) {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `npm ci` when node_modules is missing or older than package-lock.json. */
+export function ensureDeps(root) {
+  const lock = path.join(root, 'package-lock.json');
+  const installed = path.join(root, 'node_modules', '.package-lock.json');
+  const lockTime = mtimeMs(lock);
+  const installedTime = mtimeMs(installed);
+  const missing = !fs.existsSync(path.join(root, 'node_modules')) || installedTime === null;
+  if (!missing && (lockTime === null || lockTime <= installedTime)) return;
+
+  console.log(missing ? 'Installing dependencies (npm ci)...' : 'package-lock.json changed: reinstalling dependencies (npm ci)...');
+  const res = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], {
+    cwd: root,
+    stdio: 'inherit',
+    shell: isWindows,
+  });
+  if (res.status !== 0) {
+    throw new Error(`npm ci failed (exit ${res.status ?? res.signal}${res.error ? `: ${res.error.message}` : ''})`);
+  }
+}
+
+/**
+ * Variables from `<root>/.env` (KEY=VALUE lines, # comments, optional quotes, optional `export `). Values already in the
+ * environment win. Returns {} when there is no .env.
+ */
+export function readDotEnv(root) {
+  let text;
+  try {
+    text = fs.readFileSync(path.join(root, '.env'), 'utf8');
+  } catch {
+    return {};
+  }
+  const out = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2];
+    if (/^"(.*)"$/.test(value)) value = value.slice(1, -1).replace(/\\n/g, '\n').replace(/\\"/g, '"');
+    else if (/^'(.*)'$/.test(value)) value = value.slice(1, -1);
+    else value = value.replace(/\s+#.*$/, '');
+    out[m[1]] = value;
+  }
+  return out;
+}

@@ -1,0 +1,261 @@
+#!/usr/bin/env node
+// Entry for every npm script: `node scripts/run.mjs <start|api|worker|migrate|test|bench> [args...]`.
+// Plain Node ESM without npm dependencies: it runs before `npm ci` has installed anything.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureDeps, readDotEnv } from './lib/deps.mjs';
+import { canConnect, exitCodeOf, freePort, handleSignals, isAlive, spawnTracked } from './lib/proc.mjs';
+import { ensureTemporal, isTemporalAt, registerSearchAttributes, startTemporalDevServer } from './lib/temporal.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const [mode, ...rest] = process.argv.slice(2);
+
+const TEMPORAL_PORT = 7233;
+const TEMPORAL_UI_PORT = 8233;
+const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+const STOP_GRACE_MS = 5000; // `npm start`: how long the app gets after Ctrl-C before SIGKILL
+
+const say = (msg) => console.log(`herald: ${msg}`);
+
+// --- signals -------------------------------------------------------------------------------------------------------
+// One handler for the whole run. `current` is what a signal should do right now (forward it to the foreground child);
+// without one (during start-up) a signal stops whatever was started and exits.
+let current = null;
+let devServer = null;
+let stopping = false;
+
+handleSignals((signal) => {
+  if (current) return current(signal);
+  if (stopping) return;
+  stopping = true;
+  const code = 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15);
+  (devServer ? devServer.stop(2000) : Promise.resolve()).finally(() => process.exit(code));
+});
+
+/**
+ * Runs `node <args>` in the foreground (own process group, stdio inherited) and forwards SIGINT/SIGTERM/SIGHUP to it
+ * once; a later, deliberate second signal is forwarded too. With graceMs the child is killed if it is still running
+ * that long after the first signal. Resolves { code, signal, interrupted }.
+ */
+async function runNode(args, { env, graceMs = null, label = 'the process' }) {
+  const { child, exited } = spawnTracked(process.execPath, args, { cwd: root, env, stdio: 'inherit', detached: true });
+  let interrupted = null;
+  current = (signal) => {
+    if (!isAlive(child)) return;
+    if (!interrupted) {
+      interrupted = signal;
+      if (graceMs) {
+        setTimeout(() => {
+          if (!isAlive(child)) return;
+          console.error(`herald: ${label} did not stop within ${graceMs / 1000} s; killing it`);
+          child.kill('SIGKILL');
+        }, graceMs).unref();
+      }
+    }
+    child.kill(signal);
+  };
+  const result = await exited;
+  current = () => {}; // keep ignoring signals while the caller cleans up
+  if (result.error) throw new Error(`could not start node: ${result.error.message}`);
+  return { ...result, interrupted };
+}
+
+/** Exit code for a service (start, api, worker) stopped by a signal we forwarded: a clean stop is success. */
+function serviceExitCode({ code, signal, interrupted }) {
+  if (interrupted && (code === 0 || code === 130 || code === 143 || (code === null && signal))) return 0;
+  return exitCodeOf({ code, signal });
+}
+
+function dataDir(env) {
+  const dir = path.resolve(root, env.DATA_DIR || '.data');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+const rel = (p) => path.relative(root, p) || '.';
+
+function checkNode() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major < 20 || (major === 20 && minor < 6)) {
+    throw new Error(`Herald needs Node.js 20.6 or newer (this is ${process.versions.node}).`);
+  }
+}
+
+/** Environment for app processes: .env (if any) under the real environment. */
+function appEnv() {
+  return { ...readDotEnv(root), ...process.env };
+}
+
+// --- modes ---------------------------------------------------------------------------------------------------------
+
+async function start() {
+  const env = appEnv();
+  if (!env.TEMPORAL_ADDRESS) {
+    const bin = ensureTemporal();
+    const dir = dataDir(env);
+    const address = `127.0.0.1:${TEMPORAL_PORT}`;
+    if (await canConnect('127.0.0.1', TEMPORAL_PORT)) {
+      if (!(await isTemporalAt(bin, address))) {
+        throw new Error(
+          `port ${TEMPORAL_PORT} is in use by something that is not a Temporal server. ` +
+            'Stop it, or set TEMPORAL_ADDRESS to the Temporal server to use.',
+        );
+      }
+      say(`a Temporal server is already running on ${address}: using it instead of starting one`);
+      await registerSearchAttributes(bin, address);
+      env.TEMPORAL_ADDRESS = address;
+      env.HERALD_TEMPORAL_UI_URL ||= `http://127.0.0.1:${TEMPORAL_UI_PORT}`;
+    } else {
+      let uiPort = TEMPORAL_UI_PORT;
+      if (await canConnect('127.0.0.1', uiPort)) {
+        uiPort = await freePort();
+        say(`port ${TEMPORAL_UI_PORT} is taken: the Temporal Web UI will listen on ${uiPort}`);
+      }
+      const dbFile = path.join(dir, 'temporal.db');
+      const logFile = path.join(dir, 'temporal.log');
+      say(`starting the Temporal dev server (state: ${rel(dbFile)}, log: ${rel(logFile)})`);
+      devServer = await startTemporalDevServer({ bin, port: TEMPORAL_PORT, uiPort, dbFile, logFile });
+      say(`Temporal ready at ${devServer.address} in ${(devServer.startMs / 1000).toFixed(1)} s, Web UI ${devServer.uiUrl}`);
+      devServer.exited.then((r) => {
+        if (!stopping) console.error(`herald: the Temporal dev server stopped unexpectedly (exit ${exitCodeOf(r)}); see ${rel(logFile)}`);
+      });
+      env.TEMPORAL_ADDRESS = devServer.address;
+      env.HERALD_TEMPORAL_UI_URL = devServer.uiUrl;
+    }
+  }
+
+  let result;
+  try {
+    result = await runNode(['--import', 'tsx', 'src/dev/start.ts', ...rest], {
+      env,
+      graceMs: STOP_GRACE_MS,
+      label: 'Herald',
+    });
+  } finally {
+    stopping = true;
+    if (devServer) await devServer.stop();
+  }
+  return serviceExitCode(result);
+}
+
+async function service(entry) {
+  const result = await runNode(['--import', 'tsx', entry, ...rest], { env: appEnv(), label: entry });
+  return serviceExitCode(result);
+}
+
+/** Shared by test and bench: an in-memory dev server on a free port, and a PostgreSQL check. */
+async function testSetup(logName) {
+  const env = { ...process.env };
+  env.TEST_DATABASE_URL ||= DEFAULT_TEST_DATABASE_URL;
+  const dir = dataDir(env);
+
+  if (env.TEST_TEMPORAL_ADDRESS) {
+    env.TEMPORAL_ADDRESS = env.TEST_TEMPORAL_ADDRESS;
+  } else {
+    const bin = ensureTemporal();
+    const port = await freePort();
+    const logFile = path.join(dir, logName);
+    devServer = await startTemporalDevServer({ bin, port, uiPort: null, dbFile: null, logFile });
+    say(`Temporal dev server (in memory) ready at ${devServer.address} in ${(devServer.startMs / 1000).toFixed(1)} s; log: ${rel(logFile)}`);
+    env.TEMPORAL_ADDRESS = devServer.address;
+  }
+
+  let pg;
+  try {
+    const url = new URL(env.TEST_DATABASE_URL);
+    pg = { host: (url.hostname || '127.0.0.1').replace(/^\[|\]$/g, ''), port: Number(url.port) || 5432 };
+  } catch {
+    throw new Error('TEST_DATABASE_URL is not a valid URL (expected postgres://user@host:port/db)');
+  }
+  if (!(await canConnect(pg.host, pg.port, 2000))) {
+    console.error(
+      `herald: PostgreSQL is not reachable at ${pg.host}:${pg.port} (TEST_DATABASE_URL). Tests that need it will fail.\n` +
+        '        Start PostgreSQL 15 (for example `docker compose up -d postgresql`) or point TEST_DATABASE_URL at one.',
+    );
+  }
+  return { env, dir };
+}
+
+async function test() {
+  const { env, dir } = await testSetup('temporal-test.log');
+  const resultsFile = path.join(dir, 'jest-results.json');
+  fs.rmSync(resultsFile, { force: true });
+  const jest = path.join(root, 'node_modules', 'jest', 'bin', 'jest.js');
+
+  let result;
+  try {
+    result = await runNode([jest, '--runInBand', '--json', '--outputFile', resultsFile, ...rest], { env, label: 'jest' });
+  } finally {
+    stopping = true;
+    if (devServer) await devServer.stop();
+  }
+
+  const code = exitCodeOf(result);
+  let summary;
+  try {
+    summary = JSON.parse(fs.readFileSync(resultsFile, 'utf8'));
+  } catch {
+    console.log(`jest wrote no results to ${rel(resultsFile)} (exit ${code}); see the output above`);
+    return code || 1;
+  }
+  if (summary.numRuntimeErrorTestSuites > 0) {
+    console.log(`${summary.numRuntimeErrorTestSuites} test suite(s) failed to run; see the output above`);
+  }
+  let line = `${summary.numPassedTests} passed, ${summary.numFailedTests} failed`;
+  if (summary.numPendingTests > 0) line += `, ${summary.numPendingTests} skipped`;
+  console.log(line);
+  if (code !== 0) return code;
+  return summary.numFailedTests > 0 || summary.success === false ? 1 : 0;
+}
+
+async function bench() {
+  const [name, ...args] = rest;
+  const benchDir = path.join(root, 'bench');
+  const available = fs.existsSync(benchDir)
+    ? fs.readdirSync(benchDir).filter((d) => fs.existsSync(path.join(benchDir, d, 'index.ts')))
+    : [];
+  if (!name || !available.includes(name)) {
+    console.error(`usage: npm run bench -- <name>   (available: ${available.join(', ') || 'none'})`);
+    return 2;
+  }
+  const { env } = await testSetup('temporal-bench.log');
+  let result;
+  try {
+    result = await runNode(['--import', 'tsx', path.join('bench', name, 'index.ts'), ...args], { env, label: `bench ${name}` });
+  } finally {
+    stopping = true;
+    if (devServer) await devServer.stop();
+  }
+  return exitCodeOf(result);
+}
+
+const modes = {
+  start,
+  api: () => service('src/api/server.ts'),
+  worker: () => service('src/worker/main.ts'),
+  migrate: () => service('src/db/migrate-cli.ts'),
+  test,
+  bench,
+};
+
+async function main() {
+  const run = modes[mode];
+  if (!run) {
+    console.error(`usage: node scripts/run.mjs <${Object.keys(modes).join('|')}> [args...]`);
+    return 2;
+  }
+  checkNode();
+  ensureDeps(root);
+  return run();
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err) => {
+    console.error(`herald: ${err?.message ?? err}`);
+    stopping = true;
+    if (devServer) await devServer.stop(2000).catch(() => {});
+    process.exit(1);
+  },
+);

@@ -1,0 +1,45 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../domain/error-types';
+import {
+  AuthExpiredError,
+  DuplicateError,
+  PermanentError,
+  ProviderError,
+  QuotaExhaustedError,
+  RateLimitedError,
+  ReauthRequiredError,
+  TransientError,
+} from '../providers/errors';
+
+/** The one place provider errors become ApplicationFailures that workflows can branch on by type. */
+export function toApplicationFailure(err: unknown): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  if (!(err instanceof ProviderError)) return err; // Unknown errors stay retryable, with Temporal's backoff.
+  const details = [{ provider: err.provider, status: err.status ?? null }];
+  if (err instanceof RateLimitedError) {
+    return ApplicationFailure.create({
+      type: ErrorType.RateLimited,
+      message: err.message,
+      details,
+      nextRetryDelay: Math.max(1, err.retryAfterMs),
+    });
+  }
+  if (err instanceof QuotaExhaustedError) return ApplicationFailure.create({ type: ErrorType.QuotaExhausted, message: err.message, details, nonRetryable: true });
+  if (err instanceof ReauthRequiredError) return ApplicationFailure.create({ type: ErrorType.ReauthRequired, message: err.message, details, nonRetryable: true });
+  if (err instanceof AuthExpiredError) return ApplicationFailure.create({ type: ErrorType.AuthExpired, message: err.message, details });
+  if (err instanceof DuplicateError) {
+    return ApplicationFailure.create({ type: ErrorType.Duplicate, message: err.message, details: [...details, { existingId: err.existingId ?? null }], nonRetryable: true });
+  }
+  if (err instanceof PermanentError) return ApplicationFailure.create({ type: ErrorType.Permanent, message: err.message, details, nonRetryable: true });
+  if (err instanceof TransientError) return ApplicationFailure.create({ type: ErrorType.Transient, message: err.message, details });
+  return ApplicationFailure.create({ type: ErrorType.Transient, message: err.message, details });
+}
+
+/** Runs an activity body and maps whatever it throws. */
+export async function mapFailures<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toApplicationFailure(err);
+  }
+}

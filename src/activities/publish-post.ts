@@ -1,0 +1,71 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../domain/error-types';
+import { publicationIdempotencyKey } from '../domain/ids';
+import type { ContentFormat, ImageRef, Target } from '../domain/types';
+import type { PublishInput } from '../providers/publishers/types';
+import type { ActivityDeps } from './deps';
+import { mapFailures } from './failures';
+
+export interface PublishPostArgs {
+  tenantId: string;
+  pipelineId: string;
+  index: number;
+  target: Target;
+  parts: string[];
+  title: string;
+  format: ContentFormat;
+  images: ImageRef[];
+  dryRun: boolean;
+}
+export interface PublishPostResult {
+  status: 'published' | 'previewed';
+  externalId: string | null;
+  url: string | null;
+  publishedAt: string | null;
+  preview?: unknown;
+  attempt: number;
+}
+
+export function createPublishPost({ publishers, accounts, publicBaseUrl, logger }: Pick<ActivityDeps, 'publishers' | 'accounts' | 'publicBaseUrl' | 'logger'>) {
+  return async function publishPost(args: PublishPostArgs): Promise<PublishPostResult> {
+    const attempt = Context.current().info.attempt;
+    const publisher = publishers[args.target.platform];
+    const input: PublishInput = {
+      platform: args.target.platform,
+      format: args.format,
+      parts: args.parts,
+      title: args.title,
+      images: args.images.map((i) => ({ id: i.id, url: `${publicBaseUrl}${i.url}`, alt: i.alt, contentType: 'image/png' })),
+      idempotencyKey: publicationIdempotencyKey(args.pipelineId, args.index, args.target.platform),
+    };
+    if (args.target.accountId) {
+      const found = await accounts.credentials(args.tenantId, args.target.accountId);
+      if (!found || found.account.platform !== args.target.platform) {
+        throw ApplicationFailure.create({
+          type: ErrorType.AccountMissing,
+          message: `account ${args.target.accountId} is not a connected ${args.target.platform} account of this tenant`,
+          nonRetryable: true,
+        });
+      }
+      if (!args.dryRun && found.account.status !== 'active') {
+        throw ApplicationFailure.create({
+          type: ErrorType.ReauthRequired,
+          message: `account ${found.account.handle} is ${found.account.status}${found.account.lastError ? `: ${found.account.lastError}` : ''}`,
+          nonRetryable: true,
+        });
+      }
+      input.account = { id: found.account.id, handle: found.account.handle, settings: found.account.settings };
+      input.credentials = found.credentials;
+    }
+    if (args.dryRun) {
+      return { status: 'previewed', externalId: null, url: null, publishedAt: null, preview: publisher.preview(input), attempt };
+    }
+    if (!input.credentials) {
+      throw ApplicationFailure.create({ type: ErrorType.AccountMissing, message: `${args.target.platform}: accountId is required to publish`, nonRetryable: true });
+    }
+    const result = await mapFailures(() => publisher.publish(input));
+    logger.info({ platform: args.target.platform, pipelineId: args.pipelineId, externalId: result.externalId, attempt }, 'published');
+    return { status: 'published', externalId: result.externalId, url: result.url, publishedAt: new Date().toISOString(), attempt };
+  };
+}

@@ -1,0 +1,63 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { Counter } from 'prom-client';
+import type { ApiDeps } from './deps';
+import { installErrorHandler } from './error-handler';
+import { authPlugin } from './plugins/auth';
+import { accountRoutes } from './routes/accounts';
+import { healthRoutes } from './routes/health';
+import { mediaRoutes } from './routes/media';
+import { pipelineRoutes } from './routes/pipelines';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+/** The whole HTTP API as one Fastify instance. It never listens: server.ts (or a test) decides that. */
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'api' }) as unknown as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    disableRequestLogging: false,
+    genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+
+  const requests = new Counter({
+    name: 'herald_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [deps.metrics],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Herald API', version: '1', description: 'Topic in, published social content out, through durable Temporal workflows.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { deps });
+  await app.register(authPlugin, { staticKeys: deps.config.apiKeys, tenants: deps.tenants });
+  await app.register(
+    async (v1) => {
+      await v1.register(mediaRoutes, { deps });
+      await v1.register(async (authed) => {
+        authed.addHook('onRequest', async (request) => authed.authenticate(request));
+        await authed.register(pipelineRoutes, { deps });
+        await authed.register(accountRoutes, { deps });
+      });
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

@@ -1,0 +1,23 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config';
+import type { AccountRepository } from '../db/accounts-repo';
+import type { MediaRepository } from '../db/media-repo';
+import type { PipelineRepository } from '../db/pipelines-repo';
+import type { TenantRepository } from '../db/tenants-repo';
+
+export interface ApiDeps {
+  config: Config;
+  pool: Pool;
+  temporal: Client;
+  pipelines: PipelineRepository;
+  tenants: TenantRepository;
+  media: MediaRepository;
+  accounts: AccountRepository;
+  logger: Logger;
+  metrics: Registry;
+  /** How often an SSE stream looks for a new state, ms. */
+  eventsPollMs?: number;
+}

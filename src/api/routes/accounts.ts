@@ -1,0 +1,48 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps';
+import { notFound } from '../errors';
+import { responses } from '../schemas/common';
+import { idParams, platformSchema } from '../schemas/pipeline';
+
+const WEBHOOK_PLATFORMS = new Set(['slack', 'discord', 'webhook']);
+
+const accountBody = z
+  .strictObject({
+    platform: platformSchema,
+    handle: z.string().trim().min(1).max(200),
+    credentials: z.record(z.string(), z.unknown()).refine((c) => Object.keys(c).length > 0, 'credentials must not be empty'),
+    settings: z.record(z.string(), z.unknown()).optional(),
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (WEBHOOK_PLATFORMS.has(body.platform)) {
+      const url = body.credentials.url;
+      let ok = false;
+      try {
+        ok = typeof url === 'string' && ['https:', 'http:'].includes(new URL(url).protocol);
+      } catch {
+        ok = false;
+      }
+      if (!ok) ctx.addIssue({ code: 'custom', path: ['credentials', 'url'], message: `${body.platform} accounts need credentials.url, the incoming webhook URL (http or https)` });
+    }
+  });
+
+/** Connected accounts. Credentials go in encrypted and never come back out. */
+export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
+  const { accounts } = deps;
+  app.post('/accounts', { schema: { summary: 'Connect an account', body: accountBody, response: responses(201) } }, async (request, reply) => {
+    const account = await accounts.create({ tenantId: request.tenantId, ...request.body });
+    return reply.status(201).send(account);
+  });
+  app.get('/accounts', { schema: { summary: 'Connected accounts', response: responses(200) } }, async (request) => ({ items: await accounts.list(request.tenantId) }));
+  app.get('/accounts/:id', { schema: { params: idParams, response: responses(200) } }, async (request) => {
+    const account = await accounts.get(request.tenantId, request.params.id);
+    if (!account) throw notFound(`account ${request.params.id}`);
+    return account;
+  });
+  app.delete('/accounts/:id', { schema: { params: idParams, response: responses(204) } }, async (request, reply) => {
+    if (!(await accounts.remove(request.tenantId, request.params.id))) throw notFound(`account ${request.params.id}`);
+    return reply.status(204).send();
+  });
+};

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+export const errorResponse = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string(), details: z.array(z.unknown()) }),
+  })
+  .describe('Every error has this shape');
+
+const DURATION = /^\d+(?:\.\d+)?(ms|s|m|h|d)$/;
+export const durationString = z.string().regex(DURATION, 'must be a duration such as 30s, 15m, 24h or 7d');
+export function durationMs(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text)!;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms']!;
+}
+
+/** An ISO 8601 date-time with a zone (Z or an offset). */
+export const dateTimeString = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T09:00:00+01:00' });
+
+/** OpenAPI responses for a route: its success codes (any body) plus the error shape for every error code. */
+export function responses<S extends number>(...success: S[]) {
+  const ok = Object.fromEntries(success.map((c) => [c, z.any()])) as Record<S, z.ZodAny>;
+  return { ...ok, 400: errorResponse, 401: errorResponse, 404: errorResponse, 409: errorResponse, 413: errorResponse, 422: errorResponse, 429: errorResponse, 503: errorResponse };
+}

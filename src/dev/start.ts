@@ -1,0 +1,113 @@
+// Entry behind `npm start` (scripts/run.mjs starts the Temporal dev server first, unless TEMPORAL_ADDRESS is set).
+// Embedded PostgreSQL unless DATABASE_URL, then migrations, the worker and the API in this one process.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { createApi } from '../api/server';
+import { ConfigError, loadConfig } from '../config';
+import { startEmbeddedPostgres } from '../db/embedded-postgres';
+import { resolveEncryptionKey } from '../db/encryption-key';
+import { runMigrations } from '../db/migrate';
+import { createPool } from '../db/pool';
+import { createLogger } from '../logger';
+import { buildActivityDeps } from '../worker/build-deps';
+import { createHeraldWorker } from '../worker/create-worker';
+
+/** A development key for tenant "dev", made once and kept under the data directory. */
+async function devApiKey(dataDir: string): Promise<string> {
+  const file = path.resolve(dataDir, 'dev-api-key');
+  try {
+    const key = (await readFile(file, 'utf8')).trim();
+    if (key) return key;
+  } catch {
+    // first start
+  }
+  const key = `hk_dev_${randomBytes(18).toString('base64url')}`;
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, key + '\n', { mode: 0o600 });
+  return key;
+}
+
+async function main() {
+  let config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const stops: (() => Promise<unknown>)[] = [];
+
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    const pg = await startEmbeddedPostgres(config.dataDir);
+    databaseUrl = pg.url;
+    stops.unshift(() => pg.stop());
+    // `npx herald keys create` reaches the embedded database through this while npm start runs.
+    await writeFile(path.resolve(config.dataDir, 'pglite.url'), pg.url + '\n');
+    stops.unshift(() => rm(path.resolve(config.dataDir, 'pglite.url'), { force: true }));
+    logger.info({ dataDir: path.resolve(config.dataDir, 'pglite') }, 'embedded PostgreSQL (PGlite) started');
+  }
+  let devKey: string | null = null;
+  if (config.apiKeys.length === 0) {
+    devKey = await devApiKey(config.dataDir);
+    config = { ...config, apiKeys: [{ tenantId: 'dev', key: devKey }] };
+  }
+
+  const pool = createPool(databaseUrl, config.databaseUrl ? 10 : 8);
+  stops.unshift(() => pool.end());
+  const applied = await runMigrations(pool);
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+  const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir, logger);
+
+  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+  stops.unshift(() => nativeConnection.close());
+  const worker = await createHeraldWorker({
+    connection: nativeConnection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    deps: buildActivityDeps(config, pool, key, logger.child({ component: 'worker' })),
+  });
+  const workerRun = worker.run();
+
+  const connection = await Connection.connect({ address: config.temporal.address });
+  stops.unshift(() => connection.close());
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const app = await createApi(config, pool, temporal, key, logger);
+  await app.listen({ port: config.port, host: config.host });
+  stops.unshift(() => app.close());
+
+  const apiUrl = `http://${config.host}:${config.port}`;
+  const lines = [
+    '',
+    '  Herald is running.',
+    `  API:          ${apiUrl}   (docs: ${apiUrl}/docs)`,
+    `  Temporal UI:  ${config.temporal.uiUrl}`,
+    devKey ? `  API key:      ${devKey}   (tenant "dev"; development only)` : '  API keys:     from API_KEYS',
+    '',
+    `  Try:  HERALD_API_KEY=${devKey ?? '<key>'} npx herald run --topic "Why durable workflows beat cron jobs" --platform x --platform linkedin --dry-run`,
+    '  Stop: Ctrl-C (unfinished pipelines continue on the next start)',
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await app.close().catch(() => undefined);
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await workerRun.catch((err) => logger.error({ err }, 'worker stopped with an error'));
+    for (const stop of stops.slice(1)) await stop().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  workerRun.catch((err) => {
+    logger.error({ err }, 'worker failed');
+    void shutdown('worker-failure');
+  });
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,17 @@
+// The one list of ApplicationFailure type names. Workflows branch on these, never on messages.
+export const ErrorType = {
+  RateLimited: 'RateLimited',
+  BreakerOpen: 'BreakerOpen',
+  QuotaExhausted: 'QuotaExhausted',
+  AuthExpired: 'AuthExpired',
+  ReauthRequired: 'ReauthRequired',
+  Duplicate: 'Duplicate',
+  Permanent: 'Permanent',
+  Transient: 'Transient',
+  InvalidInput: 'InvalidInput',
+  NotAwaitingApproval: 'NotAwaitingApproval',
+  EditRejected: 'EditRejected',
+  TooLate: 'TooLate',
+  AccountMissing: 'AccountMissing',
+} as const;
+export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];

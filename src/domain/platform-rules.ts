@@ -1,0 +1,87 @@
+// Text limits per platform and how each one counts. Limits change: keep them here and nowhere else.
+import type { Platform } from './types';
+import { countX, graphemes, mastodonLength, threadsLength, URL_WEIGHT, utf8Bytes } from './text-count';
+
+export interface PlatformRule {
+  limit: number;
+  /** What `limit` counts, in words fit for a message to a person. */
+  unit: string;
+  /** The platform can publish a reply-thread. */
+  threads: boolean;
+  /** Default hashtag cap, where the platform has one. */
+  maxHashtags?: number;
+  /** A second limit in UTF-8 bytes, checked as well as `limit`. */
+  maxBytes?: number;
+}
+
+export const DEFAULT_MASTODON_MAX_CHARS = 500;
+export const DEFAULT_INSTAGRAM_HASHTAG_CAP = 5;
+
+export const PLATFORM_RULES: Record<Platform, PlatformRule> = {
+  x: { limit: 280, unit: 'weighted characters', threads: true },
+  linkedin: { limit: 3000, unit: 'characters', threads: false },
+  facebook: { limit: 63206, unit: 'characters', threads: false },
+  instagram: { limit: 2200, unit: 'characters', threads: false, maxHashtags: DEFAULT_INSTAGRAM_HASHTAG_CAP },
+  threads: { limit: 500, unit: 'characters (emoji count as UTF-8 bytes)', threads: true },
+  mastodon: { limit: DEFAULT_MASTODON_MAX_CHARS, unit: 'characters', threads: true },
+  bluesky: { limit: 300, unit: 'graphemes', threads: true, maxBytes: 3000 },
+  slack: { limit: 40000, unit: 'characters', threads: false },
+  discord: { limit: 2000, unit: 'characters', threads: false },
+  // No practical limit; a bound keeps a runaway body from being sent whole.
+  webhook: { limit: 100000, unit: 'characters', threads: false },
+};
+
+export interface CountOptions {
+  /** Mastodon instance's `characters_reserved_per_url` (default 23). */
+  mastodonCharsPerUrl?: number;
+}
+
+/**
+ * Length of `text` counted the platform's own way. Plain "characters" are UTF-16 code units, which
+ * are never fewer than code points, so a text that passes here passes however the platform counts.
+ * LinkedIn counts before little-text escaping, so pass the unescaped text.
+ */
+export function countFor(platform: Platform, text: string, opts: CountOptions = {}): number {
+  switch (platform) {
+    case 'x':
+      return countX(text);
+    case 'threads':
+      return threadsLength(text);
+    case 'mastodon':
+      return mastodonLength(text, opts.mastodonCharsPerUrl ?? URL_WEIGHT);
+    case 'bluesky':
+      return graphemes(text);
+    default:
+      return text.length;
+  }
+}
+
+export interface LimitOptions {
+  mastodonMaxChars?: number;
+  instagramHashtagCap?: number;
+}
+
+/** The rule for `platform` with per-deployment settings (Mastodon instance limit, Instagram hashtag cap) applied. */
+export function ruleFor(platform: Platform, opts: LimitOptions = {}): PlatformRule {
+  const rule = PLATFORM_RULES[platform];
+  if (platform === 'mastodon' && opts.mastodonMaxChars !== undefined) return { ...rule, limit: opts.mastodonMaxChars };
+  if (platform === 'instagram' && opts.instagramHashtagCap !== undefined) {
+    return { ...rule, maxHashtags: opts.instagramHashtagCap };
+  }
+  return rule;
+}
+
+/** Why `text` breaks `rule` on `platform`, e.g. "x: 312 weighted characters, limit 280"; null when it fits. */
+export function overLimit(platform: Platform, rule: PlatformRule, text: string): string | null {
+  const n = countFor(platform, text);
+  if (n > rule.limit) return `${platform}: ${n} ${rule.unit}, limit ${rule.limit}`;
+  if (rule.maxBytes !== undefined) {
+    const bytes = utf8Bytes(text);
+    if (bytes > rule.maxBytes) return `${platform}: ${bytes} UTF-8 bytes, limit ${rule.maxBytes}`;
+  }
+  return null;
+}
+
+export function fits(platform: Platform, rule: PlatformRule, text: string): boolean {
+  return overLimit(platform, rule, text) === null;
+}

@@ -1,0 +1,23 @@
+export interface ImageRequest {
+  title: string;
+  topic: string;
+  style?: string;
+  /** Hashtags or keywords that may help a stock search. */
+  keywords: string[];
+}
+
+export interface FoundImage {
+  bytes: Buffer;
+  contentType: string;
+  width: number;
+  height: number;
+  source: string;
+  alt: string;
+  attribution: string | null;
+}
+
+/** Anything that finds or makes images for a piece. */
+export interface ImageSource {
+  readonly name: string;
+  find(request: ImageRequest): Promise<FoundImage[]>;
+}

@@ -1,0 +1,34 @@
+// Entry: npm run worker. Needs DATABASE_URL and a reachable Temporal (TEMPORAL_ADDRESS).
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig, ConfigError } from '../config';
+import { resolveEncryptionKey } from '../db/encryption-key';
+import { runMigrations } from '../db/migrate';
+import { createPool } from '../db/pool';
+import { createLogger } from '../logger';
+import { buildActivityDeps } from './build-deps';
+import { createHeraldWorker } from './create-worker';
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'herald-worker' });
+  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL is required for `npm run worker` (npm start embeds PostgreSQL instead)');
+  const pool = createPool(config.databaseUrl);
+  await runMigrations(pool);
+  const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir, logger);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await createHeraldWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    deps: buildActivityDeps(config, pool, key, logger),
+  });
+  logger.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker polling');
+  await worker.run(); // Resolves after SIGINT/SIGTERM: the SDK installs the shutdown signals.
+  await connection.close();
+  await pool.end();
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

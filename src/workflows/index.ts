@@ -1,0 +1,2 @@
+export { contentPipeline } from './content-pipeline';
+export { publishTarget } from './publish-target';

@@ -1,0 +1,17 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { ApprovalEdits, PipelineState } from '../domain/types';
+
+export const stateQuery = defineQuery<PipelineState>('state');
+export const approveUpdate = defineUpdate<PipelineState, [{ edits?: ApprovalEdits }]>('approve');
+export const rejectUpdate = defineUpdate<PipelineState, [{ reason: string }]>('reject');
+export const setPublishAtUpdate = defineUpdate<PipelineState, [{ publishAt: string }]>('setPublishAt');
+
+// Registered on the dev server by scripts/run.mjs and in docker-compose; operators filter on them in the Web UI.
+export const HeraldTenant = defineSearchAttributeKey('HeraldTenant', SearchAttributeType.KEYWORD);
+export const HeraldStatus = defineSearchAttributeKey('HeraldStatus', SearchAttributeType.KEYWORD);
+export const HeraldPlatforms = defineSearchAttributeKey('HeraldPlatforms', SearchAttributeType.KEYWORD_LIST);
+
+export interface ContentPipelineInput {
+  state: PipelineState;
+}

@@ -1,0 +1,20 @@
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TemporalFailure } from '@temporalio/workflow';
+import type { PipelineError } from '../domain/types';
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "24h" -> ms. The API validated the text already; a bad one here is a bug, so it throws. */
+export function parseWorkflowDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
+  if (!m) throw ApplicationFailure.nonRetryable(`not a duration: ${text}`, 'InvalidInput');
+  return Math.round(Number(m[1]) * UNITS[m[2]]);
+}
+
+/** The innermost ApplicationFailure's type and message: what a person needs to act on. */
+export function describeFailure(err: unknown): PipelineError {
+  let cur: unknown = err;
+  while (cur instanceof ActivityFailure || cur instanceof ChildWorkflowFailure) cur = cur.cause;
+  if (cur instanceof ApplicationFailure) return { code: cur.type ?? 'error', message: cur.message };
+  if (cur instanceof TemporalFailure) return { code: cur.name, message: cur.message };
+  return { code: 'error', message: err instanceof Error ? err.message : String(err) };
+}

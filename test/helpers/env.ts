@@ -1,0 +1,20 @@
+// Where the test run's real services are. scripts/run.mjs (npm test) starts Temporal and sets TEMPORAL_ADDRESS.
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const TEST_DATA_DIR = path.join(ROOT, '.data', 'test');
+export const WORKFLOW_BUNDLE_PATH = path.join(TEST_DATA_DIR, 'workflow-bundle.js');
+
+export function adminDatabaseUrl(): string {
+  return process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+}
+export function testDatabaseUrl(): string {
+  const u = new URL(adminDatabaseUrl());
+  u.pathname = '/herald_test';
+  return u.toString();
+}
+export function temporalAddress(): string {
+  const a = process.env.TEMPORAL_ADDRESS;
+  if (!a) throw new Error('TEMPORAL_ADDRESS is not set: run the suite with `npm test`, which starts a Temporal dev server');
+  return a;
+}
