@@ -41,6 +41,7 @@ handleSignals((signal) => {
 async function runNode(args, { env, graceMs = null, label = 'the process' }) {
   const { child, exited } = spawnTracked(process.execPath, args, { cwd: root, env, stdio: 'inherit', detached: true });
   let interrupted = null;
+  let killed = false;
   current = (signal) => {
     if (!isAlive(child)) return;
     if (!interrupted) {
@@ -49,6 +50,7 @@ async function runNode(args, { env, graceMs = null, label = 'the process' }) {
         setTimeout(() => {
           if (!isAlive(child)) return;
           console.error(`herald: ${label} did not stop within ${graceMs / 1000} s; killing it`);
+          killed = true;
           child.kill('SIGKILL');
         }, graceMs).unref();
       }
@@ -58,11 +60,12 @@ async function runNode(args, { env, graceMs = null, label = 'the process' }) {
   const result = await exited;
   current = () => {}; // keep ignoring signals while the caller cleans up
   if (result.error) throw new Error(`could not start node: ${result.error.message}`);
-  return { ...result, interrupted };
+  return { ...result, interrupted, killed };
 }
 
 /** Exit code for a service (start, api, worker) stopped by a signal we forwarded: a clean stop is success. */
-function serviceExitCode({ code, signal, interrupted }) {
+function serviceExitCode({ code, signal, interrupted, killed }) {
+  if (killed) return 1;
   if (interrupted && (code === 0 || code === 130 || code === 143 || (code === null && signal))) return 0;
   return exitCodeOf({ code, signal });
 }
@@ -171,7 +174,8 @@ async function testSetup(logName) {
   if (!(await canConnect(pg.host, pg.port, 2000))) {
     console.error(
       `herald: PostgreSQL is not reachable at ${pg.host}:${pg.port} (TEST_DATABASE_URL). Tests that need it will fail.\n` +
-        '        Start PostgreSQL 15 (for example `docker compose up -d postgresql`) or point TEST_DATABASE_URL at one.',
+        '        Start PostgreSQL 15 (for example `docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15`)\n' +
+        '        or point TEST_DATABASE_URL at one.',
     );
   }
   return { env, dir };

@@ -50,9 +50,13 @@ export function readDotEnv(root) {
     const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
     if (!m) continue;
     let value = m[2];
-    if (/^"(.*)"$/.test(value)) value = value.slice(1, -1).replace(/\\n/g, '\n').replace(/\\"/g, '"');
-    else if (/^'(.*)'$/.test(value)) value = value.slice(1, -1);
-    else value = value.replace(/\s+#.*$/, '');
+    const quoted = /^(["'])((?:\\.|(?!\1).)*)\1\s*(?:#.*)?$/.exec(value);
+    if (quoted) {
+      value = quoted[2];
+      if (quoted[1] === '"') value = value.replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1');
+    } else {
+      value = value.replace(/(^|\s+)#.*$/, '').trim();
+    }
     out[m[1]] = value;
   }
   return out;

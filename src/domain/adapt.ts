@@ -64,9 +64,10 @@ function piecesThatFit(text: string, fit: Fits, level = 0): Piece[] {
 const join = (pieces: readonly string[]) => pieces.join('').trim();
 
 /**
- * Largest `end` (from `start + 1`) for which `fit(units[start..end))` holds, found by galloping then
- * bisecting, which needs far fewer counts than adding one unit at a time. Counting is monotonic enough
- * (a URL completing can lower an X count) that a bisected answer may be a unit short, never too long.
+ * Largest `end` in (start, count] for which `fit(end)` holds (`start` if none), found by galloping then
+ * bisecting, which needs far fewer counts than adding one unit at a time. Counts are only nearly
+ * monotonic (a URL completing can lower an X count), so the answer may be a unit short of the best,
+ * but it is always one that was tested and fits.
  */
 function longestRun(count: number, start: number, fit: (end: number) => boolean): number {
   let good = start;
@@ -93,10 +94,8 @@ function pack(pieces: readonly string[], fit: Fits): string[][] {
       start++;
       continue;
     }
-    const end = Math.max(
-      start + 1,
-      longestRun(pieces.length, start, (e) => fit(join(pieces.slice(start, e)))),
-    );
+    // A piece always fits alone, so a group never comes back empty.
+    const end = Math.max(start + 1, longestRun(pieces.length, start, (e) => fit(join(pieces.slice(start, e)))));
     groups.push(pieces.slice(start, end));
     start = end;
   }
@@ -151,15 +150,14 @@ function splitThread(
   body: string,
   tags: readonly string[],
   fit: Fits,
-): { parts: string[]; tagsKept: number } {
+): { parts: string[]; tagsKept: number; finestBreak: number } {
   // Pack against the widest numbering for an assumed number of digits; repack if the thread turns out longer.
   for (let digits = 1; digits <= 6; digits++) {
     const widest = numbering(10 ** digits - 1, 10 ** digits - 1);
     const fitNumbered: Fits = (text) => fit(widest + text);
-    const groups = pack(
-      piecesThatFit(body, fitNumbered).map((p) => p.text),
-      fitNumbered,
-    );
+    const pieces = piecesThatFit(body, fitNumbered);
+    const finestBreak = pieces.reduce((finest, p) => Math.max(finest, p.level), 0);
+    const groups = pack(pieces.map((p) => p.text), fitNumbered);
 
     let texts: string[] = groups.map(join);
     let tagsKept = 0;
@@ -173,11 +171,14 @@ function splitThread(
     }
 
     const n = texts.length;
-    if (n === 1) return { parts: texts, tagsKept };
-    if (n >= 10 ** digits) continue;
+    if (n === 1) return { parts: texts, tagsKept, finestBreak };
+    if (n >= 10 ** digits) {
+      digits = String(n).length - 1;
+      continue;
+    }
     const parts = texts.map((t, i) => numbering(i + 1, n) + t);
-    // The real numbering is never wider than the one packed against; checked anyway, as counting is not strictly additive.
-    if (parts.every(fit)) return { parts, tagsKept };
+    // Real numbering is never wider than the one packed against, so this holds; checked because a wrong part must never leave here.
+    if (parts.every(fit)) return { parts, tagsKept, finestBreak };
   }
   throw new Error('thread could not be split within the limit');
 }
@@ -185,21 +186,23 @@ function splitThread(
 /** Adds the tags to the last group, moving its leading pieces into a part of their own if that makes room. */
 function tagsOnLastPart(groups: string[][], tags: readonly string[], fit: Fits): string[] | null {
   const before = groups.slice(0, -1).map(join);
-  const last = groups[groups.length - 1] ?? [];
-  for (let i = 0; i < Math.max(last.length, 1); i++) {
-    const rest = join(last.slice(i));
-    // A last part holding nothing but hashtags would read as noise: cut hashtags instead.
-    if (rest === '') break;
-    const tail = withTags(rest, tags);
-    if (fit(tail)) return i === 0 ? [...before, tail] : [...before, join(last.slice(0, i)), tail];
-  }
-  return null;
+  const last = [...(groups[groups.length - 1] ?? [])];
+  while (last.length > 0 && last[last.length - 1].trim() === '') last.pop();
+  const tail = (n: number) => withTags(join(last.slice(last.length - n)), tags);
+  // A last part holding nothing but hashtags would read as noise, so at least one piece stays with them.
+  const kept = longestRun(last.length, 0, (n) => fit(tail(n)));
+  if (kept === 0) return null;
+  if (kept === last.length) return [...before, tail(kept)];
+  // Part of a URL can count more than the whole URL, so the head left behind is checked too.
+  const head = join(last.slice(0, last.length - kept));
+  return fit(head) ? [...before, head, tail(kept)] : null;
 }
 
 function ellipsize(text: string, level: number): string {
   const trimmed = text.trimEnd();
-  // "Done. …" reads as more to come; "Done.…" reads as a typo.
-  return level === 0 && /\p{P}$/u.test(trimmed) ? `${trimmed} ${ELLIPSIS}` : `${trimmed}${ELLIPSIS}`;
+  // "Done. …" reads as more to come; "Done.…" reads as a typo. Full-width punctuation (。) carries its own space.
+  const spaced = level === 0 && /\p{P}$/u.test(trimmed) && !/[\u3000-\u303f\uff00-\uffef]$/u.test(trimmed);
+  return spaced ? `${trimmed} ${ELLIPSIS}` : `${trimmed}${ELLIPSIS}`;
 }
 
 /** Longest start of `text` ending at the coarsest boundary possible, with an ellipsis, that fits. */
@@ -211,6 +214,13 @@ function shorten(text: string, fit: Fits, level = 0): { text: string; level: num
 }
 
 const SHORTENED_AT = ['a sentence boundary', 'a word boundary', 'a word boundary', 'mid-word', 'mid-character'];
+const SPLIT_AT = [
+  '',
+  'a sentence too long for one post split between words',
+  'a sentence too long for one post split between words',
+  'a word too long for one post split',
+  'a character too long for one post split',
+];
 
 /** One part: the full text if it fits; otherwise hashtags go first, then the text is shortened. */
 function onePart(text: string, tags: readonly string[], fit: Fits, platform: Platform, rule: PlatformRule) {
@@ -271,6 +281,7 @@ export function adaptForPlatform(input: AdaptInput, opts: AdaptOptions = {}): Va
     }
     const thread = splitThread(text, tags, fit);
     if (thread.parts.length > 1) adaptations.push(`split into ${thread.parts.length} posts`, 'thread numbering added');
+    if (thread.finestBreak > 0) adaptations.push(SPLIT_AT[thread.finestBreak]);
     if (thread.tagsKept < tags.length) adaptations.push(hashtagsCut(thread.tagsKept, ' to fit'));
     return variant(platform, rule, thread.parts, adaptations);
   }
@@ -302,11 +313,10 @@ export function checkVariantText(
   if (fit(trimmed)) return { ok: true, variant: variant(platform, rule, [trimmed], []) };
 
   if (format === 'thread' && rule.threads) {
-    const { parts } = splitThread(trimmed, [], fit);
-    return {
-      ok: true,
-      variant: variant(platform, rule, parts, [`split into ${parts.length} posts`, 'thread numbering added']),
-    };
+    const { parts, finestBreak } = splitThread(trimmed, [], fit);
+    const adaptations = [`split into ${parts.length} posts`, 'thread numbering added'];
+    if (finestBreak > 0) adaptations.push(SPLIT_AT[finestBreak]);
+    return { ok: true, variant: variant(platform, rule, parts, adaptations) };
   }
   return { ok: false, reason: overLimit(platform, rule, trimmed) ?? `${platform}: does not fit` };
 }

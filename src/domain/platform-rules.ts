@@ -1,6 +1,6 @@
 // Text limits per platform and how each one counts. Limits change: keep them here and nowhere else.
 import type { Platform } from './types';
-import { countX, graphemes, mastodonLength, threadsLength, URL_WEIGHT, utf8Bytes } from './text-count';
+import { countX, graphemes, graphemesExceed, mastodonLength, threadsLength, URL_WEIGHT, utf8Bytes } from './text-count';
 
 export interface PlatformRule {
   limit: number;
@@ -82,6 +82,33 @@ export function overLimit(platform: Platform, rule: PlatformRule, text: string):
   return null;
 }
 
+/** Same answer as `overLimit(...) === null`, but settles most texts with a cheap bound before counting exactly. */
 export function fits(platform: Platform, rule: PlatformRule, text: string): boolean {
-  return overLimit(platform, rule, text) === null;
+  if (rule.maxBytes !== undefined && utf8Bytes(text) > rule.maxBytes) return false;
+  const quick = quickFit(platform, rule.limit, text);
+  return quick ?? countFor(platform, text) <= rule.limit;
+}
+
+const occurrences = (text: string, needle: string) => text.split(needle).length - 1;
+
+/** true or false when a bound settles it, undefined when only an exact count can. */
+function quickFit(platform: Platform, limit: number, text: string): boolean | undefined {
+  switch (platform) {
+    case 'x': {
+      // A code point weighs at most 2, and a URL (23) always holds at least one dot.
+      const nfc = text.normalize('NFC');
+      return 2 * nfc.length + 23 * occurrences(nfc, '.') <= limit ? true : undefined;
+    }
+    case 'threads':
+      // Each grapheme counts between its UTF-16 length and its UTF-8 bytes.
+      if (text.length > limit) return false;
+      return utf8Bytes(text) <= limit ? true : undefined;
+    case 'mastodon':
+      // A URL counts 23 and has a scheme; mentions only get shorter.
+      return text.length + 23 * occurrences(text, '://') <= limit ? true : undefined;
+    case 'bluesky':
+      return text.length <= limit ? true : !graphemesExceed(text, limit);
+    default:
+      return text.length <= limit;
+  }
 }

@@ -23,6 +23,14 @@ export function graphemes(text: string): number {
   return n;
 }
 
+/** Whether `text` has more than `max` graphemes; stops counting as soon as it knows. */
+export function graphemesExceed(text: string, max: number): boolean {
+  if (text.length <= max) return false;
+  let n = 0;
+  for (const _ of graphemeSegmenter.segment(text)) if (++n > max) return true;
+  return false;
+}
+
 /** UTF-8 byte length, computed without TextEncoder/Buffer so it runs anywhere. Lone surrogates encode as U+FFFD (3 bytes). */
 export function utf8Bytes(text: string): number {
   let bytes = 0;
@@ -65,7 +73,7 @@ const REMOTE_MENTION = /(^|[^/\p{L}\p{N}_])@([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_]+
  * Mastodon only recognises URLs that carry a scheme, so a bare `example.com` counts as written.
  */
 export function mastodonLength(text: string, urlWeight = URL_WEIGHT): number {
-  const urls = extractUrlsWithIndices(text, { extractUrlsWithoutProtocol: false });
+  const urls = text.includes('://') ? extractUrlsWithIndices(text, { extractUrlsWithoutProtocol: false }) : [];
   let countable = '';
   let at = 0;
   for (const { indices } of urls) {

@@ -16,7 +16,7 @@ export async function createHeraldWorker(opts: {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    identity: opts.identity,
+    ...(opts.identity ? { identity: opts.identity } : {}),
     activities: createActivities(opts.deps),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     // Let in-flight activities (a post on its way) finish on shutdown.

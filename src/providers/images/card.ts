@@ -305,10 +305,13 @@ const FALLBACKS: Record<string, string> = {
   '′': "'", '″': '"', '‐': '-', '‑': '-', '‒': '-', '−': '-', '¡': '!', '¿': '?', '™': 'TM', '¦': '|',
 };
 
+// Emoji (with skin tones, flags, joiners and variation selectors) and zero-width characters.
+const EMOJI_AND_JOINERS = /\p{Extended_Pictographic}|\p{Emoji_Modifier}|\p{Regional_Indicator}|[\u200b-\u200d\u2060]|\ufe0e|\ufe0f/gu;
+
 /** Maps text onto the glyphs the font has: accents stripped, emoji dropped, anything else becomes '?'. */
 export function toRenderable(text: string, font: OutlineFont = bold): string {
   let out = '';
-  for (const ch of text.replace(/[\p{Extended_Pictographic}\u200b-\u200d\u2060\ufe0e\ufe0f]/gu, '')) {
+  for (const ch of text.replace(EMOJI_AND_JOINERS, '')) {
     const cp = ch.codePointAt(0)!;
     if (/\s/.test(ch)) {
       out += ' ';
