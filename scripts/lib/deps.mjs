@@ -22,13 +22,21 @@ export function ensureDeps(root) {
   if (!missing && (lockTime === null || lockTime <= installedTime)) return;
 
   console.log(missing ? 'Installing dependencies (npm ci)...' : 'package-lock.json changed: reinstalling dependencies (npm ci)...');
-  const res = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], {
-    cwd: root,
-    stdio: 'inherit',
-    shell: isWindows,
-  });
+  const npm = (args, stdio) => spawnSync('npm', [...args, '--no-audit', '--no-fund'], { cwd: root, stdio, shell: isWindows });
+  // stderr is held back so that a lockfile mismatch does not print npm's whole usage text before the retry.
+  let res = npm(['ci'], ['inherit', 'inherit', 'pipe']);
+  if (res.status !== 0 && !res.error && res.signal === null) {
+    const stderr = String(res.stderr ?? '');
+    // `npm ci` refuses a lockfile that lacks optional platform packages (a registry or mirror that serves only some
+    // platforms' binaries produces such lockfiles); `npm install` tolerates it and keeps the locked versions.
+    if (/in sync/.test(stderr)) console.log('npm ci: package-lock.json is not in sync with package.json; using npm install instead...');
+    else process.stderr.write(`${stderr}\nnpm ci failed: retrying with npm install...\n`);
+    res = npm(['install'], 'inherit');
+  } else if (res.stderr?.length) {
+    process.stderr.write(res.stderr);
+  }
   if (res.status !== 0) {
-    throw new Error(`npm ci failed (exit ${res.status ?? res.signal}${res.error ? `: ${res.error.message}` : ''})`);
+    throw new Error(`installing dependencies failed (exit ${res.status ?? res.signal}${res.error ? `: ${res.error.message}` : ''})`);
   }
 }
 

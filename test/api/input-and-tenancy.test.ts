@@ -148,3 +148,25 @@ describe('operational routes', () => {
     }
   });
 });
+
+describe('no malformed request body produces a 500', () => {
+  const WRONG = [null, 0, -1, 'text', '', true, [], {}, [null], [{}], { platform: 'x' }];
+  const FIELDS = ['topic', 'brief', 'voice', 'audience', 'format', 'targets', 'image', 'publishAt', 'approval', 'priority', 'dryRun'];
+  it('answers 4xx in the contract shape for every field given every wrong type', async () => {
+    const failures: string[] = [];
+    for (const field of FIELDS) {
+      for (const value of WRONG) {
+        for (const base of [dryRunRequest(), dryRunRequest({ approval: { required: true, timeout: 'x' } })]) {
+          const res = await h.api('POST', '/v1/pipelines', { ...base, [field]: value });
+          if (res.status === 202) continue; // some values are valid (e.g. brief "text")
+          if (res.status >= 500 || !res.body?.error?.code) failures.push(`${field}=${JSON.stringify(value)} -> ${res.status}`);
+        }
+      }
+    }
+    for (const body of ['null', '[]', '"str"', '42', '{"targets": [1, 2]}', '{"targets": "x", "dryRun": "yes"}']) {
+      const res = await h.api('POST', '/v1/pipelines', undefined, { raw: body });
+      if (res.status >= 500 || !res.body?.error?.code) failures.push(`${body} -> ${res.status}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});

@@ -8,9 +8,11 @@ export const errorResponse = z
 
 const DURATION = /^\d+(?:\.\d+)?(ms|s|m|h|d)$/;
 export const durationString = z.string().regex(DURATION, 'must be a duration such as 30s, 15m, 24h or 7d');
-export function durationMs(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text)!;
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms']!;
+/** Milliseconds of a duration string, or null when it is not one. */
+export function durationMs(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text);
+  if (!m) return null;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'];
 }
 
 /** An ISO 8601 date-time with a zone (Z or an offset). */

@@ -48,6 +48,8 @@ export const pipelineRequestSchema = z
     dryRun: z.boolean().default(false),
   })
   .superRefine((req, ctx) => {
+    // Zod still runs this when a field failed its own check: look before touching anything.
+    if (!Array.isArray(req.targets) || !req.targets.every((t) => t && typeof t === 'object')) return;
     req.targets.forEach((t, i) => {
       if (!req.dryRun && !t.accountId) {
         ctx.addIssue({ code: 'custom', path: ['targets', i, 'accountId'], message: `accountId is required for ${t.platform} unless dryRun is true` });
@@ -55,13 +57,14 @@ export const pipelineRequestSchema = z
       const dup = req.targets.findIndex((o) => o.platform === t.platform && o.accountId === t.accountId);
       if (dup !== i) ctx.addIssue({ code: 'custom', path: ['targets', i], message: `duplicate target: ${t.platform} is already listed at targets[${dup}]` });
     });
-    if (req.publishAt) {
+    if (typeof req.publishAt === 'string') {
       const problem = checkPublishAt(req.publishAt);
       if (problem) ctx.addIssue({ code: 'custom', path: ['publishAt'], message: problem });
     }
-    if (req.approval?.timeout) {
+    if (req.approval && typeof req.approval.timeout === 'string') {
       const ms = durationMs(req.approval.timeout);
-      if (ms < 1000 || ms > MAX_APPROVAL_TIMEOUT_MS) ctx.addIssue({ code: 'custom', path: ['approval', 'timeout'], message: 'approval.timeout must be between 1s and 30d' });
+      // null: the format check above already reported it.
+      if (ms !== null && (ms < 1000 || ms > MAX_APPROVAL_TIMEOUT_MS)) ctx.addIssue({ code: 'custom', path: ['approval', 'timeout'], message: 'approval.timeout must be between 1s and 30d' });
     }
   });
 export type PipelineRequestInput = z.infer<typeof pipelineRequestSchema>;
