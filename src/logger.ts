@@ -20,11 +20,13 @@ export const REDACT_PATHS = [
   '*.apiKey',
 ];
 
-export function createLogger(opts: { level: string; format: 'json' | 'pretty'; name?: string }): Logger {
-  return pino({
+export function createLogger(opts: { level: string; format: 'json' | 'pretty'; name?: string }, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     name: opts.name ?? 'herald',
     level: opts.level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    transport: opts.format === 'pretty' ? { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } : undefined,
-  });
+    transport:
+      opts.format === 'pretty' && !destination ? { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } : undefined,
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

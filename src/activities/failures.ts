@@ -12,10 +12,10 @@ import {
 } from '../providers/errors';
 
 /** The one place provider errors become ApplicationFailures that workflows can branch on by type. */
-export function toApplicationFailure(err: unknown): unknown {
+export function toApplicationFailure(err: unknown, context: { attempt?: number } = {}): unknown {
   if (err instanceof ApplicationFailure) return err;
   if (!(err instanceof ProviderError)) return err; // Unknown errors stay retryable, with Temporal's backoff.
-  const details = [{ provider: err.provider, status: err.status ?? null }];
+  const details = [{ provider: err.provider, status: err.status ?? null, attempt: context.attempt ?? null }];
   if (err instanceof RateLimitedError) {
     return ApplicationFailure.create({
       type: ErrorType.RateLimited,
@@ -36,10 +36,10 @@ export function toApplicationFailure(err: unknown): unknown {
 }
 
 /** Runs an activity body and maps whatever it throws. */
-export async function mapFailures<T>(fn: () => Promise<T>): Promise<T> {
+export async function mapFailures<T>(fn: () => Promise<T>, context: { attempt?: number } = {}): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw toApplicationFailure(err);
+    throw toApplicationFailure(err, context);
   }
 }

@@ -64,7 +64,7 @@ export function createPublishPost({ publishers, accounts, publicBaseUrl, logger 
     if (!input.credentials) {
       throw ApplicationFailure.create({ type: ErrorType.AccountMissing, message: `${args.target.platform}: accountId is required to publish`, nonRetryable: true });
     }
-    const result = await mapFailures(() => publisher.publish(input));
+    const result = await mapFailures(() => publisher.publish(input), { attempt });
     logger.info({ platform: args.target.platform, pipelineId: args.pipelineId, externalId: result.externalId, attempt }, 'published');
     return { status: 'published', externalId: result.externalId, url: result.url, publishedAt: new Date().toISOString(), attempt };
   };

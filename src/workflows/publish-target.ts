@@ -2,7 +2,7 @@ import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/
 import type { Activities } from '../activities';
 import { ErrorType } from '../domain/error-types';
 import type { ContentFormat, ImageRef, Publication, Target } from '../domain/types';
-import { describeFailure } from './util';
+import { describeFailure, failureAttempt } from './util';
 
 const { publishPost } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -53,7 +53,7 @@ export async function publishTarget(input: PublishTargetInput): Promise<PublishT
       status: 'failed',
       externalId: null,
       url: null,
-      attempts: 0,
+      attempts: failureAttempt(err) ?? 1,
       error: `${failure.code}: ${failure.message}`,
       publishedAt: null,
       retryAt: null,

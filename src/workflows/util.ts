@@ -18,3 +18,14 @@ export function describeFailure(err: unknown): PipelineError {
   if (cur instanceof TemporalFailure) return { code: cur.name, message: cur.message };
   return { code: 'error', message: err instanceof Error ? err.message : String(err) };
 }
+
+/** The attempt number an activity reported in its failure details (see activities/failures.ts), if any. */
+export function failureAttempt(err: unknown): number | null {
+  let cur: unknown = err;
+  while (cur instanceof ActivityFailure || cur instanceof ChildWorkflowFailure) cur = cur.cause;
+  if (cur instanceof ApplicationFailure && Array.isArray(cur.details)) {
+    const first = cur.details[0] as { attempt?: unknown } | undefined;
+    if (first && typeof first.attempt === 'number') return first.attempt;
+  }
+  return null;
+}

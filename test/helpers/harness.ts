@@ -35,6 +35,8 @@ export interface Harness {
   baseUrl: string;
   taskQueue: string;
   keys: { a: string; b: string };
+  /** Every log line the API and the worker wrote, as JSON text. */
+  logs: string[];
   tenants: { a: string; b: string };
   startWorker(overrides?: Partial<ActivityDeps>): Promise<void>;
   stopWorker(): Promise<void>;
@@ -60,7 +62,8 @@ export async function startHarness(opts: { env?: Record<string, string>; withWor
     PUBLIC_BASE_URL: 'http://127.0.0.1:3999',
     ...opts.env,
   });
-  const logger = createLogger({ level: config.logLevel, format: 'json' });
+  const logs: string[] = [];
+  const logger = createLogger({ level: config.logLevel, format: 'json' }, { write: (line: string) => void logs.push(line) });
   const pool = createPool(testDatabaseUrl(), 10);
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
@@ -81,6 +84,7 @@ export async function startHarness(opts: { env?: Record<string, string>; withWor
     baseUrl,
     taskQueue,
     keys,
+    logs,
     tenants,
     async startWorker(overrides = {}) {
       nativeConnection ??= await NativeConnection.connect({ address: config.temporal.address });
