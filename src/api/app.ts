@@ -18,7 +18,6 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'api' }) as unknown as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    disableRequestLogging: false,
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createApi } from '../api/server';
 import { ConfigError, loadConfig } from '../config';
 import { startEmbeddedPostgres } from '../db/embedded-postgres';
@@ -57,6 +57,8 @@ async function main() {
   if (applied.length) logger.info({ applied }, 'migrations applied');
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir, logger);
 
+  // The SDK's own INFO lines (bundling, state changes) would drown Herald's; keep its warnings and errors.
+  Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'INFO' : 'WARN') });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   stops.unshift(() => nativeConnection.close());
   const worker = await createHeraldWorker({

@@ -1,5 +1,5 @@
 // Entry: npm run worker. Needs DATABASE_URL and a reachable Temporal (TEMPORAL_ADDRESS).
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig, ConfigError } from '../config';
 import { resolveEncryptionKey } from '../db/encryption-key';
 import { runMigrations } from '../db/migrate';
@@ -15,6 +15,7 @@ async function main() {
   const pool = createPool(config.databaseUrl);
   await runMigrations(pool);
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir, logger);
+  Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'INFO' : 'WARN') });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createHeraldWorker({
     connection,
