@@ -151,6 +151,8 @@ async function service(entry) {
 async function testSetup(logName) {
   const env = { ...process.env };
   env.TEST_DATABASE_URL ||= DEFAULT_TEST_DATABASE_URL;
+  // A database of its own per run, so two runs on one machine (a clone in CI, a developer's tree) never collide.
+  env.HERALD_TEST_DB ||= `herald_test_${process.pid}`;
   const dir = dataDir(env);
 
   if (env.TEST_TEMPORAL_ADDRESS) {

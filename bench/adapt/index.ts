@@ -20,6 +20,15 @@ const MEMORY_ITERS = 2000; // extra adapt calls, round-robin over all cases, for
 // A way to run a full GC without restarting node with --expose-gc (run.mjs starts the bench).
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
+const tick = () => new Promise((r) => setTimeout(r, 50));
+/** Full GC after letting the event loop turn: large Buffers' backing stores are only released (and external memory only drops) after that. */
+async function settledMemory(): Promise<NodeJS.MemoryUsage> {
+  for (let i = 0; i < 2; i++) {
+    await tick();
+    gc();
+  }
+  return process.memoryUsage();
+}
 
 // --- inputs ----------------------------------------------------------------------------------------------------------
 
@@ -87,10 +96,9 @@ function timeCalls(fn: () => unknown, maxIters: number, budgetMs: number): Timed
 
 const FORMATS: ContentFormat[] = ['post', 'thread'];
 
-function main() {
+async function main() {
   const startedAt = Date.now();
-  gc();
-  const memStart = process.memoryUsage();
+  const memStart = await settledMemory();
 
   console.log(`adapt bench: post body ${POST_BODY.length} chars, thread body ${THREAD_BODY.length} chars, ${HASHTAGS.length} hashtags`);
 
@@ -118,6 +126,7 @@ function main() {
       });
     }
   }
+  const memAfterAdapt = await settledMemory();
   printTable(
     'adaptForPlatform (per call, µs)',
     ['platform format', 'chars', 'parts', 'iters', 'ops/s', 'p50 µs', 'p99 µs', 'max µs'],
@@ -144,26 +153,31 @@ function main() {
 
   // Memory: heap after everything above plus MEMORY_ITERS more adapt calls, before and after a full GC.
   const cases = PLATFORMS.flatMap((p) => FORMATS.map((f) => inputFor(p, f)));
-  const memBeforeExtra = (gc(), process.memoryUsage());
+  const memAfterCardsNoGc = process.memoryUsage();
+  const memBeforeExtra = await settledMemory();
   for (let i = 0; i < MEMORY_ITERS; i++) adaptForPlatform(cases[i % cases.length]);
   const memNoGc = process.memoryUsage();
-  gc();
-  const memAfterGc = process.memoryUsage();
+  const memAfterGc = await settledMemory();
   const memory = {
     atStart: memoryMb(memStart),
-    afterBenchGc: memoryMb(memBeforeExtra),
+    afterAdaptGc: memoryMb(memAfterAdapt),
+    afterCardsNoGc: memoryMb(memAfterCardsNoGc),
+    afterCardsGc: memoryMb(memBeforeExtra),
     [`after${MEMORY_ITERS}MoreCallsNoGc`]: memoryMb(memNoGc),
     [`after${MEMORY_ITERS}MoreCallsGc`]: memoryMb(memAfterGc),
     retainedPerCallBytes: round((memAfterGc.heapUsed - memBeforeExtra.heapUsed) / MEMORY_ITERS, 1),
   };
+  const memRow = (label: string, m: ReturnType<typeof memoryMb>): Cell[] => [label, m.heapUsedMb, m.heapTotalMb, m.externalMb, m.rssMb];
   printTable(
     `memory (MB; ${MEMORY_ITERS} extra adapt calls round-robin over the 20 cases)`,
-    ['point', 'heapUsed', 'heapTotal', 'rss'],
+    ['point', 'heapUsed', 'heapTotal', 'external', 'rss'],
     [
-      ['start (after GC)', memory.atStart.heapUsedMb, memory.atStart.heapTotalMb, memory.atStart.rssMb],
-      ['after bench (after GC)', memory.afterBenchGc.heapUsedMb, memory.afterBenchGc.heapTotalMb, memory.afterBenchGc.rssMb],
-      [`+${MEMORY_ITERS} calls, no GC`, memoryMb(memNoGc).heapUsedMb, memoryMb(memNoGc).heapTotalMb, memoryMb(memNoGc).rssMb],
-      [`+${MEMORY_ITERS} calls, after GC`, memoryMb(memAfterGc).heapUsedMb, memoryMb(memAfterGc).heapTotalMb, memoryMb(memAfterGc).rssMb],
+      memRow('start (after GC)', memory.atStart),
+      memRow('after adapt cases (after GC)', memory.afterAdaptGc),
+      memRow('after card renders, no GC', memory.afterCardsNoGc),
+      memRow('after card renders (after GC)', memory.afterCardsGc),
+      memRow(`+${MEMORY_ITERS} calls, no GC`, memoryMb(memNoGc)),
+      memRow(`+${MEMORY_ITERS} calls, after GC`, memoryMb(memAfterGc)),
     ],
   );
   console.log(`retained heap per adapt call after GC: ${memory.retainedPerCallBytes} bytes`);
@@ -180,4 +194,7 @@ function main() {
   console.log(`\ndone in ${(totalMs / 1000).toFixed(1)} s; results: ${file}`);
 }
 
-main();
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -8,9 +8,15 @@ export const WORKFLOW_BUNDLE_PATH = path.join(TEST_DATA_DIR, 'workflow-bundle.js
 export function adminDatabaseUrl(): string {
   return process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 }
+/** This run's own database (scripts/run.mjs names it per run). */
+export function testDatabaseName(): string {
+  const name = process.env.HERALD_TEST_DB ?? 'herald_test';
+  if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`HERALD_TEST_DB must be lowercase letters, digits and _ (got "${name}")`);
+  return name;
+}
 export function testDatabaseUrl(): string {
   const u = new URL(adminDatabaseUrl());
-  u.pathname = '/herald_test';
+  u.pathname = `/${testDatabaseName()}`;
   return u.toString();
 }
 export function temporalAddress(): string {

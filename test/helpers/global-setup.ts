@@ -4,14 +4,14 @@ import { Client } from 'pg';
 import { createPool } from '../../src/db/pool';
 import { runMigrations } from '../../src/db/migrate';
 import { WORKFLOWS_PATH } from '../../src/worker/create-worker';
-import { adminDatabaseUrl, TEST_DATA_DIR, testDatabaseUrl, WORKFLOW_BUNDLE_PATH } from './env';
+import { adminDatabaseUrl, TEST_DATA_DIR, testDatabaseName, testDatabaseUrl, WORKFLOW_BUNDLE_PATH } from './env';
 
 /** Once per run: a fresh test database with every migration, and one workflow bundle that every worker reuses. */
 export default async function globalSetup(): Promise<void> {
   const admin = new Client({ connectionString: adminDatabaseUrl() });
   await admin.connect();
-  await admin.query('DROP DATABASE IF EXISTS herald_test WITH (FORCE)');
-  await admin.query('CREATE DATABASE herald_test');
+  await admin.query(`DROP DATABASE IF EXISTS ${testDatabaseName()} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${testDatabaseName()}`);
   await admin.end();
   const pool = createPool(testDatabaseUrl());
   await runMigrations(pool);
