@@ -26,7 +26,7 @@ export async function runMigrations(pool: Pool, dir = MIGRATIONS_DIR): Promise<s
           await client.query('COMMIT');
         } catch (err) {
           await client.query('ROLLBACK');
-          throw new Error(`migration ${file} failed: ${(err as Error).message}`);
+          throw new Error(`migration ${file} failed: ${(err as Error).message}`, { cause: err });
         }
         applied.push(file);
       }

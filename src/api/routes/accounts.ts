@@ -18,7 +18,7 @@ const accountBody = z
   .superRefine((body, ctx) => {
     if (WEBHOOK_PLATFORMS.has(body.platform)) {
       const url = body.credentials.url;
-      let ok = false;
+      let ok: boolean;
       try {
         ok = typeof url === 'string' && ['https:', 'http:'].includes(new URL(url).protocol);
       } catch {

@@ -18,7 +18,6 @@ import {
   idParams,
   listQuerySchema,
   pipelineRequestSchema,
-  pipelineStateSchema,
   publishAtBodySchema,
   rejectBodySchema,
 } from '../schemas/pipeline';

@@ -98,4 +98,3 @@ export const feedbackBodySchema = z.strictObject({
   comment: z.string().max(5000).optional(),
 });
 
-export const pipelineStateSchema = z.object({ id: z.string(), status: z.enum(PIPELINE_STATUSES) }).loose().describe('Pipeline state (see README)');
