@@ -24,6 +24,7 @@ it('a permanent text-provider error ends the pipeline failed with its type, with
   let calls = 0;
   const broken: TextGenerator = {
     name: 'broken',
+    model: 'broken-1',
     async generate() {
       calls++;
       throw new PermanentError('broken', 'HTTP 400 model does not exist', 400);
@@ -44,6 +45,7 @@ it('a transient text-provider error is retried by Temporal and the pipeline publ
   const offline = createOfflineTextGenerator();
   const flaky: TextGenerator = {
     name: 'flaky',
+    model: 'flaky-1',
     async generate(input) {
       calls++;
       if (calls === 1) throw new TransientError('flaky', 'HTTP 503', 503);

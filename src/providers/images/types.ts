@@ -1,3 +1,5 @@
+import type { CallContext } from '../rate-info';
+
 export interface ImageRequest {
   title: string;
   topic: string;
@@ -19,5 +21,5 @@ export interface FoundImage {
 /** Anything that finds or makes images for a piece. */
 export interface ImageSource {
   readonly name: string;
-  find(request: ImageRequest): Promise<FoundImage[]>;
+  find(request: ImageRequest, ctx?: CallContext): Promise<FoundImage[]>;
 }

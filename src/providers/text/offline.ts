@@ -19,6 +19,7 @@ const ARTICLE_MAX_SENTENCES = 30;
 export function createOfflineTextGenerator(): TextGenerator {
   return {
     name: 'offline',
+    model: OFFLINE_MODEL,
     async generate(input: GenerateTextInput): Promise<GeneratedText> {
       return writeOffline(input);
     },

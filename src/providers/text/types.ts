@@ -1,4 +1,5 @@
 import type { ContentFormat } from '../../domain/types';
+import type { CallContext } from '../rate-info';
 
 export interface GenerateTextInput {
   topic: string;
@@ -6,6 +7,14 @@ export interface GenerateTextInput {
   voice?: string;
   audience?: string;
   format: ContentFormat;
+}
+
+/** The exact prompt an AI provider gets: also what the response cache is keyed by. */
+export interface TextPrompt {
+  system: string;
+  user: string;
+  maxTokens: number;
+  temperature: number;
 }
 
 export interface GeneratedText {
@@ -20,5 +29,7 @@ export interface GeneratedText {
 /** Anything that writes the title, body and hashtags of a piece. */
 export interface TextGenerator {
   readonly name: string;
-  generate(input: GenerateTextInput): Promise<GeneratedText>;
+  /** The model used, for the cache key and the state. */
+  readonly model: string;
+  generate(input: GenerateTextInput, ctx?: CallContext): Promise<GeneratedText>;
 }
