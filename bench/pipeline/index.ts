@@ -16,15 +16,17 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
-import { createApi } from '../../src/api/server';
-import { loadConfig, type Config } from '../../src/config';
+import { createApi, createMetricsRegistry } from '../../src/api/server';
+import { loadConfig } from '../../src/config';
 import { runMigrations } from '../../src/db/migrate';
 import { createPool } from '../../src/db/pool';
 import { pipelineWorkflowId, publicationWorkflowId } from '../../src/domain/ids';
 import { isTerminal, type PipelineStatus } from '../../src/domain/types';
 import { createLogger } from '../../src/logger';
+import type { Resilience } from '../../src/resilience';
 import { buildActivityDeps } from '../../src/worker/build-deps';
 import { createHeraldWorker } from '../../src/worker/create-worker';
+import { createProcessResilience } from '../../src/worker/resilience';
 import { printTable, writeResults, type Cell } from '../lib/report';
 import { memoryMb, round, roundSummary, summarize } from '../lib/stats';
 
@@ -40,7 +42,8 @@ const POLL_EVERY_MS = 1000;
 // --- shared ----------------------------------------------------------------------------------------------------------
 
 interface WorkerSettings {
-  config: Config;
+  /** Environment for loadConfig (the worker builds its own Config from it). */
+  configEnv: Record<string, string>;
   databaseUrl: string;
   hardLimitMs: number;
 }
@@ -116,19 +119,20 @@ async function workerMain() {
   setInterval(sample, 200).unref();
 
   quietTemporalRuntime((message) => send({ type: 'log', level: 'temporal', line: message.slice(0, 500) }));
-  const config = { ...settings.config, encryptionKey: ENCRYPTION_KEY } as Config;
+  const config = loadConfig(settings.configEnv);
   const logger = createLogger(
     { level: 'warn', format: 'json', name: 'bench-worker' },
     { write: (line: string) => send({ type: 'log', level: 'worker', line: line.trim().slice(0, 500) }) },
   );
   const pool = createPool(settings.databaseUrl, 10);
+  const resilience = createProcessResilience(config, logger, createMetricsRegistry());
   const t0 = performance.now();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createHeraldWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    deps: buildActivityDeps(config, pool, ENCRYPTION_KEY, logger),
+    deps: buildActivityDeps(config, pool, ENCRYPTION_KEY, logger, resilience),
     identity: `bench-worker-${process.pid}`,
   });
   const run = worker.run();
@@ -152,6 +156,7 @@ async function workerMain() {
     send({ type: 'error', message: (err as Error).message });
   }
   await connection.close().catch(() => undefined);
+  await resilience.close().catch(() => undefined);
   await pool.end().catch(() => undefined);
   send({ type: 'stopped' });
   process.exit(0);
@@ -304,6 +309,75 @@ function stepTimings(events: any[]): StepTiming[] {
   return out;
 }
 
+interface Breakdown {
+  pipelines: number;
+  childRuns: number[];
+  steps: { step: string; perPipeline: number; queueMs: ReturnType<typeof roundSummary>; runMs: ReturnType<typeof roundSummary>; totalRunMsPerPipeline: number }[];
+}
+
+/** Per-step timings from the Temporal histories of `ids` (parent workflow + each publication child), within budgetMs. */
+async function timeBreakdown(client: Client, ids: string[], budgetMs: number): Promise<Breakdown> {
+  const steps: StepTiming[] = [];
+  const childRuns: number[] = [];
+  const deadline = performance.now() + budgetMs;
+  let pipelines = 0;
+  for (const id of ids) {
+    if (performance.now() > deadline) break;
+    const wfId = pipelineWorkflowId(TENANT, id);
+    const parent = await client.workflow.getHandle(wfId).fetchHistory();
+    const events = (parent.events ?? []) as any[];
+    steps.push(...stepTimings(events));
+    for (const e of events) {
+      const c = e.childWorkflowExecutionCompletedEventAttributes;
+      if (!c) continue;
+      const init = events.find((x) => String(x.eventId) === String(c.initiatedEventId));
+      childRuns.push(tsMs(e.eventTime) - tsMs(init?.eventTime));
+    }
+    for (const [i, platform] of TARGETS.entries()) {
+      const child = await client.workflow.getHandle(publicationWorkflowId(wfId, i, platform)).fetchHistory();
+      steps.push(...stepTimings((child.events ?? []) as any[]).map((st) => ({ ...st, step: `${st.step} (publish child)` })));
+    }
+    pipelines++;
+  }
+  const names = [...new Set(steps.map((st) => st.step))];
+  const out = names.map((step) => {
+    const of = steps.filter((st) => st.step === step);
+    const r = summarize(of.map((st) => st.runMs));
+    return {
+      step,
+      perPipeline: round(of.length / Math.max(1, pipelines), 1),
+      queueMs: roundSummary(summarize(of.map((st) => st.queueMs)), 1),
+      runMs: roundSummary(r, 1),
+      totalRunMsPerPipeline: round((r.mean * of.length) / Math.max(1, pipelines), 1),
+    };
+  });
+  out.sort((a, b) => b.totalRunMsPerPipeline - a.totalRunMsPerPipeline);
+  return { pipelines, childRuns, steps: out };
+}
+
+function printBreakdown(title: string, b: Breakdown) {
+  printTable(
+    `${title} (Temporal histories of ${b.pipelines} pipelines; queue = scheduled -> started, run = started -> completed)`,
+    ['step', 'per pipeline', 'queue p50', 'queue p95', 'run p50', 'run p95', 'run ms / pipeline'],
+    b.steps.map((st) => [st.step, st.perPipeline, st.queueMs.p50, st.queueMs.p95, st.runMs.p50, st.runMs.p95, st.totalRunMsPerPipeline]),
+  );
+}
+
+/** POSTs one pipeline and polls it until terminal. */
+async function runOne(baseUrl: string, index: number, timeoutMs: number): Promise<{ id: string; status: string; e2eMs: number; submitMs: number; error: unknown }> {
+  const post = await http(baseUrl, 'POST', '/v1/pipelines', requestBody(index));
+  if (post.status !== 202) throw new Error(`POST answered ${post.status}: ${JSON.stringify(post.json).slice(0, 300)}`);
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const r = await http(baseUrl, 'GET', `/v1/pipelines/${post.json.id}`);
+    if (r.status === 200 && isTerminal(r.json.status)) {
+      return { id: post.json.id, status: r.json.status, e2eMs: Date.parse(r.json.updatedAt) - Date.parse(r.json.createdAt), submitMs: post.ms, error: r.json.error };
+    }
+    if (performance.now() > deadline) throw new Error(`pipeline ${post.json.id} did not finish within ${timeoutMs / 1000} s`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
 // --- main (parent) ---------------------------------------------------------------------------------------------------
 
 interface Submission {
@@ -328,12 +402,14 @@ async function main() {
       concurrency: { type: 'string', default: '20' },
       'wait-s': { type: 'string', default: '200' },
       sample: { type: 'string', default: '10' },
+      idle: { type: 'string', default: '5' },
     },
   });
   const N = Math.max(1, Math.min(2000, Number(values.n)));
   const CONCURRENCY = Math.max(1, Math.min(100, Number(values.concurrency)));
   const WAIT_MS = Math.max(5, Math.min(240, Number(values['wait-s']))) * 1000;
   const SAMPLE = Math.max(0, Math.min(30, Number(values.sample)));
+  const IDLE = Math.max(0, Math.min(20, Number(values.idle)));
   const temporalAddress = process.env.TEMPORAL_ADDRESS;
   if (!temporalAddress) throw new Error('TEMPORAL_ADDRESS is not set: run this through `npm run bench -- pipeline`');
 
@@ -347,6 +423,7 @@ async function main() {
   let pool: Pool | null = null;
   let app: FastifyInstance | null = null;
   let connection: Connection | null = null;
+  let resilience: Resilience | null = null;
   let worker: WorkerProcess | null = null;
   let cleanedUp = false;
   const cleanup = async () => {
@@ -356,6 +433,7 @@ async function main() {
     await worker?.stop().catch(() => worker?.kill());
     await app?.close().catch(() => undefined);
     await connection?.close().catch(() => undefined);
+    await resilience?.close().catch(() => undefined);
     await pool?.end().catch(() => undefined);
     await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`).catch((err) => console.error(`could not drop ${DB_NAME}: ${err.message}`));
     await admin.end().catch(() => undefined);
@@ -381,7 +459,7 @@ async function main() {
 
     // Config shared by the API and the worker.
     const taskQueue = `herald-bench-${randomBytes(4).toString('hex')}`;
-    const config = loadConfig({
+    const configEnv: Record<string, string> = {
       API_KEYS: `${TENANT}:${API_KEY}`,
       TEMPORAL_ADDRESS: temporalAddress,
       TEMPORAL_TASK_QUEUE: taskQueue,
@@ -391,11 +469,12 @@ async function main() {
       LOG_FORMAT: 'json',
       PUBLIC_BASE_URL: 'http://127.0.0.1:3999',
       TENANT_MAX_ACTIVE_PIPELINES: String(Math.max(1000, N * 2)),
-    });
+    };
+    const config = loadConfig(configEnv);
 
     // Worker (child process; bundles the workflows).
     t = performance.now();
-    worker = new WorkerProcess({ config: { ...config, encryptionKey: undefined }, databaseUrl: benchDbUrl(), hardLimitMs: HARD_LIMIT_MS + 5000 });
+    worker = new WorkerProcess({ configEnv, databaseUrl: benchDbUrl(), hardLimitMs: HARD_LIMIT_MS + 5000 });
     const ready = await Promise.race([
       worker.ready,
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error('worker not ready within 90 s')), 90_000).unref()),
@@ -409,7 +488,9 @@ async function main() {
     const logger = createLogger({ level: 'warn', format: 'json', name: 'bench-api' }, apiLogs.stream);
     connection = await Connection.connect({ address: temporalAddress });
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    app = await createApi(config, pool, client, ENCRYPTION_KEY, logger);
+    const metrics = createMetricsRegistry();
+    resilience = createProcessResilience(config, logger, metrics);
+    app = await createApi(config, pool, client, ENCRYPTION_KEY, logger, { resilience, metrics });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const addr = app.server.address();
     const baseUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -417,19 +498,17 @@ async function main() {
     say(`API listening on ${baseUrl} (${apiStartMs.toFixed(0)} ms)`);
 
     // Warm-up: one pipeline end to end (JIT, connection pools, workflow cache), not counted.
-    const warm = await http(baseUrl, 'POST', '/v1/pipelines', requestBody(-1));
-    if (warm.status !== 202) throw new Error(`warm-up POST answered ${warm.status}: ${JSON.stringify(warm.json).slice(0, 300)}`);
-    const warmDeadline = performance.now() + 60_000;
-    for (;;) {
-      const r = await http(baseUrl, 'GET', `/v1/pipelines/${warm.json.id}`);
-      if (r.status === 200 && isTerminal(r.json.status)) {
-        if (r.json.status !== 'published') throw new Error(`warm-up pipeline ended ${r.json.status}: ${JSON.stringify(r.json.error)}`);
-        say(`warm-up pipeline published in ${Date.parse(r.json.updatedAt) - Date.parse(r.json.createdAt)} ms`);
-        break;
-      }
-      if (performance.now() > warmDeadline) throw new Error('warm-up pipeline did not finish within 60 s');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const warm = await runOne(baseUrl, -1, 60_000);
+    if (warm.status !== 'published') throw new Error(`warm-up pipeline ended ${warm.status}: ${JSON.stringify(warm.error)}`);
+    say(`warm-up pipeline published in ${warm.e2eMs} ms`);
+
+    // Idle latency: IDLE pipelines one at a time, nothing else running.
+    const idleRuns: Awaited<ReturnType<typeof runOne>>[] = [];
+    for (let i = 0; i < IDLE; i++) idleRuns.push(await runOne(baseUrl, 10_000 + i, 30_000));
+    const idleIds = idleRuns.filter((r) => r.status === 'published').map((r) => r.id);
+    const idleE2e = summarize(idleRuns.map((r) => r.e2eMs));
+    const idleSubmit = summarize(idleRuns.map((r) => r.submitMs));
+    say(`${IDLE} pipelines one at a time: end to end p50 ${idleE2e.p50} ms, max ${idleE2e.max} ms`);
 
     const workerBefore = await worker.memory(true);
     const apiBefore = memoryMb();
@@ -468,7 +547,7 @@ async function main() {
     let pollErrors = 0;
     for (;;) {
       let cursor: string | null = null;
-      const maxPages = Math.ceil((N + 1) / 100) + 2;
+      const maxPages = Math.ceil((N + IDLE + 1) / 100) + 1;
       try {
         for (let page = 0; page < maxPages; page++) {
           const r = await http(baseUrl, 'GET', `/v1/pipelines?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
@@ -521,43 +600,26 @@ async function main() {
       ...notPublished.map((id) => ({ kind: 'pipeline', id, status: seen.get(id)?.status ?? 'never listed', error: seen.get(id)?.error ?? null })),
     ];
 
-    // Where time goes: Temporal histories of a sample of published pipelines (parent + each publication child).
-    const sampleIds = published.slice(0, SAMPLE).map(([id]) => id);
-    const steps: StepTiming[] = [];
-    const childRuns: number[] = [];
-    const historyDeadline = performance.now() + 20_000;
-    for (const id of sampleIds) {
-      if (performance.now() > historyDeadline) break;
-      const wfId = pipelineWorkflowId(TENANT, id);
-      const parent = await client.workflow.getHandle(wfId).fetchHistory();
-      const events = (parent.events ?? []) as any[];
-      steps.push(...stepTimings(events));
-      for (const e of events) {
-        const c = e.childWorkflowExecutionCompletedEventAttributes;
-        if (!c) continue;
-        const init = events.find((x) => String(x.eventId) === String(c.initiatedEventId));
-        childRuns.push(tsMs(e.eventTime) - tsMs(init?.eventTime));
-      }
-      for (const [i, platform] of TARGETS.entries()) {
-        const child = await client.workflow.getHandle(publicationWorkflowId(wfId, i, platform)).fetchHistory();
-        steps.push(...stepTimings((child.events ?? []) as any[]).map((s) => ({ ...s, step: `${s.step} (publish child)` })));
-      }
-    }
-    const stepNames = [...new Set(steps.map((s) => s.step))];
-    const breakdown = stepNames.map((step) => {
-      const of = steps.filter((s) => s.step === step);
-      const q = summarize(of.map((s) => s.queueMs));
-      const r = summarize(of.map((s) => s.runMs));
-      return { step, perPipeline: round(of.length / Math.max(1, sampleIds.length), 1), queueMs: roundSummary(q, 1), runMs: roundSummary(r, 1), totalRunMsPerPipeline: round((r.mean * of.length) / Math.max(1, sampleIds.length), 1) };
-    });
-    const child = summarize(childRuns);
+    // Where time goes: Temporal histories of the idle pipelines and of a sample spread over the burst.
+    const stride = Math.max(1, Math.floor(published.length / Math.max(1, SAMPLE)));
+    const burstSample = published
+      .map(([id, st]) => ({ id, created: Date.parse(st.createdAt) }))
+      .sort((a, b) => a.created - b.created)
+      .filter((_, i) => i % stride === 0)
+      .slice(0, SAMPLE)
+      .map((x) => x.id);
+    const loaded = await timeBreakdown(client, burstSample, 20_000);
+    const idle = await timeBreakdown(client, idleIds, 10_000);
+    const child = summarize(loaded.childRuns);
 
     // Print.
     printTable(`pipeline bench: ${N} pipelines, ${CONCURRENCY} submitters, format thread, ${TARGETS.length} targets, dry run`, ['metric', 'n', 'p50', 'p95', 'p99', 'max'], [
-      ['submit latency (POST -> 202), ms', submit.n, submit.p50, submit.p95, submit.p99, submit.max],
-      ['end to end (createdAt -> published), ms', e2e.n, e2e.p50, e2e.p95, e2e.p99, e2e.max],
-      ['publication child workflow, ms', child.n, child.p50, child.p95, child.p99, child.max],
-      ['list 100 pipelines (GET), ms', list.n, list.p50, list.p95, list.p99, list.max],
+      ['idle: submit latency (POST -> 202), ms', idleSubmit.n, idleSubmit.p50, idleSubmit.p95, idleSubmit.p99, idleSubmit.max],
+      ['idle: end to end (createdAt -> published), ms', idleE2e.n, idleE2e.p50, idleE2e.p95, idleE2e.p99, idleE2e.max],
+      ['burst: submit latency (POST -> 202), ms', submit.n, submit.p50, submit.p95, submit.p99, submit.max],
+      ['burst: end to end (createdAt -> published), ms', e2e.n, e2e.p50, e2e.p95, e2e.p99, e2e.max],
+      ['burst: publication child workflow, ms', child.n, child.p50, child.p95, child.p99, child.max],
+      ['burst: list 100 pipelines (GET), ms', list.n, list.p50, list.p95, list.p99, list.max],
     ] as Cell[][]);
     printTable('throughput', ['metric', 'value'], [
       ['accepted / submitted', `${accepted.length} / ${submissions.length}`],
@@ -578,13 +640,8 @@ async function main() {
       memRow('API + submitters: before', apiBefore),
       memRow('API + submitters: after', apiAfter),
     ]);
-    printTable(
-      `where time goes (Temporal histories of ${sampleIds.length} published pipelines; queue = scheduled -> started, run = started -> completed)`,
-      ['step', 'per pipeline', 'queue p50', 'queue p95', 'run p50', 'run p95', 'run ms / pipeline'],
-      breakdown
-        .sort((a, b) => b.totalRunMsPerPipeline - a.totalRunMsPerPipeline)
-        .map((b) => [b.step, b.perPipeline, b.queueMs.p50, b.queueMs.p95, b.runMs.p50, b.runMs.p95, b.totalRunMsPerPipeline]),
-    );
+    printBreakdown('where time goes, idle', idle);
+    printBreakdown('where time goes, burst', loaded);
     if (failures.length) {
       console.log(`\nfailures (${failures.length}, first 10):`);
       for (const f of failures.slice(0, 10)) console.log(`  ${JSON.stringify(f).slice(0, 400)}`);
@@ -596,7 +653,8 @@ async function main() {
     }
 
     const file = writeResults('pipeline', {
-      config: { n: N, concurrency: CONCURRENCY, format: 'thread', targets: TARGETS, dryRun: true, imageMode: 'auto (title cards)', waitBudgetS: WAIT_MS / 1000, pollEveryMs: POLL_EVERY_MS, historySample: sampleIds.length },
+      config: { n: N, concurrency: CONCURRENCY, idle: IDLE, format: 'thread', targets: TARGETS, dryRun: true, imageMode: 'auto (title cards)', waitBudgetS: WAIT_MS / 1000, pollEveryMs: POLL_EVERY_MS },
+      idle: { runs: idleRuns.length, published: idleIds.length, submitLatencyMs: roundSummary(idleSubmit, 1), endToEndMs: roundSummary(idleE2e, 0) },
       setup: { dbCreateAndMigrateMs: round(dbSetupMs, 0), workerStartMs: round(workerStartMs, 0), workerReportedStartMs: round(ready.startMs, 0), apiStartMs: round(apiStartMs, 0) },
       submit: { submitted: submissions.length, accepted: accepted.length, wallS: round(submitWallMs / 1000, 2), perSecond: round(submissions.length / (submitWallMs / 1000), 1), latencyMs: roundSummary(submit, 1) },
       endToEnd: { published: published.length, notPublished: notPublished.length, latencyMs: roundSummary(e2e, 0), spanS: round(spanMs / 1000, 1), pipelinesPerMinute: round(perMinute, 1), publicationsPerMinute: round(perMinute * TARGETS.length, 1), followWallS: round(followWallMs / 1000, 1), submitStartedAt: new Date(submitStartWall).toISOString() },
@@ -611,7 +669,8 @@ async function main() {
         apiProcessBefore: apiBefore,
         apiProcessAfter: apiAfter,
       },
-      breakdown,
+      breakdownIdle: idle,
+      breakdownBurst: { pipelines: loaded.pipelines, steps: loaded.steps },
       failures: failures.slice(0, 20),
       failureCount: failures.length,
       warnLogLines: { api: apiLogs.count, worker: worker.logs.count, first: [...apiLogs.lines, ...worker.logs.lines].slice(0, 5) },

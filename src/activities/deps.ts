@@ -6,15 +6,35 @@ import type { MediaRepository } from '../db/media-repo';
 import type { PipelineRepository } from '../db/pipelines-repo';
 import type { ImageSource } from '../providers/images/types';
 import type { Publisher } from '../providers/publishers/types';
+import type { CallContext } from '../providers/rate-info';
 import type { TextGenerator } from '../providers/text/types';
+
+/** Every provider call goes through this: breaker, shared rate limits, learning from the provider's headers. */
+export interface ProviderGuard {
+  execute<T>(provider: string, opts: { tokens?: number; usage?: (result: T) => number | undefined }, fn: (ctx: CallContext) => Promise<T>): Promise<T>;
+}
+
+/** AI responses by provider, model, prompt and parameters. */
+export interface AiCache {
+  key(parts: unknown): string;
+  get<T>(provider: string, key: string): Promise<T | null>;
+  set(provider: string, key: string, value: unknown, ttlMs: number): Promise<void>;
+}
 
 /** Everything activities need, built once by the worker entry point. */
 export interface ActivityDeps {
   pipelines: PipelineRepository;
   media: MediaRepository;
   accounts: AccountRepository;
-  textGenerators: TextGenerator[];
-  imageSources: ImageSource[];
+  /** By name; `offline` is always there. */
+  textGenerators: Record<string, TextGenerator>;
+  /** By name; `card` is always there. */
+  imageSources: Record<string, ImageSource>;
+  textChain: string[];
+  imageChain: string[];
+  guard: ProviderGuard;
+  aiCache: AiCache;
+  cacheTtlMs: number;
   publishers: Record<Platform, Publisher>;
   adaptOptions: AdaptOptions;
   /** Absolute base for media URLs that platforms fetch. */

@@ -1,33 +1,64 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/error-types';
-import type { Content, PipelineRequest } from '../domain/types';
+import type { Content, PipelineRequest, TokenUsage } from '../domain/types';
+import { BreakerOpenError, RateLimitedError } from '../providers/errors';
+import type { GeneratedText, GenerateTextInput } from '../providers/text/types';
 import type { ActivityDeps } from './deps';
-import { mapFailures } from './failures';
+import { toApplicationFailure } from './failures';
 
 export interface GenerateTextArgs {
   request: PipelineRequest;
+  provider: string;
+  /** A later provider can write instead: long waits and open breakers move on rather than wait. */
+  hasFallback: boolean;
+  useCache: boolean;
 }
 export interface GenerateTextResult {
   content: Content;
-  usage: { inputTokens: number; outputTokens: number; totalTokens: number } | null;
+  usage: TokenUsage | null;
 }
 
-export function createGenerateText({ textGenerators }: Pick<ActivityDeps, 'textGenerators'>) {
-  return async function generateText({ request }: GenerateTextArgs): Promise<GenerateTextResult> {
-    const generator = textGenerators[0];
-    if (!generator) throw ApplicationFailure.create({ type: ErrorType.Permanent, message: 'no text provider is configured', nonRetryable: true });
-    return mapFailures(async () => {
-      const out = await generator.generate({
-        topic: request.topic,
-        brief: request.brief,
-        voice: request.voice,
-        audience: request.audience,
-        format: request.format,
-      });
-      return {
-        content: { title: out.title, body: out.body, hashtags: out.hashtags, provider: out.provider, model: out.model, cached: false },
-        usage: out.usage ?? null,
-      };
+/** Waiting longer than this for one provider's quota is worse than letting the next provider write. */
+export const MAX_WAIT_WITH_FALLBACK_MS = 60_000;
+
+export function createGenerateText({ textGenerators, guard, aiCache, cacheTtlMs }: Pick<ActivityDeps, 'textGenerators' | 'guard' | 'aiCache' | 'cacheTtlMs'>) {
+  return async function generateText({ request, provider, hasFallback, useCache }: GenerateTextArgs): Promise<GenerateTextResult> {
+    const generator = textGenerators[provider];
+    if (!generator) {
+      throw ApplicationFailure.create({ type: ErrorType.Permanent, message: `${provider}: not configured on this worker`, nonRetryable: true });
+    }
+    const input: GenerateTextInput = { topic: request.topic, brief: request.brief, voice: request.voice, audience: request.audience, format: request.format };
+    const toResult = (out: GeneratedText, cached: boolean): GenerateTextResult => ({
+      content: { title: out.title, body: out.body, hashtags: out.hashtags, provider: out.provider, model: out.model, cached },
+      usage: out.usage ?? null,
     });
+    if (provider === 'offline') return toResult(await generator.generate(input), false);
+
+    const key = aiCache.key({ provider, model: generator.model, input });
+    if (useCache) {
+      const hit = await aiCache.get<GeneratedText>(provider, key);
+      if (hit) return toResult(hit, true);
+    }
+    try {
+      const estimate = Math.ceil(((request.brief?.length ?? 0) + request.topic.length + 1500) / 4) + 1024;
+      const out = await guard.execute<GeneratedText>(provider, { tokens: estimate, usage: (r) => r.usage?.totalTokens }, (ctx) => generator.generate(input, ctx));
+      if (useCache) await aiCache.set(provider, key, out, cacheTtlMs);
+      return toResult(out, false);
+    } catch (err) {
+      const attempt = Context.current().info.attempt;
+      if (hasFallback && err instanceof RateLimitedError && err.retryAfterMs > MAX_WAIT_WITH_FALLBACK_MS) {
+        throw ApplicationFailure.create({
+          type: ErrorType.RateLimited,
+          message: `${err.message}; capacity returns in ${Math.round(err.retryAfterMs / 1000)} s, so the next provider writes`,
+          nonRetryable: true,
+          details: [{ provider, attempt }],
+        });
+      }
+      if (hasFallback && err instanceof BreakerOpenError) {
+        throw ApplicationFailure.create({ type: ErrorType.BreakerOpen, message: err.message, nonRetryable: true, details: [{ provider, attempt }] });
+      }
+      throw toApplicationFailure(err, { attempt });
+    }
   };
 }

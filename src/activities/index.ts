@@ -1,17 +1,19 @@
 import { createAdaptVariants } from './adapt-variants';
 import type { ActivityDeps } from './deps';
 import { createGenerateText } from './generate-text';
-import { createIllustrate } from './illustrate';
+import { createIllustrateWith } from './illustrate-with';
+import { createPlanProviders } from './plan-providers';
 import { createPublishPost } from './publish-post';
 import { createReviewEdits } from './review-edits';
 import { createSaveState } from './save-state';
 
-export type { ActivityDeps } from './deps';
+export type { ActivityDeps, AiCache, ProviderGuard } from './deps';
 
 export function createActivities(deps: ActivityDeps) {
   return {
+    planProviders: createPlanProviders(deps),
     generateText: createGenerateText(deps),
-    illustrate: createIllustrate(deps),
+    illustrateWith: createIllustrateWith(deps),
     adaptVariants: createAdaptVariants(deps),
     reviewEdits: createReviewEdits(deps),
     saveState: createSaveState(deps),

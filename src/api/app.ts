@@ -10,6 +10,7 @@ import { accountRoutes } from './routes/accounts';
 import { healthRoutes } from './routes/health';
 import { mediaRoutes } from './routes/media';
 import { pipelineRoutes } from './routes/pipelines';
+import { providerRoutes } from './routes/providers';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -54,6 +55,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         authed.addHook('onRequest', async (request) => authed.authenticate(request));
         await authed.register(pipelineRoutes, { deps });
         await authed.register(accountRoutes, { deps });
+        await authed.register(providerRoutes, { deps });
       });
     },
     { prefix: '/v1' },

@@ -7,6 +7,7 @@ import type { AccountRepository } from '../db/accounts-repo';
 import type { MediaRepository } from '../db/media-repo';
 import type { PipelineRepository } from '../db/pipelines-repo';
 import type { TenantRepository } from '../db/tenants-repo';
+import type { Resilience } from '../resilience';
 
 export interface ApiDeps {
   config: Config;
@@ -18,6 +19,8 @@ export interface ApiDeps {
   accounts: AccountRepository;
   logger: Logger;
   metrics: Registry;
+  /** Limits, breakers and cache: shared with the worker in `npm start`, through Redis otherwise. */
+  resilience: Resilience;
   /** How often an SSE stream looks for a new state, ms. */
   eventsPollMs?: number;
 }

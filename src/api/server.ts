@@ -15,14 +15,22 @@ import { createLogger } from '../logger';
 import type { Config } from '../config';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import type { Resilience } from '../resilience';
+import { createProcessResilience } from '../worker/resilience';
 import { buildApp } from './app';
 
 /** Builds the API on an existing pool and Temporal client. Shared with `npm start`. */
-export async function createApi(config: Config, pool: Pool, temporal: Client, encryptionKey: Buffer, logger: Logger) {
+export async function createApi(
+  config: Config,
+  pool: Pool,
+  temporal: Client,
+  encryptionKey: Buffer,
+  logger: Logger,
+  shared: { resilience: Resilience; metrics: Registry },
+) {
   const tenants = createTenantRepository(pool);
   for (const k of config.apiKeys) await tenants.ensure(k.tenantId);
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
+  const { metrics, resilience } = shared;
   return buildApp({
     config,
     pool,
@@ -33,7 +41,15 @@ export async function createApi(config: Config, pool: Pool, temporal: Client, en
     accounts: createAccountRepository(pool, createSecretBox(encryptionKey)),
     logger,
     metrics,
+    resilience,
   });
+}
+
+/** One metrics registry per process, with Node's default metrics. */
+export function createMetricsRegistry(): Registry {
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  return metrics;
 }
 
 async function main() {
@@ -45,11 +61,14 @@ async function main() {
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir, logger);
   const connection = await Connection.connect({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await createApi(config, pool, temporal, key, logger);
+  const metrics = createMetricsRegistry();
+  const resilience = createProcessResilience(config, logger, metrics);
+  const app = await createApi(config, pool, temporal, key, logger, { resilience, metrics });
   closeWithGrace({ delay: 10_000 }, async ({ err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     await app.close();
     await connection.close();
+    await resilience.close();
     await pool.end();
   });
   await app.listen({ port: config.port, host: config.host });

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_LIMITS } from '../resilience/defaults';
+import { parseBreakerSpec, parseLimitSpec, type BreakerSettings, type ProviderLimits, type ResilienceConfig } from '../resilience/types';
 
 // The only reader of process.env. A bad value stops start-up with a message naming the variable.
 
@@ -121,6 +123,27 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   DATA_DIR: z.string().default('.data'),
+  TEXT_PROVIDERS: z.string().optional(),
+  IMAGE_SOURCES: z.string().optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: optionalUrl('OPENAI_BASE_URL'),
+  OPENAI_MODEL: z.string().optional(),
+  OPENAI_IMAGE_MODEL: z.string().optional(),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: optionalUrl('ANTHROPIC_BASE_URL'),
+  ANTHROPIC_MODEL: z.string().optional(),
+  GEMINI_API_KEY: z.string().optional(),
+  GEMINI_BASE_URL: optionalUrl('GEMINI_BASE_URL'),
+  GEMINI_MODEL: z.string().optional(),
+  STABILITY_API_KEY: z.string().optional(),
+  STABILITY_BASE_URL: optionalUrl('STABILITY_BASE_URL'),
+  STABILITY_MODEL: z.enum(['core', 'ultra', 'sd3'], { message: 'STABILITY_MODEL must be core, ultra or sd3' }).optional(),
+  UNSPLASH_ACCESS_KEY: z.string().optional(),
+  UNSPLASH_BASE_URL: optionalUrl('UNSPLASH_BASE_URL'),
+  PEXELS_API_KEY: z.string().optional(),
+  PEXELS_BASE_URL: optionalUrl('PEXELS_BASE_URL'),
+  AI_CACHE_TTL: duration('AI_CACHE_TTL').default(86_400_000),
+  AI_TIMEOUT: duration('AI_TIMEOUT').default(120_000),
   X_API_BASE_URL: optionalUrl('X_API_BASE_URL'),
   LINKEDIN_API_BASE_URL: optionalUrl('LINKEDIN_API_BASE_URL'),
   LINKEDIN_VERSION: z
@@ -131,6 +154,27 @@ const envSchema = z.object({
   THREADS_API_BASE_URL: optionalUrl('THREADS_API_BASE_URL'),
   BLUESKY_SERVICE_URL: optionalUrl('BLUESKY_SERVICE_URL'),
 });
+
+export const TEXT_PROVIDER_NAMES = ['openai', 'anthropic', 'gemini', 'offline'] as const;
+export const IMAGE_SOURCE_NAMES = ['openai', 'stability', 'unsplash', 'pexels', 'card'] as const;
+/** Every provider with its own rate limits and breaker (contract: <PROVIDER>). */
+export const PROVIDERS = [
+  'openai', 'anthropic', 'gemini', 'stability', 'unsplash', 'pexels',
+  'x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'slack', 'discord', 'webhook',
+] as const;
+
+export interface AiConfig {
+  textChain: string[];
+  imageChain: string[];
+  timeoutMs: number;
+  cacheTtlMs: number;
+  openai?: { apiKey?: string; baseUrl: string; model: string; imageModel: string };
+  anthropic?: { apiKey: string; baseUrl: string; model: string };
+  gemini?: { apiKey: string; baseUrl: string; model: string };
+  stability?: { apiKey: string; baseUrl: string; engine: 'core' | 'ultra' | 'sd3' };
+  unsplash?: { accessKey: string; baseUrl: string };
+  pexels?: { apiKey: string; baseUrl: string };
+}
 
 export type Config = {
   port: number;
@@ -148,6 +192,8 @@ export type Config = {
   logLevel: string;
   logFormat: 'json' | 'pretty';
   dataDir: string;
+  ai: AiConfig;
+  resilience: ResilienceConfig;
   publishers: {
     xApiBaseUrl?: string;
     linkedinApiBaseUrl?: string;
@@ -168,6 +214,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const host = e.HOST;
+  const problems: string[] = [];
+  const ai = aiConfig(e, problems);
+  const resilience = resilienceConfig(cleaned, problems);
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return {
     port: e.PORT,
     host,
@@ -189,6 +239,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
     dataDir: e.DATA_DIR,
+    ai,
+    resilience,
     publishers: {
       xApiBaseUrl: e.X_API_BASE_URL,
       linkedinApiBaseUrl: e.LINKEDIN_API_BASE_URL,
@@ -198,4 +250,82 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       blueskyServiceUrl: e.BLUESKY_SERVICE_URL,
     },
   };
+}
+
+type Env = z.infer<typeof envSchema>;
+
+function list(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function aiConfig(e: Env, problems: string[]): AiConfig {
+  const ai: AiConfig = { textChain: [], imageChain: [], timeoutMs: e.AI_TIMEOUT, cacheTtlMs: e.AI_CACHE_TTL };
+  // OpenAI-compatible servers (Ollama, vLLM, LM Studio) often need no key: a base URL alone configures it.
+  if (e.OPENAI_API_KEY || e.OPENAI_BASE_URL) {
+    ai.openai = {
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL ?? 'https://api.openai.com',
+      model: e.OPENAI_MODEL ?? 'gpt-4o-mini',
+      imageModel: e.OPENAI_IMAGE_MODEL ?? 'gpt-image-1',
+    };
+  }
+  if (e.ANTHROPIC_API_KEY) ai.anthropic = { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com', model: e.ANTHROPIC_MODEL ?? 'claude-sonnet-4-5' };
+  if (e.GEMINI_API_KEY) ai.gemini = { apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL ?? 'https://generativelanguage.googleapis.com', model: e.GEMINI_MODEL ?? 'gemini-2.0-flash' };
+  if (e.STABILITY_API_KEY) ai.stability = { apiKey: e.STABILITY_API_KEY, baseUrl: e.STABILITY_BASE_URL ?? 'https://api.stability.ai', engine: e.STABILITY_MODEL ?? 'core' };
+  if (e.UNSPLASH_ACCESS_KEY) ai.unsplash = { accessKey: e.UNSPLASH_ACCESS_KEY, baseUrl: e.UNSPLASH_BASE_URL ?? 'https://api.unsplash.com' };
+  if (e.PEXELS_API_KEY) ai.pexels = { apiKey: e.PEXELS_API_KEY, baseUrl: e.PEXELS_BASE_URL ?? 'https://api.pexels.com' };
+
+  const textConfigured = (n: string) => n === 'offline' || Boolean((ai as unknown as Record<string, unknown>)[n]);
+  const text = list(e.TEXT_PROVIDERS);
+  if (text) {
+    for (const n of text) {
+      if (!(TEXT_PROVIDER_NAMES as readonly string[]).includes(n)) problems.push(`TEXT_PROVIDERS: unknown provider "${n}" (one of ${TEXT_PROVIDER_NAMES.join(', ')})`);
+      else if (!textConfigured(n)) problems.push(`TEXT_PROVIDERS: ${n} is listed but ${n.toUpperCase()}_API_KEY is not set`);
+    }
+    if (text.length === 0) problems.push('TEXT_PROVIDERS: name at least one provider');
+    ai.textChain = [...new Set(text)];
+  } else {
+    ai.textChain = ['openai', 'anthropic', 'gemini', 'offline'].filter(textConfigured);
+  }
+
+  const imageConfigured = (n: string) => n === 'card' || Boolean((ai as unknown as Record<string, unknown>)[n]);
+  const images = list(e.IMAGE_SOURCES);
+  if (images) {
+    for (const n of images) {
+      if (!(IMAGE_SOURCE_NAMES as readonly string[]).includes(n)) problems.push(`IMAGE_SOURCES: unknown source "${n}" (one of ${IMAGE_SOURCE_NAMES.join(', ')})`);
+      else if (!imageConfigured(n)) problems.push(`IMAGE_SOURCES: ${n} is listed but its API key is not set`);
+    }
+    ai.imageChain = [...new Set([...images.filter((n) => n !== 'card'), 'card'])];
+  } else {
+    ai.imageChain = ['openai', 'stability', 'unsplash', 'pexels', 'card'].filter(imageConfigured);
+  }
+  return ai;
+}
+
+function resilienceConfig(env: Record<string, string>, problems: string[]): ResilienceConfig {
+  const limits: Record<string, ProviderLimits> = {};
+  const breakers: Record<string, BreakerSettings> = {};
+  let defaultBreaker: BreakerSettings = { failures: 5, cooldownMs: 60_000 };
+  const parse = <T>(name: string, fn: (v: string) => T): T | undefined => {
+    const v = env[name];
+    if (v === undefined) return undefined;
+    try {
+      return fn(v);
+    } catch (err) {
+      problems.push(`${name}: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  defaultBreaker = parse('CIRCUIT_BREAKER', parseBreakerSpec) ?? defaultBreaker;
+  for (const p of PROVIDERS) {
+    const up = p.toUpperCase();
+    const base = DEFAULT_LIMITS[p] ?? { requests: [], tokens: [] };
+    limits[p] = {
+      requests: parse(`RATE_LIMIT_${up}`, parseLimitSpec) ?? base.requests,
+      tokens: parse(`RATE_LIMIT_${up}_TOKENS`, parseLimitSpec) ?? base.tokens,
+    };
+    const b = parse(`CIRCUIT_BREAKER_${up}`, parseBreakerSpec);
+    if (b) breakers[p] = b;
+  }
+  return { limits, breakers, defaultBreaker, cacheTtlMs: parseDuration(env.AI_CACHE_TTL ?? '24h') ?? 86_400_000 };
 }

@@ -5,7 +5,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { createApi } from '../api/server';
+import { createApi, createMetricsRegistry } from '../api/server';
+import { createProcessResilience } from '../worker/resilience';
 import { ConfigError, loadConfig } from '../config';
 import { startEmbeddedPostgres } from '../db/embedded-postgres';
 import { resolveEncryptionKey } from '../db/encryption-key';
@@ -59,20 +60,24 @@ async function main() {
 
   // The SDK's own INFO lines (bundling, state changes) would drown Herald's; keep its warnings and errors.
   Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'INFO' : 'WARN') });
+  // One resilience layer for the worker and the API: /v1/providers shows what the worker sees.
+  const metrics = createMetricsRegistry();
+  const resilience = createProcessResilience(config, logger, metrics);
+  stops.unshift(() => resilience.close());
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   stops.unshift(() => nativeConnection.close());
   const worker = await createHeraldWorker({
     connection: nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    deps: buildActivityDeps(config, pool, key, logger.child({ component: 'worker' })),
+    deps: buildActivityDeps(config, pool, key, logger.child({ component: 'worker' }), resilience),
   });
   const workerRun = worker.run();
 
   const connection = await Connection.connect({ address: config.temporal.address });
   stops.unshift(() => connection.close());
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await createApi(config, pool, temporal, key, logger);
+  const app = await createApi(config, pool, temporal, key, logger, { resilience, metrics });
   await app.listen({ port: config.port, host: config.host });
   stops.unshift(() => app.close());
 

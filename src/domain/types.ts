@@ -77,6 +77,22 @@ export interface PipelineRequest {
   approval?: { required: boolean; timeout?: string; onTimeout: 'reject' | 'publish' };
   priority: Priority;
   dryRun: boolean;
+  /** false: do not serve or store this request's AI text in the response cache. */
+  cache?: boolean;
+}
+
+/** A provider the text chain passed over, and why. */
+export interface ProviderSkip {
+  provider: string;
+  /** The failure type (RateLimited, BreakerOpen, QuotaExhausted, Permanent, Transient...). */
+  type: string;
+  reason: string;
+}
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
 }
 
 export interface Content {
@@ -86,6 +102,10 @@ export interface Content {
   provider: string;
   model: string;
   cached: boolean;
+  /** Tokens the provider reported for this text (null for offline or a cache hit's original call unknown). */
+  usage?: TokenUsage | null;
+  /** Providers tried before the one that wrote, with the reason each was passed over. */
+  skipped?: ProviderSkip[];
 }
 
 export interface ImageRef {

@@ -45,3 +45,13 @@ export function classifyHttpStatus(provider: string, status: number, detail: str
   if (status === 408 || status === 409 || status >= 500) return new TransientError(provider, `HTTP ${status} ${detail}`.trim(), status);
   return new PermanentError(provider, `HTTP ${status} ${detail}`.trim(), status);
 }
+
+/** The circuit breaker for this provider is open: it failed repeatedly, so calls fail fast until retryAt (epoch ms). */
+export class BreakerOpenError extends ProviderError {
+  constructor(
+    provider: string,
+    readonly retryAt: number,
+  ) {
+    super(provider, `circuit breaker open for ${provider} until ${new Date(retryAt).toISOString()}`);
+  }
+}

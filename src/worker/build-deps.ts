@@ -1,23 +1,70 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { ActivityDeps } from '../activities';
+import type { ActivityDeps, AiCache, ProviderGuard } from '../activities';
 import type { Config } from '../config';
 import { createAccountRepository } from '../db/accounts-repo';
 import { createMediaRepository } from '../db/media-repo';
 import { createPipelineRepository } from '../db/pipelines-repo';
 import { createSecretBox } from '../db/secret-box';
 import { createCardImageSource } from '../providers/images/card';
+import { createOpenAIImageSource } from '../providers/images/openai-images';
+import { createPexelsImageSource } from '../providers/images/pexels';
+import { createStabilityImageSource } from '../providers/images/stability';
+import type { ImageSource } from '../providers/images/types';
+import { createUnsplashImageSource } from '../providers/images/unsplash';
 import { createPublishers } from '../providers/publishers';
+import { createAnthropicTextGenerator } from '../providers/text/anthropic';
+import { createGeminiTextGenerator } from '../providers/text/gemini';
 import { createOfflineTextGenerator } from '../providers/text/offline';
+import { createOpenAITextGenerator } from '../providers/text/openai';
+import type { TextGenerator } from '../providers/text/types';
+import type { Resilience } from '../resilience';
+import { cacheKey } from '../resilience/response-cache';
+
+/** Text generators for every configured provider, `offline` always. */
+export function buildTextGenerators(config: Config): Record<string, TextGenerator> {
+  const { ai } = config;
+  const out: Record<string, TextGenerator> = { offline: createOfflineTextGenerator() };
+  if (ai.openai) out.openai = createOpenAITextGenerator({ apiKey: ai.openai.apiKey, baseUrl: ai.openai.baseUrl, model: ai.openai.model, timeoutMs: ai.timeoutMs });
+  if (ai.anthropic) out.anthropic = createAnthropicTextGenerator({ apiKey: ai.anthropic.apiKey, baseUrl: ai.anthropic.baseUrl, model: ai.anthropic.model, timeoutMs: ai.timeoutMs });
+  if (ai.gemini) out.gemini = createGeminiTextGenerator({ apiKey: ai.gemini.apiKey, baseUrl: ai.gemini.baseUrl, model: ai.gemini.model, timeoutMs: ai.timeoutMs });
+  return out;
+}
+
+/** Image sources for every configured source, `card` always. */
+export function buildImageSources(config: Config): Record<string, ImageSource> {
+  const { ai } = config;
+  const out: Record<string, ImageSource> = { card: createCardImageSource() };
+  if (ai.openai) out.openai = createOpenAIImageSource({ apiKey: ai.openai.apiKey, baseUrl: ai.openai.baseUrl, model: ai.openai.imageModel, timeoutMs: ai.timeoutMs });
+  if (ai.stability) out.stability = createStabilityImageSource({ apiKey: ai.stability.apiKey, baseUrl: ai.stability.baseUrl, engine: ai.stability.engine });
+  if (ai.unsplash) out.unsplash = createUnsplashImageSource({ accessKey: ai.unsplash.accessKey, baseUrl: ai.unsplash.baseUrl });
+  if (ai.pexels) out.pexels = createPexelsImageSource({ apiKey: ai.pexels.apiKey, baseUrl: ai.pexels.baseUrl });
+  return out;
+}
+
+/** The activities' view of the shared response cache. */
+export function aiCacheOf(resilience: Resilience): AiCache {
+  return {
+    key: (parts) => cacheKey(parts),
+    get: async <T>(provider: string, key: string) => ((await resilience.cache.get<T>(key, provider)) ?? null) as T | null,
+    set: (provider, key, value, ttlMs) => resilience.cache.set(key, value, ttlMs),
+  };
+}
 
 /** Builds every provider and repository the activities use. Called by entry points only. */
-export function buildActivityDeps(config: Config, pool: Pool, encryptionKey: Buffer, logger: Logger): ActivityDeps {
+export function buildActivityDeps(config: Config, pool: Pool, encryptionKey: Buffer, logger: Logger, resilience: Resilience): ActivityDeps {
+  const guard: ProviderGuard = { execute: (provider, opts, fn) => resilience.execute(provider, opts, fn) };
   return {
     pipelines: createPipelineRepository(pool),
     media: createMediaRepository(pool),
     accounts: createAccountRepository(pool, createSecretBox(encryptionKey)),
-    textGenerators: [createOfflineTextGenerator()],
-    imageSources: [createCardImageSource()],
+    textGenerators: buildTextGenerators(config),
+    imageSources: buildImageSources(config),
+    textChain: config.ai.textChain,
+    imageChain: config.ai.imageChain,
+    guard,
+    aiCache: aiCacheOf(resilience),
+    cacheTtlMs: config.ai.cacheTtlMs,
     publishers: createPublishers(config.publishers),
     adaptOptions: { instagramHashtagCap: config.instagramMaxHashtags },
     publicBaseUrl: config.publicBaseUrl,

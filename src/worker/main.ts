@@ -5,7 +5,9 @@ import { resolveEncryptionKey } from '../db/encryption-key';
 import { runMigrations } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { createLogger } from '../logger';
+import { Registry } from 'prom-client';
 import { buildActivityDeps } from './build-deps';
+import { createProcessResilience } from './resilience';
 import { createHeraldWorker } from './create-worker';
 
 async function main() {
@@ -15,17 +17,19 @@ async function main() {
   const pool = createPool(config.databaseUrl);
   await runMigrations(pool);
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir, logger);
+  const resilience = createProcessResilience(config, logger, new Registry());
   Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'INFO' : 'WARN') });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createHeraldWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    deps: buildActivityDeps(config, pool, key, logger),
+    deps: buildActivityDeps(config, pool, key, logger, resilience),
   });
   logger.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker polling');
   await worker.run(); // Resolves after SIGINT/SIGTERM: the SDK installs the shutdown signals.
   await connection.close();
+  await resilience.close();
   await pool.end();
 }
 

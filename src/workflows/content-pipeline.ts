@@ -22,11 +22,12 @@ import {
   setPublishAtUpdate,
   stateQuery,
 } from './messages';
+import { findImages, writeText } from './provider-chains';
 import { publishTarget } from './publish-target';
 import { parseWorkflowDuration, describeFailure } from './util';
 
 // One proxy per timeout/retry profile.
-const { generateText, illustrate, adaptVariants, reviewEdits } = proxyActivities<Activities>({
+const { adaptVariants, reviewEdits } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: {
     initialInterval: '1s',
@@ -142,20 +143,18 @@ export async function contentPipeline({ state: initial }: ContentPipelineInput):
   try {
     // The first save may race the API's insert of the row; versions keep it ordered.
     await setStatus('generating');
-    const generated = await generateText({ request: state.request });
+    const generated = await writeText(state.request);
     await setStatus('illustrating', { content: generated.content });
 
     const images =
       state.request.image.mode === 'none'
         ? []
-        : await illustrate({
+        : await findImages({
             tenantId: state.tenantId,
             pipelineId: state.id,
-            title: generated.content.title,
-            topic: state.request.topic,
-            keywords: generated.content.hashtags,
-            style: state.request.image.style,
-            sources: state.request.image.sources,
+            request: state.request,
+            content: generated.content,
+            sources: generated.plan.images,
           });
     await setStatus('adapting', { images });
 

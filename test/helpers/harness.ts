@@ -5,7 +5,9 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import { createApi } from '../../src/api/server';
+import { createApi, createMetricsRegistry } from '../../src/api/server';
+import type { Resilience } from '../../src/resilience';
+import { createProcessResilience } from '../../src/worker/resilience';
 import { loadConfig, type Config } from '../../src/config';
 import { createPool } from '../../src/db/pool';
 import { createLogger } from '../../src/logger';
@@ -34,6 +36,8 @@ export interface Harness {
   app: FastifyInstance;
   baseUrl: string;
   taskQueue: string;
+  /** Shared by this harness's API and worker, as in `npm start`. */
+  resilience: Resilience;
   keys: { a: string; b: string };
   /** Every log line the API and the worker wrote, as JSON text. */
   logs: string[];
@@ -67,7 +71,9 @@ export async function startHarness(opts: { env?: Record<string, string>; withWor
   const pool = createPool(testDatabaseUrl(), 10);
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await createApi(config, pool, client, TEST_ENCRYPTION_KEY, logger);
+  const metrics = createMetricsRegistry();
+  const resilience = createProcessResilience(config, logger, metrics);
+  const app = await createApi(config, pool, client, TEST_ENCRYPTION_KEY, logger, { resilience, metrics });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const baseUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -83,6 +89,7 @@ export async function startHarness(opts: { env?: Record<string, string>; withWor
     app,
     baseUrl,
     taskQueue,
+    resilience,
     keys,
     logs,
     tenants,
@@ -92,7 +99,7 @@ export async function startHarness(opts: { env?: Record<string, string>; withWor
         connection: nativeConnection,
         namespace: config.temporal.namespace,
         taskQueue,
-        deps: { ...buildActivityDeps(config, pool, TEST_ENCRYPTION_KEY, logger), ...overrides },
+        deps: { ...buildActivityDeps(config, pool, TEST_ENCRYPTION_KEY, logger, resilience), ...overrides },
         workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
       });
       workerRun = worker.run();
@@ -136,6 +143,7 @@ export async function startHarness(opts: { env?: Record<string, string>; withWor
       await app.close();
       await connection.close();
       await nativeConnection?.close();
+      await resilience.close();
       await pool.end();
     },
   };

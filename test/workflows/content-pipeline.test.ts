@@ -30,7 +30,7 @@ it('a permanent text-provider error ends the pipeline failed with its type, with
       throw new PermanentError('broken', 'HTTP 400 model does not exist', 400);
     },
   };
-  await h.startWorker({ textGenerators: [broken] });
+  await h.startWorker({ textGenerators: { broken }, textChain: ['broken'] });
   const res = await h.api('POST', '/v1/pipelines', dryRunRequest());
   const done = await h.waitFor(res.body.id, (s) => TERMINAL.includes(s.status));
   expect(done.status).toBe('failed');
@@ -52,7 +52,7 @@ it('a transient text-provider error is retried by Temporal and the pipeline publ
       return offline.generate(input);
     },
   };
-  await h.startWorker({ textGenerators: [flaky] });
+  await h.startWorker({ textGenerators: { flaky }, textChain: ['flaky'] });
   const res = await h.api('POST', '/v1/pipelines', dryRunRequest());
   const done = await h.waitFor(res.body.id, (s) => TERMINAL.includes(s.status));
   expect(done.status).toBe('published');

@@ -46,6 +46,7 @@ export const pipelineRequestSchema = z
       .optional(),
     priority: z.enum(PRIORITIES).default('normal'),
     dryRun: z.boolean().default(false),
+    cache: z.boolean().optional().describe('false: neither serve nor store this request\'s AI text in the response cache'),
   })
   .superRefine((req, ctx) => {
     // Zod still runs this when a field failed its own check: look before touching anything.

@@ -1,0 +1,70 @@
+// Pieces both rate limiter implementations share: reservations, refusal reasons, limits lookup.
+import { randomBytes } from 'node:crypto';
+import type { RateInfo } from '../providers/rate-info';
+import { formatWindow, type LimitKind, type LimitWindow, type ProviderLimits, type WindowSnapshot } from './types';
+
+export const NO_LIMITS: ProviderLimits = { requests: [], tokens: [] };
+
+export function limitsLookup(limits: Record<string, ProviderLimits>): (provider: string) => ProviderLimits {
+  return (provider) => limits[provider] ?? NO_LIMITS;
+}
+
+/** Longest window plus margin: how long log entries must be kept. */
+export function maxSpan(limits: ProviderLimits, marginMs: number): number {
+  return Math.max(0, ...limits.requests.map((w) => w.windowMs), ...limits.tokens.map((w) => w.windowMs)) + marginMs;
+}
+
+export function normaliseCost(cost: { requests?: number; tokens?: number }): { requests: number; tokens: number } {
+  const n = (v: number | undefined, dflt: number) => (v === undefined || !Number.isFinite(v) ? dflt : Math.max(0, Math.ceil(v)));
+  return { requests: n(cost.requests, 1), tokens: n(cost.tokens, 0) };
+}
+
+export function randomSuffix(): string {
+  return randomBytes(6).toString('hex');
+}
+
+/**
+ * A reservation is "<id>|<tokens>" where id is "<grant time ms>-<random>". In Redis it is also the member of the token
+ * log, so settle() can find and rewrite it; the grant time lets settle() put back an entry that was never logged.
+ */
+export function parseReservation(reservation: string): { id: string; at: number; tokens: number } | null {
+  const m = /^((\d+)-[0-9a-z]+)\|(\d+)$/.exec(reservation);
+  return m ? { id: m[1], at: Number(m[2]), tokens: Number(m[3]) } : null;
+}
+
+export function refusalReason(provider: string, kind: LimitKind, window: LimitWindow, used: number, need: number): string {
+  const per = `${kind} per ${formatWindow(window.windowMs)}`;
+  if (used >= window.count) return `${provider}: ${window.count} ${per} used`;
+  return `${provider}: ${used} of ${window.count} ${per} used, this call needs ${need}`;
+}
+
+/** What the provider itself reported, as snapshot rows. */
+export function reportedWindows(reported: RateInfo | null): WindowSnapshot[] {
+  return (reported?.windows ?? []).map((w) => ({
+    kind: w.kind,
+    limit: w.limit ?? null,
+    used: w.limit !== undefined && w.remaining !== undefined ? Math.max(0, w.limit - w.remaining) : null,
+    remaining: w.remaining ?? null,
+    resetAt: w.resetAt !== undefined && Number.isFinite(w.resetAt) ? new Date(w.resetAt).toISOString() : null,
+    window: null,
+    source: 'provider' as const,
+  }));
+}
+
+/** The windows of a report that say "nothing left until resetAt". */
+export function exhaustedUntil(info: RateInfo, nowMs: number): { until: number; kind: LimitKind } | null {
+  let best: { until: number; kind: LimitKind } | null = null;
+  for (const w of info.windows ?? []) {
+    if (w.remaining === undefined || !(w.remaining < 1) || w.resetAt === undefined || !Number.isFinite(w.resetAt) || w.resetAt <= nowMs) continue;
+    if (!best || w.resetAt > best.until) best = { until: w.resetAt, kind: w.kind };
+  }
+  return best;
+}
+
+export function exhaustedReason(provider: string, kind: LimitKind, until: number): string {
+  return `${provider}: provider reports no ${kind} left until ${new Date(until).toISOString()}`;
+}
+
+export function iso(ms: number | null | undefined): string | null {
+  return ms === null || ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
+}

@@ -1,0 +1,181 @@
+// Sliding-window logs in this process's memory: used when there is no Redis, and while Redis is down.
+import type { RateInfo } from '../providers/rate-info';
+import {
+  exhaustedReason,
+  exhaustedUntil,
+  iso,
+  maxSpan,
+  normaliseCost,
+  parseReservation,
+  randomSuffix,
+  refusalReason,
+  reportedWindows,
+} from './rate-limiter-common';
+import { formatWindow, type AcquireCost, type AcquireResult, type LimitKind, type LimiterSnapshot, type LimitWindow, type ProviderLimits, type RateLimiter } from './types';
+
+/** One grant: `requests` and `tokens` it counts for, at `at` (ms on the limiter's clock). */
+export interface LogEntry {
+  id: string;
+  at: number;
+  requests: number;
+  tokens: number;
+}
+
+interface ProviderState {
+  /** Sorted by `at`. */
+  log: LogEntry[];
+  block: { until: number; reason: string } | null;
+  reported: RateInfo | null;
+}
+
+export interface MemoryRateLimiterOptions {
+  limitsFor: (provider: string) => ProviderLimits;
+  marginMs: number;
+  /** The clock windows are measured on (the Redis clock estimate while falling back). */
+  now?: () => number;
+}
+
+export class MemoryRateLimiter implements RateLimiter {
+  private readonly state = new Map<string, ProviderState>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: MemoryRateLimiterOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  async acquire(provider: string, cost: AcquireCost): Promise<AcquireResult> {
+    const now = this.now();
+    const st = this.stateOf(provider, now);
+    if (st.block && st.block.until > now) return { ok: false, retryAfterMs: st.block.until - now, reason: st.block.reason };
+    const limits = this.opts.limitsFor(provider);
+    const { requests, tokens } = normaliseCost(cost);
+    let worst: { wait: number; reason: string } | null = null;
+    const consider = (kind: LimitKind, w: LimitWindow, want: number) => {
+      const r = this.check(st.log, kind, w, want, now);
+      if (r && (!worst || r.wait > worst.wait)) worst = { wait: r.wait, reason: refusalReason(provider, kind, w, r.used, r.need) };
+    };
+    if (requests > 0) for (const w of limits.requests) consider('requests', w, requests);
+    // With no estimate a call still needs one token left.
+    for (const w of limits.tokens) consider('tokens', w, Math.max(tokens, 1));
+    if (worst) {
+      const { wait, reason } = worst as { wait: number; reason: string };
+      return { ok: false, retryAfterMs: wait, reason };
+    }
+    const id = `${now}-${randomSuffix()}`;
+    this.insert(st.log, { id, at: now, requests, tokens });
+    return { ok: true, reservation: `${id}|${tokens}` };
+  }
+
+  async settle(provider: string, reservation: string, actualTokens: number): Promise<void> {
+    const r = parseReservation(reservation);
+    if (!r || !Number.isFinite(actualTokens)) return;
+    const now = this.now();
+    const st = this.stateOf(provider, now);
+    const entry = st.log.find((e) => e.id === r.id);
+    const tokens = Math.max(0, Math.ceil(actualTokens));
+    if (entry) entry.tokens = tokens;
+    else if (tokens > 0 && r.at > now - maxSpan(this.opts.limitsFor(provider), this.opts.marginMs)) {
+      this.insert(st.log, { id: r.id, at: r.at, requests: 0, tokens });
+    }
+  }
+
+  async learn(provider: string, info: RateInfo): Promise<void> {
+    const st = this.stateOf(provider, this.now());
+    st.reported = { windows: [...(info.windows ?? [])] };
+    const ex = exhaustedUntil(info, Date.now());
+    if (ex) this.block(st, ex.until, exhaustedReason(provider, ex.kind, ex.until));
+  }
+
+  async blockUntil(provider: string, epochMs: number, reason: string): Promise<void> {
+    this.block(this.stateOf(provider, this.now()), epochMs, reason);
+  }
+
+  async snapshot(provider: string): Promise<LimiterSnapshot> {
+    const now = this.now();
+    const st = this.stateOf(provider, now);
+    const limits = this.opts.limitsFor(provider);
+    const rows = (kind: LimitKind, windows: LimitWindow[]) =>
+      windows.map((w) => {
+        const span = w.windowMs + this.opts.marginMs;
+        const inWindow = st.log.filter((e) => e.at > now - span && e[kind] > 0);
+        const used = inWindow.reduce((s, e) => s + e[kind], 0);
+        return {
+          kind,
+          limit: w.count,
+          used,
+          remaining: Math.max(0, w.count - used),
+          resetAt: inWindow.length ? iso(inWindow[0].at + span) : null,
+          window: formatWindow(w.windowMs),
+          source: 'configured' as const,
+        };
+      });
+    const blocked = st.block && st.block.until > now ? st.block : null;
+    return {
+      windows: [...rows('requests', limits.requests), ...rows('tokens', limits.tokens), ...reportedWindows(st.reported)],
+      blockedUntil: blocked ? iso(blocked.until) : null,
+      blockedReason: blocked?.reason ?? null,
+    };
+  }
+
+  // --- used by the Redis fallback to keep this copy in step and to hand it back to Redis ---
+
+  /** Records a grant that Redis made, so a later fallback still knows this process's own usage. */
+  record(provider: string, reservation: string, cost: AcquireCost): void {
+    const r = parseReservation(reservation);
+    if (!r) return;
+    const st = this.stateOf(provider, this.now());
+    if (st.log.some((e) => e.id === r.id)) return;
+    this.insert(st.log, { id: r.id, at: r.at, requests: normaliseCost(cost).requests, tokens: r.tokens });
+  }
+
+  providers(): string[] {
+    return [...this.state.keys()];
+  }
+
+  /** This process's log entries and block, on the limiter's clock. */
+  exportState(provider: string): { entries: LogEntry[]; block: { until: number; reason: string } | null } {
+    const now = this.now();
+    const st = this.stateOf(provider, now);
+    return { entries: st.log.map((e) => ({ ...e })), block: st.block && st.block.until > now ? { ...st.block } : null };
+  }
+
+  /** epochMs on this process's clock, turned into the limiter's clock. */
+  private block(st: ProviderState, epochMs: number, reason: string): void {
+    const until = epochMs - Date.now() + this.now();
+    if (!st.block || st.block.until < until) st.block = { until, reason };
+  }
+
+  private check(log: LogEntry[], kind: LimitKind, w: LimitWindow, want: number, now: number): { wait: number; used: number; need: number } | null {
+    const span = w.windowMs + this.opts.marginMs;
+    const inWindow = log.filter((e) => e.at > now - span && e[kind] > 0);
+    const used = inWindow.reduce((s, e) => s + e[kind], 0);
+    const need = Math.min(want, w.count); // a call bigger than the window waits for the whole window, not forever
+    if (used + need <= w.count) return null;
+    const excess = used + need - w.count;
+    let freed = 0;
+    for (const e of inWindow) {
+      freed += e[kind];
+      if (freed >= excess) return { wait: Math.max(1, e.at + span - now), used, need };
+    }
+    return { wait: span, used, need }; // not reached: the whole window frees `used`
+  }
+
+  private stateOf(provider: string, now: number): ProviderState {
+    let st = this.state.get(provider);
+    if (!st) {
+      st = { log: [], block: null, reported: null };
+      this.state.set(provider, st);
+    }
+    const keep = maxSpan(this.opts.limitsFor(provider), this.opts.marginMs);
+    let drop = 0;
+    while (drop < st.log.length && st.log[drop].at <= now - keep) drop++;
+    if (drop) st.log.splice(0, drop);
+    return st;
+  }
+
+  private insert(log: LogEntry[], entry: LogEntry): void {
+    let i = log.length;
+    while (i > 0 && log[i - 1].at > entry.at) i--;
+    log.splice(i, 0, entry);
+  }
+}

@@ -1,0 +1,37 @@
+// A Redis client set up to fail fast, so the resilience layer can fall back to in-process state instead of waiting.
+import { createHash } from 'node:crypto';
+import Redis from 'ioredis';
+
+/** For entry points: commands fail at once while disconnected (no offline queue) and give up after 500 ms. */
+export function createRedisClient(url: string): Redis {
+  return new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 500,
+    connectTimeout: 1000,
+    // Keep reconnecting in the background, never more than every 2 s.
+    retryStrategy: (times) => Math.min(times * 100, 2000),
+    lazyConnect: false,
+  });
+}
+
+/** A Lua script run by EVALSHA, loaded again with EVAL when Redis has forgotten it (after a restart). */
+export class LuaScript {
+  private readonly sha: string;
+  constructor(private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!String((err as Error)?.message ?? '').includes('NOSCRIPT')) throw err;
+      return await redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+/** Lua snippet: the Redis server's clock in ms, the one clock all processes share. */
+export const LUA_NOW = `local __t = redis.call('TIME')
+local now = tonumber(__t[1]) * 1000 + math.floor(tonumber(__t[2]) / 1000)`;

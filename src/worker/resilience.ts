@@ -1,0 +1,14 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config';
+import { createResilience, type Resilience } from '../resilience';
+import { createRedisClient } from '../resilience/redis-client';
+
+/**
+ * The process's resilience layer: shared through Redis when REDIS_URL is set (every worker and API process sees the
+ * same limits, breakers and cache), in the process otherwise. Entry points call this once.
+ */
+export function createProcessResilience(config: Config, logger: Logger, metrics: Registry): Resilience {
+  const redis = config.redisUrl ? createRedisClient(config.redisUrl) : null;
+  return createResilience({ redis, config: config.resilience, logger: logger.child({ component: 'resilience' }), metrics });
+}
