@@ -105,15 +105,15 @@ export class Cache implements ResponseCache {
 
   async execute<T>(provider: string, parts: unknown, fn: () => Promise<T>, opts: { ttlMs?: number } = {}): Promise<T> {
     const key = cacheKey({ provider, parts });
-    // The same request already running in this process: share its answer rather than pay twice.
+    // The same request already running in this process (looking up or calling): share its answer, pay once.
     const running = this.inflight.get(key) as Promise<T> | undefined;
     if (running) {
       this.count(provider, true);
       return running;
     }
-    const cached = await this.get<T>(key, provider);
-    if (cached !== undefined) return cached;
     const call = (async () => {
+      const cached = await this.get<T>(key, provider);
+      if (cached !== undefined) return cached;
       const value = await fn();
       await this.set(key, value, opts.ttlMs ?? this.opts.defaultTtlMs);
       return value;
@@ -122,7 +122,7 @@ export class Cache implements ResponseCache {
     try {
       return await call;
     } finally {
-      this.inflight.delete(key);
+      if (this.inflight.get(key) === call) this.inflight.delete(key);
     }
   }
 

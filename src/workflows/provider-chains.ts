@@ -76,7 +76,8 @@ export async function findImages(args: {
     } catch (err) {
       if (isCancellation(err) || isOurs(err)) throw err;
       const f = describeFailure(err);
-      skipped.push(`${source}: ${f.message}`);
+      // Provider errors already start with the provider's name.
+      skipped.push(f.message.startsWith(`${source}:`) ? f.message : `${source}: ${f.message}`);
     }
   }
   return [];

@@ -10,6 +10,8 @@ import { createRedisClient, createResilience, type ProviderLimits, type Resilien
 import { parseReservation } from '../../src/resilience/rate-limiter-common';
 import { startPrivateRedis } from '../helpers/private-redis';
 
+jest.setTimeout(20_000);
+
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
