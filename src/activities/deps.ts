@@ -11,7 +11,18 @@ import type { TextGenerator } from '../providers/text/types';
 
 /** Every provider call goes through this: breaker, shared rate limits, learning from the provider's headers. */
 export interface ProviderGuard {
-  execute<T>(provider: string, opts: { tokens?: number; usage?: (result: T) => number | undefined }, fn: (ctx: CallContext) => Promise<T>): Promise<T>;
+  execute<T>(
+    provider: string,
+    opts: {
+      tokens?: number;
+      usage?: (result: T) => number | undefined;
+      /** Stable across retries of one call: a refused caller keeps its reserved future slot. */
+      ticket?: string;
+      /** Reserve no slot further away than this (a fallback is better than a long wait). */
+      maxWaitMs?: number;
+    },
+    fn: (ctx: CallContext) => Promise<T>,
+  ): Promise<T>;
 }
 
 /** AI responses by provider, model, prompt and parameters. */

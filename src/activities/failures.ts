@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/error-types';
 import {
   AuthExpiredError,
+  BreakerOpenError,
   DuplicateError,
   PermanentError,
   ProviderError,
@@ -29,6 +30,10 @@ export function toApplicationFailure(err: unknown, context: { attempt?: number }
   if (err instanceof AuthExpiredError) return ApplicationFailure.create({ type: ErrorType.AuthExpired, message: err.message, details });
   if (err instanceof DuplicateError) {
     return ApplicationFailure.create({ type: ErrorType.Duplicate, message: err.message, details: [...details, { existingId: err.existingId ?? null }], nonRetryable: true });
+  }
+  if (err instanceof BreakerOpenError) {
+    // Retry when the breaker lets its half-open probe through.
+    return ApplicationFailure.create({ type: ErrorType.BreakerOpen, message: err.message, details, nextRetryDelay: Math.max(1, err.retryAt - Date.now()) });
   }
   if (err instanceof PermanentError) return ApplicationFailure.create({ type: ErrorType.Permanent, message: err.message, details, nonRetryable: true });
   if (err instanceof TransientError) return ApplicationFailure.create({ type: ErrorType.Transient, message: err.message, details });

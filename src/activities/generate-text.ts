@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/error-types';
 import type { Content, PipelineRequest, TokenUsage } from '../domain/types';
 import { BreakerOpenError, RateLimitedError } from '../providers/errors';
+import { buildPrompt } from '../providers/text/prompt';
 import type { GeneratedText, GenerateTextInput } from '../providers/text/types';
 import type { ActivityDeps } from './deps';
 import { toApplicationFailure } from './failures';
@@ -21,6 +22,8 @@ export interface GenerateTextResult {
 
 /** Waiting longer than this for one provider's quota is worse than letting the next provider write. */
 export const MAX_WAIT_WITH_FALLBACK_MS = 60_000;
+/** The last provider in the chain waits for its quota; beyond this a retry will come back and reserve again. */
+export const MAX_WAIT_LAST_PROVIDER_MS = 10 * 60_000;
 
 export function createGenerateText({ textGenerators, guard, aiCache, cacheTtlMs }: Pick<ActivityDeps, 'textGenerators' | 'guard' | 'aiCache' | 'cacheTtlMs'>) {
   return async function generateText({ request, provider, hasFallback, useCache }: GenerateTextArgs): Promise<GenerateTextResult> {
@@ -35,18 +38,29 @@ export function createGenerateText({ textGenerators, guard, aiCache, cacheTtlMs 
     });
     if (provider === 'offline') return toResult(await generator.generate(input), false);
 
-    const key = aiCache.key({ provider, model: generator.model, input });
+    // The exact prompt and its parameters: a changed template or model never serves an old answer.
+    const key = aiCache.key({ provider, model: generator.model, prompt: buildPrompt(input) });
     if (useCache) {
       const hit = await aiCache.get<GeneratedText>(provider, key);
       if (hit) return toResult(hit, true);
     }
+    const info = Context.current().info;
     try {
       const estimate = Math.ceil(((request.brief?.length ?? 0) + request.topic.length + 1500) / 4) + 1024;
-      const out = await guard.execute<GeneratedText>(provider, { tokens: estimate, usage: (r) => r.usage?.totalTokens }, (ctx) => generator.generate(input, ctx));
+      const out = await guard.execute<GeneratedText>(
+        provider,
+        {
+          tokens: estimate,
+          usage: (r) => r.usage?.totalTokens,
+          ticket: `${info.workflowExecution?.workflowId ?? info.activityType}/${info.activityId}`,
+          maxWaitMs: hasFallback ? MAX_WAIT_WITH_FALLBACK_MS : MAX_WAIT_LAST_PROVIDER_MS,
+        },
+        (ctx) => generator.generate(input, ctx),
+      );
       if (useCache) await aiCache.set(provider, key, out, cacheTtlMs);
       return toResult(out, false);
     } catch (err) {
-      const attempt = Context.current().info.attempt;
+      const attempt = info.attempt;
       if (hasFallback && err instanceof RateLimitedError && err.retryAfterMs > MAX_WAIT_WITH_FALLBACK_MS) {
         throw ApplicationFailure.create({
           type: ErrorType.RateLimited,

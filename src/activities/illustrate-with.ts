@@ -29,7 +29,9 @@ export function createIllustrateWith({ imageSources, media, mediaIdSecret, guard
     const request = { title: args.title, topic: args.topic, keywords: args.keywords, style: args.style };
     let found: FoundImage[];
     try {
-      found = args.source === 'card' ? await source.find(request) : await guard.execute(args.source, {}, (ctx) => source.find(request, ctx));
+      const info = Context.current().info;
+      const ticket = `${info.workflowExecution?.workflowId ?? info.activityType}/${info.activityId}`;
+      found = args.source === 'card' ? await source.find(request) : await guard.execute(args.source, { ticket, maxWaitMs: MAX_IMAGE_WAIT_MS }, (ctx) => source.find(request, ctx));
     } catch (err) {
       const attempt = Context.current().info.attempt;
       if ((err instanceof RateLimitedError && err.retryAfterMs > MAX_IMAGE_WAIT_MS) || err instanceof BreakerOpenError) {

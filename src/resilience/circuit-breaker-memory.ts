@@ -11,6 +11,8 @@ interface State {
 }
 
 export const DEFAULT_PROBE_TTL_MS = 30_000;
+/** While another caller probes, look again within this long: a probe usually settles the question quickly. */
+export const BUSY_RETRY_MS = 5000;
 
 export class MemoryBreakerStore implements BreakerStore {
   private readonly states = new Map<string, State>();
@@ -24,7 +26,7 @@ export class MemoryBreakerStore implements BreakerStore {
     const retryAt = st.retryAt ?? now;
     if (now < retryAt) return { kind: 'open', retryAt };
     if (st.probe && st.probe.expiresAt > now) {
-      return { kind: 'open', retryAt: now + Math.min(st.probe.expiresAt - now, settings.cooldownMs) };
+      return { kind: 'open', retryAt: now + Math.min(st.probe.expiresAt - now, settings.cooldownMs, BUSY_RETRY_MS) };
     }
     st.probe = { token: probeToken, expiresAt: now + (settings.probeTtlMs ?? DEFAULT_PROBE_TTL_MS) };
     return { kind: 'probe', openedAt: st.openedAt };

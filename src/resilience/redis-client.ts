@@ -12,6 +12,8 @@ export function createRedisClient(url: string): Redis {
     // Keep reconnecting in the background, never more than every 2 s.
     retryStrategy: (times) => Math.min(times * 100, 2000),
     lazyConnect: false,
+    // disconnect() of a socket that never connected leaves a timer this long (ioredis default 2 s).
+    disconnectTimeout: 500,
   });
 }
 

@@ -10,5 +10,12 @@ import { createRedisClient } from '../resilience/redis-client';
  */
 export function createProcessResilience(config: Config, logger: Logger, metrics: Registry): Resilience {
   const redis = config.redisUrl ? createRedisClient(config.redisUrl) : null;
-  return createResilience({ redis, config: config.resilience, logger: logger.child({ component: 'resilience' }), metrics });
+  const resilience = createResilience({ redis, config: config.resilience, logger: logger.child({ component: 'resilience' }), metrics });
+  // The layer leaves its client to its owner: this function made it, so closing the layer closes it too.
+  const close = resilience.close.bind(resilience);
+  resilience.close = async () => {
+    await close();
+    if (redis) await redis.quit().catch(() => redis.disconnect());
+  };
+  return resilience;
 }
