@@ -23,7 +23,7 @@ const { planProviders } = proxyActivities<Activities>({
 // when the provider (or the breaker's probe) allows it.
 const { generateText, illustrateWith } = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: NEVER_RETRY },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 4, nonRetryableErrorTypes: NEVER_RETRY },
 });
 
 /** A failure that is ours (bad input), not the provider's: no other provider would do better. */

@@ -121,6 +121,23 @@ it('opens the breaker after repeated failures, falls back without waiting, and a
   expect(after.body.items.find((p: any) => p.provider === 'openai').breaker.state).toBe('closed');
 });
 
+it('learns from the provider\'s own headers and slows down before it says 429', async () => {
+  // Herald's configured limit is far higher than what this account really gets; the headers tell the truth.
+  openai.control.enforceRateLimit({ requests: 3, windowMs: 3000 });
+  try {
+    const refused = openai.refused;
+    const accepted = openai.accepted;
+    for (let i = 0; i < 5; i++) {
+      const done = await run({ cache: false });
+      expect(done.content.provider).toBe('openai');
+    }
+    expect(openai.accepted - accepted).toBe(5);
+    expect(openai.refused - refused).toBe(0);
+  } finally {
+    openai.control.clearRateLimit();
+  }
+});
+
 it('shows each provider\'s windows and cache use in GET /v1/providers and in /metrics', async () => {
   const res = await h.api('GET', '/v1/providers');
   const o = res.body.items.find((p: any) => p.provider === 'openai');
