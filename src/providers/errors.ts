@@ -55,3 +55,10 @@ export class BreakerOpenError extends ProviderError {
     super(provider, `circuit breaker open for ${provider} until ${new Date(retryAt).toISOString()}`);
   }
 }
+
+/** The platform is still processing (an Instagram or Threads container): ask again after retryAfterMs. */
+export class NotReadyError extends ProviderError {
+  constructor(provider: string, message: string, readonly retryAfterMs: number) {
+    super(provider, message);
+  }
+}
