@@ -5,7 +5,7 @@ import type { AccountRepository } from '../db/accounts-repo';
 import type { MediaRepository } from '../db/media-repo';
 import type { PipelineRepository } from '../db/pipelines-repo';
 import type { ImageSource } from '../providers/images/types';
-import type { Publisher } from '../providers/publishers/types';
+import type { Publisher, TokenRefresher } from '../providers/publishers/types';
 import type { CallContext } from '../providers/rate-info';
 import type { TextGenerator } from '../providers/text/types';
 
@@ -47,6 +47,8 @@ export interface ActivityDeps {
   aiCache: AiCache;
   cacheTtlMs: number;
   publishers: Record<Platform, Publisher>;
+  /** Platforms whose tokens expire; absent ones (Mastodon, webhooks) never need a refresh. */
+  refreshers: Partial<Record<Platform, TokenRefresher>>;
   adaptOptions: AdaptOptions;
   /** Absolute base for media URLs that platforms fetch. */
   publicBaseUrl: string;

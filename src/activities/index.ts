@@ -4,6 +4,7 @@ import { createGenerateText } from './generate-text';
 import { createIllustrateWith } from './illustrate-with';
 import { createPlanProviders } from './plan-providers';
 import { createPublishPost } from './publish-post';
+import { createListExpiringAccounts, createRefreshAccountToken } from './refresh-account';
 import { createReviewEdits } from './review-edits';
 import { createSaveState } from './save-state';
 
@@ -18,6 +19,8 @@ export function createActivities(deps: ActivityDeps) {
     reviewEdits: createReviewEdits(deps),
     saveState: createSaveState(deps),
     publishPost: createPublishPost(deps),
+    refreshAccountToken: createRefreshAccountToken(deps),
+    listExpiringAccounts: createListExpiringAccounts(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -40,6 +40,13 @@ export interface ExecuteOptions<T> {
   isFailure?: (err: unknown) => boolean;
   /** Passed to the adapter in ctx.signal (activity cancellation). */
   signal?: AbortSignal;
+  /**
+   * Names this logical call, the same on every retry (e.g. workflowId + activityId). A refused call then holds a future
+   * slot of its own: the RateLimitedError's retryAfterMs is that slot, and the retry at that time is granted.
+   */
+  ticket?: string;
+  /** With a ticket: reserve no slot further ahead than this; refuse without one instead (default 10 minutes). */
+  maxWaitMs?: number;
 }
 
 export interface ProviderSnapshot {
@@ -149,7 +156,7 @@ export function createResilience(opts: CreateResilienceOptions): Resilience {
       if (isBreakerOpenError(err)) metrics.calls.inc({ provider, outcome: 'breaker_open' });
       throw err;
     }
-    const grant = await limiter.acquire(provider, { requests: eopts.requests ?? 1, tokens: eopts.tokens });
+    const grant = await limiter.acquire(provider, { requests: eopts.requests ?? 1, tokens: eopts.tokens, ticket: eopts.ticket, maxWaitMs: eopts.maxWaitMs });
     if (!grant.ok) {
       await breaker.release(permit);
       metrics.refusals.inc({ provider });

@@ -14,6 +14,23 @@ export function maxSpan(limits: ProviderLimits, marginMs: number): number {
   return Math.max(0, ...limits.requests.map((w) => w.windowMs), ...limits.tokens.map((w) => w.windowMs)) + marginMs;
 }
 
+/** How far ahead a ticket may reserve a slot when the caller sets no maxWaitMs (10 minutes). */
+export const DEFAULT_MAX_WAIT_MS = 600_000;
+
+/** How long a ticket is remembered beyond its slot (so a late retry still finds it, and then learns it is stale). */
+export const TICKET_GRACE_MS = 60_000;
+
+/** The ticket and how far ahead it may reserve; null without a ticket (no reservations). */
+export function ticketOf(cost: { ticket?: string; maxWaitMs?: number }): { ticket: string; maxWaitMs: number } | null {
+  if (typeof cost.ticket !== 'string' || cost.ticket === '') return null;
+  const m = cost.maxWaitMs;
+  return { ticket: cost.ticket, maxWaitMs: m === undefined || Number.isNaN(m) ? DEFAULT_MAX_WAIT_MS : Math.max(0, Math.floor(m)) };
+}
+
+export function reservedReason(provider: string, localMs: number): string {
+  return `${provider}: reserved slot at ${new Date(localMs).toISOString()}`;
+}
+
 export function normaliseCost(cost: { requests?: number; tokens?: number }): { requests: number; tokens: number } {
   const n = (v: number | undefined, dflt: number) => (v === undefined || !Number.isFinite(v) ? dflt : Math.max(0, Math.ceil(v)));
   return { requests: n(cost.requests, 1), tokens: n(cost.tokens, 0) };

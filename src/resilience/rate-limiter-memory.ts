@@ -10,6 +10,9 @@ import {
   randomSuffix,
   refusalReason,
   reportedWindows,
+  reservedReason,
+  TICKET_GRACE_MS,
+  ticketOf,
 } from './rate-limiter-common';
 import { formatWindow, type AcquireCost, type AcquireResult, type LimitKind, type LimiterSnapshot, type LimitWindow, type ProviderLimits, type RateLimiter } from './types';
 
@@ -21,11 +24,21 @@ export interface LogEntry {
   tokens: number;
 }
 
+/** A slot reserved for a ticket: its entry is in the log at `at`; forgotten at `expiresAt` (limiter clock). */
+export interface TicketEntry {
+  ticket: string;
+  at: number;
+  reservation: string;
+  expiresAt: number;
+}
+
 interface ProviderState {
-  /** Sorted by `at`. */
+  /** Sorted by `at`. Entries after now are reserved slots. */
   log: LogEntry[];
   block: { until: number; reason: string } | null;
   reported: RateInfo | null;
+  /** Reserved slots by ticket. */
+  tickets: Map<string, TicketEntry>;
 }
 
 export interface MemoryRateLimiterOptions {
@@ -46,7 +59,21 @@ export class MemoryRateLimiter implements RateLimiter {
   async acquire(provider: string, cost: AcquireCost): Promise<AcquireResult> {
     const now = this.now();
     const st = this.stateOf(provider, now);
-    if (st.block && st.block.until > now) return { ok: false, retryAfterMs: st.block.until - now, reason: st.block.reason };
+    const t = ticketOf(cost);
+    const held = t ? st.tickets.get(t.ticket) : undefined;
+    if (st.block && st.block.until > now) {
+      // Blocked: nothing new is reserved; a slot already held is kept, and told whichever comes later.
+      return { ok: false, retryAfterMs: Math.max(st.block.until, held?.at ?? 0) - now, reason: st.block.reason };
+    }
+    if (t && held) {
+      if (held.at > now) return { ok: false, retryAfterMs: held.at - now, reason: reservedReason(provider, this.toLocal(held.at, now)) };
+      st.tickets.delete(t.ticket);
+      // Its entry is already in the log at its own time. Later than the margin, the slot is stale: give it up, ask afresh.
+      if (now - held.at <= this.opts.marginMs) return { ok: true, reservation: held.reservation };
+      const id = parseReservation(held.reservation)?.id;
+      const i = st.log.findIndex((e) => e.id === id);
+      if (i >= 0) st.log.splice(i, 1);
+    }
     const limits = this.opts.limitsFor(provider);
     const { requests, tokens } = normaliseCost(cost);
     let worst: { wait: number; reason: string } | null = null;
@@ -59,7 +86,15 @@ export class MemoryRateLimiter implements RateLimiter {
     for (const w of limits.tokens) consider('tokens', w, Math.max(tokens, 1));
     if (worst) {
       const { wait, reason } = worst as { wait: number; reason: string };
-      return { ok: false, retryAfterMs: wait, reason };
+      if (!t) return { ok: false, retryAfterMs: wait, reason };
+      const at = Math.max(now + 1, this.earliestAppend(st.log, limits, requests, tokens, now));
+      // Too far ahead: refuse without reserving; retryAfterMs (> maxWaitMs) says when the slot would have been.
+      if (at - now > t.maxWaitMs) return { ok: false, retryAfterMs: at - now, reason };
+      const id = `${at}-${randomSuffix()}`;
+      const reservation = `${id}|${tokens}`;
+      this.insert(st.log, { id, at, requests, tokens });
+      st.tickets.set(t.ticket, { ticket: t.ticket, at, reservation, expiresAt: at + maxSpan(limits, this.opts.marginMs) + TICKET_GRACE_MS });
+      return { ok: false, retryAfterMs: at - now, reason: reservedReason(provider, this.toLocal(at, now)) };
     }
     const id = `${now}-${randomSuffix()}`;
     this.insert(st.log, { id, at: now, requests, tokens });
@@ -128,15 +163,36 @@ export class MemoryRateLimiter implements RateLimiter {
     this.insert(st.log, { id: r.id, at: r.at, requests: normaliseCost(cost).requests, tokens: r.tokens });
   }
 
+  /**
+   * Records a slot Redis reserved for a ticket, so a fallback still honours it. Entry and reservation are on the
+   * Redis clock, like this copy's.
+   */
+  recordReservation(provider: string, ticket: string, reservation: string, cost: AcquireCost): void {
+    const r = parseReservation(reservation);
+    if (!r || !ticket) return;
+    this.record(provider, reservation, cost);
+    const span = maxSpan(this.opts.limitsFor(provider), this.opts.marginMs);
+    this.stateOf(provider, this.now()).tickets.set(ticket, { ticket, at: r.at, reservation, expiresAt: r.at + span + TICKET_GRACE_MS });
+  }
+
+  /** A ticket Redis granted is used up here too. */
+  forgetTicket(provider: string, ticket: string): void {
+    this.state.get(provider)?.tickets.delete(ticket);
+  }
+
   providers(): string[] {
     return [...this.state.keys()];
   }
 
-  /** This process's log entries and block, on the limiter's clock. */
-  exportState(provider: string): { entries: LogEntry[]; block: { until: number; reason: string } | null } {
+  /** This process's log entries (reserved slots included), block and tickets, on the limiter's clock. */
+  exportState(provider: string): { entries: LogEntry[]; block: { until: number; reason: string } | null; tickets: TicketEntry[] } {
     const now = this.now();
     const st = this.stateOf(provider, now);
-    return { entries: st.log.map((e) => ({ ...e })), block: st.block && st.block.until > now ? { ...st.block } : null };
+    return {
+      entries: st.log.map((e) => ({ ...e })),
+      block: st.block && st.block.until > now ? { ...st.block } : null,
+      tickets: [...st.tickets.values()].map((x) => ({ ...x })),
+    };
   }
 
   /** epochMs on this process's clock, turned into the limiter's clock. */
@@ -160,16 +216,52 @@ export class MemoryRateLimiter implements RateLimiter {
     return { wait: span, used, need }; // not reached: the whole window frees `used`
   }
 
+  /**
+   * The earliest time at or after every logged entry (reservations stay in order, so no later window can break) at which
+   * `requests` and `tokens` fit every window: for each window, the entry at which the newest entries' sum would exceed
+   * what the call leaves room for must have left it.
+   */
+  private earliestAppend(log: LogEntry[], limits: ProviderLimits, requests: number, tokens: number, now: number): number {
+    const counts = (e: LogEntry) => (limits.requests.length > 0 && e.requests > 0) || (limits.tokens.length > 0 && e.tokens > 0);
+    let at = now;
+    for (let i = log.length - 1; i >= 0; i--) {
+      if (counts(log[i])) {
+        at = Math.max(at, log[i].at);
+        break;
+      }
+    }
+    const fit = (kind: LimitKind, w: LimitWindow, want: number) => {
+      const budget = w.count - Math.min(want, w.count);
+      let sum = 0;
+      for (let i = log.length - 1; i >= 0; i--) {
+        sum += log[i][kind];
+        if (sum > budget) {
+          at = Math.max(at, log[i].at + w.windowMs + this.opts.marginMs);
+          return;
+        }
+      }
+    };
+    if (requests > 0) for (const w of limits.requests) fit('requests', w, requests);
+    for (const w of limits.tokens) fit('tokens', w, Math.max(tokens, 1));
+    return at;
+  }
+
+  /** A time on the limiter's clock as this process's wall clock (they differ while falling back from Redis). */
+  private toLocal(at: number, now: number): number {
+    return at - now + Date.now();
+  }
+
   private stateOf(provider: string, now: number): ProviderState {
     let st = this.state.get(provider);
     if (!st) {
-      st = { log: [], block: null, reported: null };
+      st = { log: [], block: null, reported: null, tickets: new Map() };
       this.state.set(provider, st);
     }
     const keep = maxSpan(this.opts.limitsFor(provider), this.opts.marginMs);
     let drop = 0;
     while (drop < st.log.length && st.log[drop].at <= now - keep) drop++;
     if (drop) st.log.splice(0, drop);
+    for (const [ticket, x] of st.tickets) if (x.expiresAt <= now) st.tickets.delete(ticket);
     return st;
   }
 

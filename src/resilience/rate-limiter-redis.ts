@@ -6,30 +6,80 @@
 //   <prefix>rl:{<provider>}:tok    ZSET  one member per grant: "<id>|<tokens>", score = grant time (ms)
 //   <prefix>rl:{<provider>}:block  STRING "<until ms>|<reason>", PX until then (429 Retry-After, 0 remaining)
 //   <prefix>rl:{<provider>}:seen   STRING JSON RateInfo: what the provider last reported about its limits
+//   <prefix>rl:{<provider>}:t:<ticket>  STRING the reservation held for a ticket (its entries are in req/tok at a future
+//                                  time), PX until that time + the longest window + 60 s
 import type Redis from 'ioredis';
 import type { RateInfo } from '../providers/rate-info';
 import { LUA_NOW, LuaScript } from './redis-client';
-import type { LogEntry } from './rate-limiter-memory';
-import { exhaustedReason, exhaustedUntil, iso, maxSpan, normaliseCost, parseReservation, randomSuffix, refusalReason, reportedWindows } from './rate-limiter-common';
+import type { LogEntry, TicketEntry } from './rate-limiter-memory';
+import {
+  exhaustedReason,
+  exhaustedUntil,
+  iso,
+  maxSpan,
+  normaliseCost,
+  parseReservation,
+  randomSuffix,
+  refusalReason,
+  reportedWindows,
+  reservedReason,
+  TICKET_GRACE_MS,
+  ticketOf,
+} from './rate-limiter-common';
 import { formatWindow, type AcquireCost, type AcquireResult, type LimitKind, type LimiterSnapshot, type LimitWindow, type ProviderLimits, type RateLimiter, type WindowSnapshot } from './types';
 
 const COST_OF = `local function costOf(member) return tonumber(string.match(member, '|(%d+)$')) or 0 end`;
 
-// KEYS: req, tok, block. ARGV: reqCost, tokCost, marginMs, random, keepMs, nReq, (count, windowMs)*, nTok, (count, windowMs)*
-// Returns {1, reservation, '', '', 0, 0, 0, now} or {0, waitMs, blockReason, kind, windowIndex, used, need, now}.
+// Lengthens a key's TTL to at least ms, never shortens it: reserved slots keep a log alive beyond the longest window.
+const EXTEND = `local function extend(key, ms)
+  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, string.format('%d', ms)) end
+end`;
+
+// KEYS: req, tok, block[, ticket]. ARGV: reqCost, tokCost, marginMs, random, keepMs, maxWaitMs ('' without a ticket),
+// nReq, (count, windowMs)*, nTok, (count, windowMs)*
+// Returns {1, reservation, '', '', 0, 0, 0, now} (granted), {2, waitMs, reservation, '', 0, 0, 0, now} (refused, the
+// ticket holds the slot at now + waitMs) or {0, waitMs, blockReason, kind, windowIndex, used, need, now} (refused).
 const ACQUIRE = new LuaScript(`${LUA_NOW}
 ${COST_OF}
+${EXTEND}
 local margin = tonumber(ARGV[3])
 local keep = tonumber(ARGV[5])
+local ticketKey = KEYS[4]
+local held = false
+local heldAt = nil
+if ticketKey then
+  held = redis.call('GET', ticketKey)
+  if held then heldAt = tonumber(string.match(held, '^(%d+)%-')) end
+  if not heldAt then held = false end
+end
 local block = redis.call('GET', KEYS[3])
 if block then
   local sep = string.find(block, '|', 1, true)
   local untilMs = tonumber(string.sub(block, 1, sep - 1))
-  if untilMs and untilMs > now then return {0, untilMs - now, string.sub(block, sep + 1), '', 0, 0, 0, now} end
+  if untilMs and untilMs > now then
+    -- Blocked: nothing new is reserved; a slot already held is kept, and told whichever comes later.
+    local wait = untilMs - now
+    if held and heldAt - now > wait then wait = heldAt - now end
+    return {0, wait, string.sub(block, sep + 1), '', 0, 0, 0, now}
+  end
 end
 local cutoff = string.format('%d', now - keep)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
+if held then
+  if heldAt > now then return {2, heldAt - now, held, '', 0, 0, 0, now} end
+  redis.call('DEL', ticketKey)
+  -- Its entries are already in the logs at its own time. Later than the margin, the slot is stale: give it up, ask afresh.
+  if now - heldAt <= margin then return {1, held, '', '', 0, 0, 0, now} end
+  local id = string.match(held, '^([^|]+)')
+  local at = string.format('%d', heldAt)
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], at, at)) do
+    if m == id or string.sub(m, 1, #id + 1) == id .. '#' then redis.call('ZREM', KEYS[1], m) end
+  end
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], at, at)) do
+    if string.sub(m, 1, #id + 1) == id .. '|' then redis.call('ZREM', KEYS[2], m) end
+  end
+end
 local reqCost = tonumber(ARGV[1])
 local tokCost = tonumber(ARGV[2])
 local worst = {0, '', 0, 0, 0}
@@ -37,8 +87,8 @@ local function consider(wait, kind, w, used, need)
   if wait < 1 then wait = 1 end
   if wait > worst[1] then worst = {wait, kind, w, used, need} end
 end
-local i = 7
-local nReq = tonumber(ARGV[6])
+local i = 8
+local nReq = tonumber(ARGV[7])
 for w = 1, nReq do
   local count = tonumber(ARGV[i])
   local span = tonumber(ARGV[i + 1]) + margin
@@ -76,32 +126,77 @@ for w = 1, nTok do
     end
   end
 end
-if worst[1] > 0 then return {0, worst[1], '', worst[2], worst[3], worst[4], worst[5], now} end
-local at = string.format('%d', now)
-local id = at .. '-' .. ARGV[4]
-if nReq > 0 and reqCost > 0 then
-  for k = 0, reqCost - 1 do
-    local m = id
-    if k > 0 then m = id .. '#' .. k end
-    redis.call('ZADD', KEYS[1], at, m)
+local function record(atMs, ttl)
+  local at = string.format('%d', atMs)
+  local id = at .. '-' .. ARGV[4]
+  if nReq > 0 and reqCost > 0 then
+    for k = 0, reqCost - 1 do
+      local m = id
+      if k > 0 then m = id .. '#' .. k end
+      redis.call('ZADD', KEYS[1], at, m)
+    end
+    extend(KEYS[1], ttl)
   end
-  redis.call('PEXPIRE', KEYS[1], keep + 1000)
+  if nTok > 0 and tokCost > 0 then
+    redis.call('ZADD', KEYS[2], at, id .. '|' .. ARGV[2])
+    extend(KEYS[2], ttl)
+  end
+  return id .. '|' .. ARGV[2]
 end
-if nTok > 0 and tokCost > 0 then
-  redis.call('ZADD', KEYS[2], at, id .. '|' .. ARGV[2])
-  redis.call('PEXPIRE', KEYS[2], keep + 1000)
+if worst[1] == 0 then return {1, record(now, keep + 1000), '', '', 0, 0, 0, now} end
+if not ticketKey then return {0, worst[1], '', worst[2], worst[3], worst[4], worst[5], now} end
+-- The earliest slot at or after every entry (reservations stay in order, so no later window can break) where the call
+-- fits every window: for each, the entry at which the newest entries' sum would exceed what the call leaves room for
+-- must have left it.
+local slot = now + 1
+for _, key in ipairs({KEYS[1], KEYS[2]}) do
+  local last = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')
+  if last[2] and tonumber(last[2]) > slot then slot = tonumber(last[2]) end
 end
-return {1, id .. '|' .. ARGV[2], '', '', 0, 0, 0, now}`);
+i = 8
+for w = 1, nReq do
+  local count = tonumber(ARGV[i])
+  local span = tonumber(ARGV[i + 1]) + margin
+  i = i + 2
+  if reqCost > 0 then
+    local k = count - math.min(reqCost, count)
+    local e = redis.call('ZREVRANGE', KEYS[1], k, k, 'WITHSCORES')
+    if e[2] and tonumber(e[2]) + span > slot then slot = tonumber(e[2]) + span end
+  end
+end
+i = i + 1
+for w = 1, nTok do
+  local count = tonumber(ARGV[i])
+  local span = tonumber(ARGV[i + 1]) + margin
+  i = i + 2
+  local budget = count - math.min(math.max(tokCost, 1), count)
+  local e = redis.call('ZREVRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+  local sum = 0
+  for j = 1, #e, 2 do
+    sum = sum + costOf(e[j])
+    if sum > budget then
+      if tonumber(e[j + 1]) + span > slot then slot = tonumber(e[j + 1]) + span end
+      break
+    end
+  end
+end
+local wait = slot - now
+-- Too far ahead: refuse without reserving; waitMs (> maxWaitMs) says when the slot would have been.
+if wait > tonumber(ARGV[6]) then return {0, wait, '', worst[2], worst[3], worst[4], worst[5], now} end
+local reservation = record(slot, wait + keep + 1000)
+redis.call('SET', ticketKey, reservation, 'PX', string.format('%d', wait + keep + ${TICKET_GRACE_MS}))
+return {2, wait, reservation, '', 0, 0, 0, now}`);
 
 // KEYS: tok. ARGV: id, grantAt, actualTokens, keepMs. Rewrites the grant's token entry in place (same score).
 const SETTLE = new LuaScript(`${LUA_NOW}
+${EXTEND}
 local prefix = ARGV[1] .. '|'
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[2])) do
   if string.sub(m, 1, #prefix) == prefix then redis.call('ZREM', KEYS[1], m) end
 end
 if tonumber(ARGV[3]) > 0 and tonumber(ARGV[2]) > now - tonumber(ARGV[4]) then
   redis.call('ZADD', KEYS[1], ARGV[2], prefix .. ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]) + 1000)
+  extend(KEYS[1], tonumber(ARGV[4]) + 1000)
 end
 return now`);
 
@@ -156,6 +251,7 @@ return out`);
 // KEYS: req, tok, block. ARGV: keepMs, hasReqWindows, hasTokWindows, blockUntil ('' for none, Redis clock), blockReason,
 // then (id, at, requests, tokens)*. Copies entries this process made while Redis was away; safe to repeat.
 const IMPORT = new LuaScript(`${LUA_NOW}
+${EXTEND}
 local keep = tonumber(ARGV[1])
 local i = 6
 while i + 3 <= #ARGV do
@@ -171,7 +267,7 @@ while i + 3 <= #ARGV do
         if k > 0 then m = id .. '#' .. k end
         redis.call('ZADD', KEYS[1], 'NX', at, m)
       end
-      redis.call('PEXPIRE', KEYS[1], keep + 1000)
+      extend(KEYS[1], tonumber(at) - now + keep + 1000)
     end
     if ARGV[3] == '1' and tokens > 0 then
       local prefix = id .. '|'
@@ -180,7 +276,7 @@ while i + 3 <= #ARGV do
         if string.sub(m, 1, #prefix) == prefix then found = true end
       end
       if not found then redis.call('ZADD', KEYS[2], at, prefix .. tokens) end
-      redis.call('PEXPIRE', KEYS[2], keep + 1000)
+      extend(KEYS[2], tonumber(at) - now + keep + 1000)
     end
   end
 end
@@ -191,6 +287,16 @@ if ARGV[4] ~= '' and tonumber(ARGV[4]) > now then
   if tonumber(ARGV[4]) > curUntil then
     redis.call('SET', KEYS[3], ARGV[4] .. '|' .. ARGV[5], 'PX', string.format('%d', tonumber(ARGV[4]) - now))
   end
+end
+return now`);
+
+// KEYS: ticket*. ARGV: (reservation, expiresAt on the Redis clock)*. Tickets this process holds (reserved while Redis
+// was away, or copies of Redis's). Only slots still ahead: one already past was used (maybe by another process) or is stale.
+const IMPORT_TICKETS = new LuaScript(`${LUA_NOW}
+for k = 1, #KEYS do
+  local at = tonumber(string.match(ARGV[2 * k - 1], '^(%d+)%-')) or 0
+  local ttl = tonumber(ARGV[2 * k]) - now
+  if at > now and ttl > 0 then redis.call('SET', KEYS[k], ARGV[2 * k - 1], 'NX', 'PX', string.format('%d', ttl)) end
 end
 return now`);
 
@@ -218,18 +324,43 @@ export class RedisRateLimiter implements RateLimiter {
     return { req: `${base}req`, tok: `${base}tok`, block: `${base}block`, seen: `${base}seen` };
   }
 
+  ticketKey(provider: string, ticket: string): string {
+    return `${this.opts.keyPrefix}rl:{${provider}}:t:${ticket}`;
+  }
+
   async acquire(provider: string, cost: AcquireCost): Promise<AcquireResult> {
+    return (await this.acquireDetailed(provider, cost)).result;
+  }
+
+  /** acquire(), plus the slot reserved for the cost's ticket when the answer is "come back then" (for the fallback copy). */
+  async acquireDetailed(provider: string, cost: AcquireCost): Promise<{ result: AcquireResult; reserved: string | null }> {
     const limits = this.opts.limitsFor(provider);
     const { requests, tokens } = normaliseCost(cost);
+    const t = ticketOf(cost);
     const k = this.keys(provider);
     const r = (await ACQUIRE.run(
       this.opts.redis,
-      [k.req, k.tok, k.block],
-      [requests, tokens, this.opts.marginMs, randomSuffix(), maxSpan(limits, this.opts.marginMs), ...windowArgs(limits.requests), ...windowArgs(limits.tokens)],
+      t ? [k.req, k.tok, k.block, this.ticketKey(provider, t.ticket)] : [k.req, k.tok, k.block],
+      [
+        requests,
+        tokens,
+        this.opts.marginMs,
+        randomSuffix(),
+        maxSpan(limits, this.opts.marginMs),
+        t ? Math.min(t.maxWaitMs, Number.MAX_SAFE_INTEGER) : '',
+        ...windowArgs(limits.requests),
+        ...windowArgs(limits.tokens),
+      ],
     )) as [number, number | string, string, string, number, number, number, number];
-    this.opts.onRedisTime?.(Number(r[7]));
-    if (Number(r[0]) === 1) return { ok: true, reservation: String(r[1]) };
+    const now = Number(r[7]);
+    this.opts.onRedisTime?.(now);
+    if (Number(r[0]) === 1) return { result: { ok: true, reservation: String(r[1]) }, reserved: null };
     const wait = Number(r[1]);
+    if (Number(r[0]) === 2) return { result: { ok: false, retryAfterMs: wait, reason: reservedReason(provider, Date.now() + wait) }, reserved: String(r[2]) };
+    return { result: this.refusal(provider, limits, r, wait), reserved: null };
+  }
+
+  private refusal(provider: string, limits: ProviderLimits, r: [number, number | string, string, string, number, number, number, number], wait: number): AcquireResult {
     if (!r[3]) return { ok: false, retryAfterMs: wait, reason: r[2] || `${provider}: blocked` };
     const kind = r[3] as LimitKind;
     const window = limits[kind][Number(r[4]) - 1];
@@ -303,7 +434,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   /** Copies this process's in-memory log and block into Redis (after an outage). Entry times are on the Redis clock. */
-  async importState(provider: string, state: { entries: LogEntry[]; block: { until: number; reason: string } | null }): Promise<void> {
+  async importState(provider: string, state: { entries: LogEntry[]; block: { until: number; reason: string } | null; tickets?: TicketEntry[] }): Promise<void> {
     const limits = this.opts.limitsFor(provider);
     const k = this.keys(provider);
     const keep = maxSpan(limits, this.opts.marginMs);
@@ -312,6 +443,15 @@ export class RedisRateLimiter implements RateLimiter {
     // Chunks keep each script call short.
     for (let i = 0; i < Math.max(entries.length, 1); i += 4000) {
       await IMPORT.run(this.opts.redis, [k.req, k.tok, k.block], [...head, ...entries.slice(i, i + 4000)]);
+    }
+    const tickets = state.tickets ?? [];
+    for (let i = 0; i < tickets.length; i += 1000) {
+      const chunk = tickets.slice(i, i + 1000);
+      await IMPORT_TICKETS.run(
+        this.opts.redis,
+        chunk.map((x) => this.ticketKey(provider, x.ticket)),
+        chunk.flatMap((x) => [x.reservation, Math.ceil(x.expiresAt)]),
+      );
     }
   }
 }

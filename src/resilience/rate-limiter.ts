@@ -12,8 +12,9 @@ export { MemoryRateLimiter } from './rate-limiter-memory';
 export { RedisRateLimiter } from './rate-limiter-redis';
 
 /**
- * Redis first; while Redis is away, this process's copy. The copy also records every grant Redis makes, so a fallback
- * still counts this process's recent calls, and what it granted while Redis was away is copied back on recovery.
+ * Redis first; while Redis is away, this process's copy. The copy also records every grant and ticket reservation Redis
+ * makes, so a fallback still counts this process's recent calls and honours its reserved slots, and what it granted or
+ * reserved while Redis was away is copied back on recovery.
  */
 export class FallbackRateLimiter implements RateLimiter {
   constructor(
@@ -29,9 +30,15 @@ export class FallbackRateLimiter implements RateLimiter {
   acquire(provider: string, cost: AcquireCost): Promise<AcquireResult> {
     return this.health.run(
       async () => {
-        const r = await this.redis.acquire(provider, cost);
-        if (r.ok) this.memory.record(provider, r.reservation, cost);
-        return r;
+        const { result, reserved } = await this.redis.acquireDetailed(provider, cost);
+        if (result.ok) {
+          this.memory.record(provider, result.reservation, cost);
+          if (cost.ticket) this.memory.forgetTicket(provider, cost.ticket);
+        } else if (reserved && cost.ticket) {
+          // The copy keeps the slot too, so a fallback before it comes round still grants it then.
+          this.memory.recordReservation(provider, cost.ticket, reserved, cost);
+        }
+        return result;
       },
       () => this.memory.acquire(provider, cost),
     );

@@ -41,6 +41,14 @@ export interface AcquireCost {
   requests?: number;
   /** Estimated tokens; replace with the real figure through settle(). */
   tokens?: number;
+  /**
+   * Names one logical call, the same on every retry (e.g. Temporal workflowId + activityId). A refused caller with a
+   * ticket gets a future slot of its own: `retryAfterMs` says when, and the same ticket is granted from then on.
+   * Without a ticket nothing is reserved.
+   */
+  ticket?: string;
+  /** With a ticket: reserve no slot further ahead than this; refuse without a reservation instead (default 10 minutes). */
+  maxWaitMs?: number;
 }
 
 export type AcquireResult = { ok: true; reservation: string } | { ok: false; retryAfterMs: number; reason: string };

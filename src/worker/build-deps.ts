@@ -66,6 +66,7 @@ export function buildActivityDeps(config: Config, pool: Pool, encryptionKey: Buf
     aiCache: aiCacheOf(resilience),
     cacheTtlMs: config.ai.cacheTtlMs,
     publishers: createPublishers(config.publishers),
+    refreshers: {},
     adaptOptions: { instagramHashtagCap: config.instagramMaxHashtags },
     publicBaseUrl: config.publicBaseUrl,
     mediaIdSecret: encryptionKey,

@@ -6,7 +6,7 @@ import type Redis from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { BreakerOpenError, PermanentError, RateLimitedError, TransientError } from '../../src/providers/errors';
-import { createRedisClient, createResilience, type ProviderLimits, type Resilience, type ResilienceConfig } from '../../src/resilience';
+import { createRedisClient, createResilience, type AcquireResult, type ProviderLimits, type RateLimiter, type Resilience, type ResilienceConfig } from '../../src/resilience';
 import { parseReservation } from '../../src/resilience/rate-limiter-common';
 import { startPrivateRedis } from '../helpers/private-redis';
 
@@ -76,6 +76,51 @@ afterEach(async () => {
 });
 
 const ok = async <T>(v: T) => v;
+
+interface TicketRun {
+  ticket: string;
+  answers: AcquireResult[];
+  /** The granted slot (limiter clock) and when the caller had it (this clock). */
+  slot: number;
+  grantedAt: number;
+  reservation: string;
+}
+
+/** One logical call: acquire; when refused, wait retryAfterMs (+3 ms) and acquire again with the same ticket. */
+async function ticketCaller(limiters: RateLimiter[], provider: string, ticket: string, maxWaitMs?: number): Promise<TicketRun> {
+  const answers: AcquireResult[] = [];
+  for (;;) {
+    // Each retry may land in another process, as Temporal retries do.
+    const g = await limiters[answers.length % limiters.length].acquire(provider, { ticket, maxWaitMs });
+    answers.push(g);
+    if (g.ok) return { ticket, answers, slot: parseReservation(g.reservation)!.at, grantedAt: Date.now(), reservation: g.reservation };
+    if (answers.length >= 6) throw new Error(`${ticket}: refused ${answers.length} times: ${g.reason}`);
+    await sleep(g.retryAfterMs + 3);
+  }
+}
+
+/** The most times in any interval [t, t + span). */
+function busiest(times: number[], span: number): number {
+  const s = [...times].sort((a, b) => a - b);
+  let worst = 0;
+  for (let i = 0, j = 0; i < s.length; i++) {
+    while (j < s.length && s[j] < s[i] + span) j++;
+    worst = Math.max(worst, j - i);
+  }
+  return worst;
+}
+
+/** Each caller was granted on its first or second acquire, at its own slot; no interval of the window held more than count. */
+function expectNoHerd(runs: TicketRun[], count: number, windowMs: number, marginMs = 250): void {
+  expect(runs.filter((x) => x.answers.length > 2).map((x) => x.ticket)).toEqual([]);
+  expect(new Set(runs.map((x) => x.reservation)).size).toBe(runs.length);
+  // Refused callers were told slots of their own: never more than `count` told the same time.
+  const told = runs.filter((x) => !x.answers[0].ok).map((x) => x.slot);
+  expect(busiest(told, 1)).toBeLessThanOrEqual(count);
+  // The limiter's log holds at most `count` in any window + margin; the callers' own clocks, in any window.
+  expect(busiest(runs.map((x) => x.slot), windowMs + marginMs)).toBeLessThanOrEqual(count);
+  expect(busiest(runs.map((x) => x.grantedAt), windowMs)).toBeLessThanOrEqual(count);
+}
 
 describe.each([['redis'], ['memory']] as const)('with %s state', (mode) => {
   const make = async (cfg: ResilienceConfig) => instance(mode === 'redis' ? await connect() : null, cfg);
@@ -245,6 +290,92 @@ describe.each([['redis'], ['memory']] as const)('with %s state', (mode) => {
     expect((await r.breaker.snapshot('svc')).state).toBe('open');
   });
 
+  test('30 callers with tickets against 5 per 1s: each holds its own slot and is granted on its second acquire at the latest', async () => {
+    const r = await make(config({ p: { requests: [{ count: 5, windowMs: 1000 }], tokens: [] } }));
+    const t0 = Date.now();
+    const runs = await Promise.all([...Array(30)].map((_, n) => ticketCaller([r.limiter], 'p', `wf-${n}/act-1`)));
+    const elapsed = Math.max(...runs.map((x) => x.grantedAt)) - t0;
+    expectNoHerd(runs, 5, 1000);
+    expect(runs.filter((x) => x.answers.length === 1)).toHaveLength(5);
+    // Six batches, one window + margin apart: the last is granted about 5 x 1.25 s after the first.
+    expect(elapsed).toBeGreaterThanOrEqual(5 * 1250 - 20);
+    expect(elapsed).toBeLessThan(5 * 1250 + 500);
+    console.log(`[tickets/${mode}] 30 callers, 5/1s: ${runs.reduce((s, x) => s + x.answers.length, 0)} acquires, last granted after ${elapsed} ms`);
+  });
+
+  test('a ticket is refused without a reservation when its slot is further away than maxWaitMs', async () => {
+    const r = await make(config({ p: { requests: [{ count: 2, windowMs: 1000 }], tokens: [] } }));
+    for (let i = 0; i < 2; i++) expect((await r.limiter.acquire('p', {})).ok).toBe(true);
+    const a = await r.limiter.acquire('p', { ticket: 'a', maxWaitMs: 1500 });
+    expect(a).toEqual({ ok: false, retryAfterMs: expect.any(Number), reason: expect.stringMatching(/^p: reserved slot at \d{4}-/) });
+    await r.limiter.acquire('p', { ticket: 'b', maxWaitMs: 1500 });
+    const c = await r.limiter.acquire('p', { ticket: 'c', maxWaitMs: 1500 });
+    if (c.ok || a.ok) throw new Error('expected refusals');
+    // Its slot would be one window after a and b: more than it accepts, so it is refused, with that wait.
+    expect(c.reason).toBe('p: 2 requests per 1s used');
+    expect(c.retryAfterMs).toBeGreaterThan(1500);
+    expect(c.retryAfterMs).toBeLessThanOrEqual(a.retryAfterMs + 1250);
+    expect((await r.limiter.snapshot('p')).windows[0]).toMatchObject({ used: 4, remaining: 0 });
+    // a and b are granted at their slot; c, coming back then, now gets a slot within its limit.
+    const [ra, rb] = await Promise.all([ticketCaller([r.limiter], 'p', 'a'), ticketCaller([r.limiter], 'p', 'b')]);
+    expect([ra.answers.length, rb.answers.length]).toEqual([2, 2]);
+    const again = await r.limiter.acquire('p', { ticket: 'c', maxWaitMs: 1500 });
+    expect(again).toMatchObject({ ok: false, reason: expect.stringMatching(/reserved slot/) });
+    if (!again.ok) expect(again.retryAfterMs).toBeLessThanOrEqual(1500);
+  });
+
+  test('a ticket is used once, and settle() works on a reserved grant', async () => {
+    const r = await make(config({ ai: { requests: [{ count: 1, windowMs: 400 }], tokens: [{ count: 1000, windowMs: 400 }] } }));
+    expect((await r.limiter.acquire('ai', { tokens: 100 })).ok).toBe(true);
+    const run = await ticketCaller([r.limiter], 'ai', 'wf/a');
+    expect(run.answers.length).toBe(2);
+    await r.limiter.settle('ai', run.reservation, 700);
+    expect((await r.limiter.snapshot('ai')).windows.find((w) => w.kind === 'tokens')).toMatchObject({ used: 700 });
+    // The same ticket again (a retry after the call failed) is a new call: it waits for a new slot.
+    const again = await r.limiter.acquire('ai', { ticket: 'wf/a' });
+    expect(again).toMatchObject({ ok: false, reason: expect.stringMatching(/reserved slot/) });
+  });
+
+  test('a ticket slot fits the token windows too, counting earlier reservations', async () => {
+    const r = await make(config({ ai: { requests: [], tokens: [{ count: 1000, windowMs: 2000 }] } }));
+    const a = await r.limiter.acquire('ai', { tokens: 400 });
+    await sleep(100);
+    const b = await r.limiter.acquire('ai', { tokens: 400 });
+    if (!a.ok || !b.ok) throw new Error('expected grants');
+    const at = (g: AcquireResult) => (g.ok ? parseReservation(g.reservation)!.at : Date.now() + g.retryAfterMs);
+    // 600 left for the newest entries: b fits beside c, a must have left; then c fits beside d, b must have left.
+    const c = await r.limiter.acquire('ai', { tokens: 400, ticket: 'c' });
+    const d = await r.limiter.acquire('ai', { tokens: 400, ticket: 'd' });
+    const e = await r.limiter.acquire('ai', { tokens: 5000, ticket: 'e' }); // more than the budget: a whole window after d
+    expect(Math.abs(at(c) - (at(a) + 2250))).toBeLessThan(25);
+    expect(Math.abs(at(d) - (at(b) + 2250))).toBeLessThan(25);
+    expect(Math.abs(at(e) - (at(b) + 4500))).toBeLessThan(25);
+    // The snapshot counts reserved slots as used (here beyond the limit: that is the queue).
+    expect((await r.limiter.snapshot('ai')).windows[0]).toMatchObject({ used: 400 + 400 + 400 + 400 + 5000, remaining: 0 });
+  });
+
+  test('a slot claimed later than the margin is given up, and the caller asks afresh', async () => {
+    const r = await make(config({ p: { requests: [{ count: 1, windowMs: 300 }], tokens: [] } }, { marginMs: 50 }));
+    expect((await r.limiter.acquire('p', {})).ok).toBe(true);
+    const a = await r.limiter.acquire('p', { ticket: 'a' });
+    if (a.ok) throw new Error('expected a reservation');
+    await sleep(a.retryAfterMs + 150);
+    const late = await r.limiter.acquire('p', { ticket: 'a' });
+    if (!late.ok) throw new Error(`expected a grant: ${late.reason}`);
+    expect(parseReservation(late.reservation)!.at).toBeGreaterThan(Date.now() - 20); // granted now, not at the old slot
+    expect((await r.limiter.snapshot('p')).windows[0]).toMatchObject({ used: 1 }); // the stale slot is gone
+  });
+
+  test('while blocked a ticket reserves nothing; after the block it is served in order', async () => {
+    const r = await make(config({ p: { requests: [{ count: 1, windowMs: 300 }], tokens: [] } }));
+    await r.limiter.blockUntil('p', Date.now() + 400, 'p: told to wait');
+    const runs = await Promise.all(['a', 'b', 'c'].map((t) => ticketCaller([r.limiter], 'p', t)));
+    for (const run of runs) expect(run.answers[0]).toMatchObject({ ok: false, reason: 'p: told to wait' });
+    // After the block one is granted at once, the others on the slot each was then given.
+    expect(runs.map((x) => x.answers.length).sort()).toEqual([2, 3, 3]);
+    expect(busiest(runs.map((x) => x.slot), 550)).toBe(1);
+  });
+
   test('the cache answers the same prompt once, counts hits and misses, and forgets after its TTL', async () => {
     const r = await make(config({}));
     let paid = 0;
@@ -299,6 +430,20 @@ describe('shared through Redis by several processes', () => {
     // With a 250 ms margin the windows restart at about 0, 2.25 and 4.5 s: 60 grants at most, 40 at least.
     expect(grants.length).toBeGreaterThanOrEqual(40);
     expect(refusals).toBeGreaterThan(100);
+  });
+
+  test('two processes interleave ticket reservations: every caller granted on its second acquire, in either process', async () => {
+    const cfg = config({ p: { requests: [{ count: 3, windowMs: 500 }], tokens: [] } });
+    const a = instance(await connect(), cfg);
+    const b = instance(await connect(), cfg);
+    const t0 = Date.now();
+    // Half start in each process; each retry goes to the other one.
+    const runs = await Promise.all([...Array(12)].map((_, n) => ticketCaller(n % 2 ? [a.limiter, b.limiter] : [b.limiter, a.limiter], 'p', `wf-${n}/1`)));
+    const elapsed = Math.max(...runs.map((x) => x.grantedAt)) - t0;
+    expectNoHerd(runs, 3, 500);
+    expect(elapsed).toBeGreaterThanOrEqual(3 * 750 - 20);
+    expect(elapsed).toBeLessThan(3 * 750 + 500);
+    console.log(`[tickets/2 processes] 12 callers, 3/500ms: ${runs.reduce((s, x) => s + x.answers.length, 0)} acquires, last granted after ${elapsed} ms`);
   });
 
   test('after the cooldown exactly one caller across two processes gets the half-open probe', async () => {
@@ -404,6 +549,41 @@ describe('when Redis goes away', () => {
       await r.limiter.blockUntil('p', Date.now() + 60_000, 'p: new block');
       expect(await other.limiter.acquire('p', {})).toMatchObject({ ok: false, reason: 'p: new block' });
       expect(await registry.metrics()).toContain('herald_redis_fallback_active 0');
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  test('reserved slots survive an outage: kept in memory while Redis is away, copied back when it returns', async () => {
+    const redis = await startPrivateRedis();
+    try {
+      const cfg = config({ p: { requests: [{ count: 2, windowMs: 2000 }], tokens: [] } }, { redisRetryMs: 200 });
+      const r = instance(await connect(redis.url), cfg);
+      for (let i = 0; i < 2; i++) expect((await r.limiter.acquire('p', {})).ok).toBe(true);
+      const a = await r.limiter.acquire('p', { ticket: 'a' }); // reserved in Redis
+      await redis.kill();
+      const b = await r.limiter.acquire('p', { ticket: 'b' }); // reserved in memory, after a
+      const c = await r.limiter.acquire('p', { ticket: 'c' });
+      expect(r.fallbackActive).toBe(true);
+      if (a.ok || b.ok || c.ok) throw new Error('expected reservations');
+      expect(b.retryAfterMs).toBeGreaterThan(a.retryAfterMs - 100);
+      expect(b.retryAfterMs).toBeLessThanOrEqual(a.retryAfterMs);
+      expect(c.retryAfterMs).toBeGreaterThan(a.retryAfterMs + 2000);
+      await redis.restart();
+      const deadline = Date.now() + 5000;
+      while (r.fallbackActive && Date.now() < deadline) {
+        await r.limiter.snapshot('p');
+        await sleep(50);
+      }
+      expect(r.fallbackActive).toBe(false);
+      // Back on Redis (restarted empty), every ticket is granted at its slot, and another process queues behind them.
+      const other = instance(await connect(redis.url), cfg);
+      const d = await other.limiter.acquire('p', { ticket: 'd' });
+      if (d.ok) throw new Error('expected a reservation');
+      const runs = await Promise.all(['a', 'b', 'c'].map((t) => ticketCaller([r.limiter], 'p', t)));
+      for (const run of runs) expect(run.answers).toEqual([expect.objectContaining({ ok: false, reason: expect.stringMatching(/reserved slot/) }), expect.objectContaining({ ok: true })]);
+      expect(busiest(runs.map((x) => x.slot), 2250)).toBe(2);
+      expect(Date.now() + d.retryAfterMs).toBeGreaterThan(Math.max(...runs.map((x) => x.grantedAt)) + 2000);
     } finally {
       await redis.stop();
     }

@@ -1,0 +1,69 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../domain/error-types';
+import type { Platform } from '../domain/types';
+import { ReauthRequiredError } from '../providers/errors';
+import type { ActivityDeps } from './deps';
+import { toApplicationFailure } from './failures';
+
+export interface RefreshAccountArgs {
+  tenantId: string;
+  accountId: string;
+  /** Refresh only if the credentials are still this version (someone else may have rotated them meanwhile). */
+  ifVersion: number | null;
+}
+export interface RefreshAccountResult {
+  refreshed: boolean;
+  version: number;
+  expiresAt: string | null;
+  reason: string | null;
+}
+
+/**
+ * One refresh, single-flight per account across every process (the account row is locked while the platform is
+ * asked), new tokens stored before anyone uses them. Shared by the schedule, the API and publish-time refreshes.
+ */
+export function createRefreshAccountToken({ accounts, refreshers, guard, logger }: Pick<ActivityDeps, 'accounts' | 'refreshers' | 'guard' | 'logger'>) {
+  return async function refreshAccountToken({ tenantId, accountId, ifVersion }: RefreshAccountArgs): Promise<RefreshAccountResult> {
+    const current = await accounts.credentials(tenantId, accountId);
+    if (!current) throw ApplicationFailure.create({ type: ErrorType.AccountMissing, message: `account ${accountId} not found`, nonRetryable: true });
+    const refresher = refreshers[current.account.platform as Platform];
+    if (!refresher) return { refreshed: false, version: current.version, expiresAt: current.account.expiresAt, reason: `${current.account.platform} tokens do not expire` };
+    try {
+      const out = await accounts.refreshLocked(tenantId, accountId, ifVersion, ({ credentials }) =>
+        guard.execute(current.account.platform, {}, () => refresher.refresh(credentials)),
+      );
+      if (out.refreshed) logger.info({ accountId, platform: current.account.platform, expiresAt: out.account.expiresAt }, 'token refreshed');
+      return {
+        refreshed: out.refreshed,
+        version: out.version,
+        expiresAt: out.account.expiresAt,
+        reason: out.refreshed ? null : 'already refreshed by another caller',
+      };
+    } catch (err) {
+      if (err instanceof ReauthRequiredError) {
+        await accounts.markReauthRequired(tenantId, accountId, err.message);
+        logger.warn({ accountId, platform: current.account.platform, reason: err.message }, 'account needs to be reconnected');
+      } else {
+        await accounts.recordRefreshFailure(tenantId, accountId, (err as Error).message).catch(() => undefined);
+      }
+      throw toApplicationFailure(err);
+    }
+  };
+}
+
+export interface ListExpiringArgs {
+  aheadMs: number;
+}
+export function createListExpiringAccounts({ accounts, refreshers }: Pick<ActivityDeps, 'accounts' | 'refreshers'>) {
+  /** Accounts whose tokens expire within the window and that a refresher can renew. */
+  return async function listExpiringAccounts({ aheadMs }: ListExpiringArgs) {
+    const due = await accounts.expiringBefore(new Date(Date.now() + aheadMs));
+    const out: { tenantId: string; accountId: string; platform: string; version: number }[] = [];
+    for (const a of due) {
+      if (!refreshers[a.platform]) continue;
+      const c = await accounts.credentials(a.tenantId, a.id);
+      if (c) out.push({ tenantId: a.tenantId, accountId: a.id, platform: a.platform, version: c.version });
+    }
+    return out;
+  };
+}
