@@ -61,9 +61,12 @@ export class MemoryRateLimiter implements RateLimiter {
     const st = this.stateOf(provider, now);
     const t = ticketOf(cost);
     const held = t ? st.tickets.get(t.ticket) : undefined;
+    // Blocked (a 429 or a report of 0 remaining): a slot already held is kept and told whichever comes later; a new
+    // ticket reserves its own slot after the block, so a crowd of waiters does not stampede when it lifts.
+    let floor = 0;
     if (st.block && st.block.until > now) {
-      // Blocked: nothing new is reserved; a slot already held is kept, and told whichever comes later.
-      return { ok: false, retryAfterMs: Math.max(st.block.until, held?.at ?? 0) - now, reason: st.block.reason };
+      if (!t || held) return { ok: false, retryAfterMs: Math.max(st.block.until, held?.at ?? 0) - now, reason: st.block.reason };
+      floor = st.block.until;
     }
     if (t && held) {
       if (held.at > now) return { ok: false, retryAfterMs: held.at - now, reason: reservedReason(provider, this.toLocal(held.at, now)) };
@@ -84,10 +87,11 @@ export class MemoryRateLimiter implements RateLimiter {
     if (requests > 0) for (const w of limits.requests) consider('requests', w, requests);
     // With no estimate a call still needs one token left.
     for (const w of limits.tokens) consider('tokens', w, Math.max(tokens, 1));
+    if (floor > 0 && !worst) worst = { wait: floor - now, reason: st.block!.reason };
     if (worst) {
       const { wait, reason } = worst as { wait: number; reason: string };
       if (!t) return { ok: false, retryAfterMs: wait, reason };
-      const at = Math.max(now + 1, this.earliestAppend(st.log, limits, requests, tokens, now));
+      const at = Math.max(now + 1, floor, this.earliestAppend(st.log, limits, requests, tokens, now));
       // Too far ahead: refuse without reserving; retryAfterMs (> maxWaitMs) says when the slot would have been.
       if (at - now > t.maxWaitMs) return { ok: false, retryAfterMs: at - now, reason };
       const id = `${at}-${randomSuffix()}`;

@@ -53,14 +53,21 @@ if ticketKey then
   if not heldAt then held = false end
 end
 local block = redis.call('GET', KEYS[3])
+-- Blocked (a 429 or a report of 0 remaining): a slot already held is kept and told whichever comes later; a new ticket
+-- reserves its own slot after the block, so a crowd of waiters does not stampede when it lifts.
+local floor = 0
+local blockReason = ''
 if block then
   local sep = string.find(block, '|', 1, true)
   local untilMs = tonumber(string.sub(block, 1, sep - 1))
   if untilMs and untilMs > now then
-    -- Blocked: nothing new is reserved; a slot already held is kept, and told whichever comes later.
-    local wait = untilMs - now
-    if held and heldAt - now > wait then wait = heldAt - now end
-    return {0, wait, string.sub(block, sep + 1), '', 0, 0, 0, now}
+    blockReason = string.sub(block, sep + 1)
+    if held or not ticketKey then
+      local wait = untilMs - now
+      if held and heldAt - now > wait then wait = heldAt - now end
+      return {0, wait, blockReason, '', 0, 0, 0, now}
+    end
+    floor = untilMs
   end
 end
 local cutoff = string.format('%d', now - keep)
@@ -143,12 +150,13 @@ local function record(atMs, ttl)
   end
   return id .. '|' .. ARGV[2]
 end
-if worst[1] == 0 then return {1, record(now, keep + 1000), '', '', 0, 0, 0, now} end
+if worst[1] == 0 and floor == 0 then return {1, record(now, keep + 1000), '', '', 0, 0, 0, now} end
 if not ticketKey then return {0, worst[1], '', worst[2], worst[3], worst[4], worst[5], now} end
 -- The earliest slot at or after every entry (reservations stay in order, so no later window can break) where the call
 -- fits every window: for each, the entry at which the newest entries' sum would exceed what the call leaves room for
 -- must have left it.
 local slot = now + 1
+if floor > slot then slot = floor end
 for _, key in ipairs({KEYS[1], KEYS[2]}) do
   local last = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')
   if last[2] and tonumber(last[2]) > slot then slot = tonumber(last[2]) end
@@ -182,7 +190,7 @@ for w = 1, nTok do
 end
 local wait = slot - now
 -- Too far ahead: refuse without reserving; waitMs (> maxWaitMs) says when the slot would have been.
-if wait > tonumber(ARGV[6]) then return {0, wait, '', worst[2], worst[3], worst[4], worst[5], now} end
+if wait > tonumber(ARGV[6]) then return {0, wait, blockReason, worst[2], worst[3], worst[4], worst[5], now} end
 local reservation = record(slot, wait + keep + 1000)
 redis.call('SET', ticketKey, reservation, 'PX', string.format('%d', wait + keep + ${TICKET_GRACE_MS}))
 return {2, wait, reservation, '', 0, 0, 0, now}`);

@@ -118,7 +118,7 @@ it('two worker processes together stay within the provider limit: no request is 
   const refusedBefore = openai.refused;
   const ids = await submit(3 * LIMIT, 'a');
   const states = await allFinished(ids, 120_000);
-  expect(states.map((s) => s.status)).toEqual(Array(ids.length).fill('published'));
+  expect(states.filter((s) => s.status !== 'published').map((s) => `${s.status}: ${JSON.stringify(s.error)}`)).toEqual([]);
   expect(states.every((s) => s.content.provider === 'openai')).toBe(true);
   expect(openai.refused - refusedBefore).toBe(0);
   const times = openai.requests.slice(before).map((r) => r.at);
@@ -132,7 +132,7 @@ it('with Redis killed mid-run, pipelines still finish', async () => {
   await new Promise((r) => setTimeout(r, 1500));
   await redis.kill();
   const states = await allFinished(ids, 150_000);
-  expect(states.map((s) => s.status)).toEqual(Array(ids.length).fill('published'));
+  expect(states.filter((s) => s.status !== 'published').map((s) => `${s.status}: ${JSON.stringify(s.error)}`)).toEqual([]);
   expect(states.every((s) => s.content.provider === 'openai')).toBe(true);
   await redis.restart();
 });

@@ -135,20 +135,24 @@ test('a ticket never reserves further ahead than maxWaitMs: it is refused withou
   expect(DEFAULT_MAX_WAIT_MS).toBe(600_000);
 });
 
-test('while the provider is blocked nothing is reserved, and a held slot is kept', async () => {
+test('while the provider is blocked a new ticket reserves after the block and a held slot is kept', async () => {
   const { l, clock } = limiter({ p: req(1, 1000) });
   granted(await l.acquire('p', {}));
   expect(refused(await l.acquire('p', { ticket: 'a' })).retryAfterMs).toBe(1250);
   await l.blockUntil('p', Date.now() + 500, 'p: told to wait');
-  expect(await l.acquire('p', { ticket: 'b' })).toEqual({ ok: false, retryAfterMs: 500, reason: 'p: told to wait' });
-  expect(l.exportState('p').tickets.map((x) => x.ticket)).toEqual(['a']);
+  // Without a ticket: the block's own answer.
+  expect(await l.acquire('p', {})).toEqual({ ok: false, retryAfterMs: 500, reason: 'p: told to wait' });
+  // A new ticket queues behind the slot already held (which is later than the block), one window after it.
+  expect(refused(await l.acquire('p', { ticket: 'b' })).retryAfterMs).toBe(2500);
+  expect(l.exportState('p').tickets.map((x) => x.ticket).sort()).toEqual(['a', 'b']);
   // The held slot is later than the block: that is the wait.
   expect(refused(await l.acquire('p', { ticket: 'a' })).retryAfterMs).toBe(1250);
   await l.blockUntil('p', Date.now() + 2000, 'p: told to wait longer');
   expect(await l.acquire('p', { ticket: 'a' })).toEqual({ ok: false, retryAfterMs: 2000, reason: 'p: told to wait longer' });
-  // By the end of the block its slot has passed by more than the margin: it is given up and the call asks afresh.
+  // By the end of the block its slot has passed by more than the margin: it is given up and the call asks afresh,
+  // queueing behind b's reservation rather than jumping ahead of it.
   clock.now = T0 + 2000;
-  expect(granted(await l.acquire('p', { ticket: 'a' }))).toBe(T0 + 2000);
+  expect(refused(await l.acquire('p', { ticket: 'a' })).reason).toMatch(/reserved slot/);
 });
 
 test('a slot claimed later than the margin is stale: it is given up and the caller asks afresh', async () => {
