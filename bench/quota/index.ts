@@ -2,13 +2,18 @@
 // OpenAI (test/fakes/openai-server.ts) in this process strictly refuses, with a real 429, anything above R accepted
 // requests in any 60 s; TWO worker processes (`node --import tsx src/worker/main.ts`) share one private Redis and write
 // every pipeline's text with that provider only (TEXT_PROVIDERS=openai, no fallback). Pipelines are submitted through
-// the API (in this process) and the fake records every request. The run is done twice: with the limiter set to the
-// provider's quota (RATE_LIMIT_OPENAI=R/1m) and with it switched off (RATE_LIMIT_OPENAI=1000000/1m).
+// the API (in this process) and the fake records every request. Three runs, each with fresh state:
+//   on    the limiter set to the provider's quota (RATE_LIMIT_OPENAI=R/1m)
+//   off   the configured limit switched off (RATE_LIMIT_OPENAI=1000000/1m); the limiter still learns from the
+//         provider's x-ratelimit-* headers and honours 429 Retry-After
+//   bare  switched off, and the provider sends no x-ratelimit-* headers (vLLM-style): only Retry-After is honoured
 //
-//   npm run bench -- quota                      (R=120 per minute, 3 measured minutes per run)
+//   npm run bench -- quota                      (R=120 per minute, 3 measured minutes per run, about 15 minutes)
 //   QUOTA_R=60 QUOTA_MINUTES=1 npm run bench -- quota
-//   QUOTA_PACE=backlog QUOTA_BACKLOG=60 ...     (keep ~60 pipelines waiting for text instead of submitting all up front)
-//   QUOTA_RUNS=on|off|both                      (default both)
+//   QUOTA_RUNS=on,off                           (which runs; default on,off,bare)
+//   QUOTA_PACE=upfront|backlog                  (default upfront: R x minutes x 1.3 pipelines submitted at once;
+//   QUOTA_BACKLOG=N                              backlog: keep about N pipelines waiting for text, topping up each second)
+//   QUOTA_PIPELINES=N                           (upfront: submit N instead of R x minutes x 1.3)
 //
 // Measured span: from the first request the fake accepts until QUOTA_MINUTES later, or earlier when no pipeline is left
 // waiting for text. Achieved rate = accepted requests per sliding minute (mean over every 60 s window inside the span,
@@ -51,11 +56,13 @@ const MINUTES = numEnv('QUOTA_MINUTES', 3, 0.5);
 const PACE = (process.env.QUOTA_PACE || 'upfront') as 'upfront' | 'backlog';
 if (PACE !== 'upfront' && PACE !== 'backlog') throw new Error(`QUOTA_PACE must be upfront or backlog (got "${PACE}")`);
 const BACKLOG = Math.round(numEnv('QUOTA_BACKLOG', Math.ceil(R / 2), 1));
-const RUNS = (process.env.QUOTA_RUNS || 'both') as 'on' | 'off' | 'both';
+const RUN_NAMES = ['on', 'off', 'bare'] as const;
+const RUNS = (process.env.QUOTA_RUNS || RUN_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+for (const r of RUNS) if (!(RUN_NAMES as readonly string[]).includes(r)) throw new Error(`QUOTA_RUNS: unknown run "${r}" (on, off, bare)`);
 const WINDOW_MS = 60_000;
 const MEASURE_MS = MINUTES * 60_000;
 const RUN_LIMIT_MS = (MINUTES + 2) * 60_000; // each run, set-up and clean-up included
-const UPFRONT_PIPELINES = Math.ceil(R * MINUTES * 1.3);
+const UPFRONT_PIPELINES = Math.round(numEnv('QUOTA_PIPELINES', Math.ceil(R * MINUTES * 1.3), 1));
 const SUBMITTERS = 8;
 
 const ROOT = path.resolve(BENCH_ROOT, '..');
@@ -202,14 +209,19 @@ async function post(baseUrl: string, body: unknown): Promise<{ status: number; j
 // --- one run ---------------------------------------------------------------------------------------------------------
 
 interface RunSpec {
+  name: (typeof RUN_NAMES)[number];
   label: string;
   limiterOn: boolean;
   rateLimitOpenai: string;
+  /** 'vllm': the fake sends no x-ratelimit-* headers (429s still carry Retry-After), so nothing is learnt from them. */
+  flavour: 'openai' | 'vllm';
 }
 
 interface RunResult {
+  name: string;
   label: string;
   limiterOn: boolean;
+  rateHeaders: boolean;
   env: { RATE_LIMIT_OPENAI: string; RATE_LIMIT_OPENAI_TOKENS: string; TEXT_PROVIDERS: string };
   setup: { workersReadyS: number };
   submitted: number;
@@ -246,6 +258,12 @@ interface RunResult {
   };
   textAttempts: { sampled: number; distribution: Record<string, number>; mean: number };
   perMinute: { minute: number; accepted: number; refused: number }[];
+  /**
+   * Bursts of accepted requests (a burst starts after 5 s without one), in seconds from the span start, with their
+   * size; and the mean time between the starts of consecutive bursts after the first (the steady-state cycle).
+   */
+  bursts: { startS: number; endS: number; accepted: number }[];
+  steadyCycleS: number | null;
   /** Seconds since the span started, with what the fake accepted and refused in that second (only busy seconds). */
   perSecond: [number, number, number][];
   workerLogLines: number;
@@ -278,11 +296,11 @@ async function runOnce(spec: RunSpec, admin: Pool, temporalAddress: string, redi
   const pool = createPool(dbUrl, 6);
   await runMigrations(pool);
 
-  const fake = await startOpenAIFake({ apiKey: FAKE_KEY });
+  const fake = await startOpenAIFake({ apiKey: FAKE_KEY, flavour: spec.flavour });
   fake.control.enforceRateLimit({ requests: R, windowMs: WINDOW_MS });
   const outcomes = recordOutcomes(fake);
 
-  const taskQueue = `herald-quota-${spec.limiterOn ? 'on' : 'off'}-${randomBytes(4).toString('hex')}`;
+  const taskQueue = `herald-quota-${spec.name}-${randomBytes(4).toString('hex')}`;
   const redisUrl = `redis://127.0.0.1:${redisPort}/${redisDb}`;
   const env: Record<string, string> = {
     DATABASE_URL: dbUrl,
@@ -310,7 +328,6 @@ async function runOnce(spec: RunSpec, admin: Pool, temporalAddress: string, redi
   let app: FastifyInstance | null = null;
   let resilience: Resilience | null = null;
   let redis: Redis | null = null;
-  let client: Client | null = null;
   const stopAt = setTimeout(() => say(`run "${spec.label}" reached its time limit`), RUN_LIMIT_MS).unref();
 
   try {
@@ -334,7 +351,7 @@ async function runOnce(spec: RunSpec, admin: Pool, temporalAddress: string, redi
     const config = loadConfig(env);
     const logger = createLogger({ level: 'warn', format: 'json', name: 'quota-bench-api' }, { write: () => undefined });
     connection = await Connection.connect({ address: temporalAddress });
-    client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = new Client({ connection, namespace: config.temporal.namespace });
     const metrics = createMetricsRegistry();
     redis = createRedisClient(redisUrl);
     resilience = createResilience({ redis, config: config.resilience, logger, metrics });
@@ -366,7 +383,7 @@ async function runOnce(spec: RunSpec, admin: Pool, temporalAddress: string, redi
     const submitOne = async () => {
       const i = next++;
       const body = {
-        topic: `Quota bench ${spec.limiterOn ? 'on' : 'off'} ${i + 1}: keeping a shared provider busy without a single refusal`,
+        topic: `Quota bench ${spec.name} ${i + 1}: keeping a shared provider busy without a single refusal`,
         format: 'post',
         targets: [{ platform: 'x' }],
         image: { mode: 'none' },
@@ -494,6 +511,18 @@ async function runOnce(spec: RunSpec, admin: Pool, temporalAddress: string, redi
       perMinute.push({ minute: m + 1, accepted: of.filter((o) => o.accepted).length, refused: of.filter((o) => !o.accepted).length });
     }
 
+    const bursts: RunResult['bursts'] = [];
+    for (const a of acceptedTimes) {
+      const last = bursts[bursts.length - 1];
+      const at = (a - start) / 1000;
+      if (last && at - last.endS < 5) {
+        last.endS = round(at, 1);
+        last.accepted++;
+      } else bursts.push({ startS: round(at, 1), endS: round(at, 1), accepted: 1 });
+    }
+    const later = bursts.slice(1);
+    const steadyCycleS = later.length >= 2 ? round((later[later.length - 1].startS - later[0].startS) / (later.length - 1), 1) : null;
+
     const perSecond = new Map<number, [number, number, number]>();
     for (const o of all) {
       const sec = Math.floor((o.at - start) / 1000);
@@ -544,8 +573,10 @@ async function runOnce(spec: RunSpec, admin: Pool, temporalAddress: string, redi
 
     const otherTerminal = rows.filter((r) => TERMINAL.includes(r.status) && r.status !== 'published' && r.status !== 'failed').length;
     const result: RunResult = {
+      name: spec.name,
       label: spec.label,
       limiterOn: spec.limiterOn,
+      rateHeaders: spec.flavour === 'openai',
       env: { RATE_LIMIT_OPENAI: env.RATE_LIMIT_OPENAI, RATE_LIMIT_OPENAI_TOKENS: env.RATE_LIMIT_OPENAI_TOKENS, TEXT_PROVIDERS: env.TEXT_PROVIDERS },
       setup: { workersReadyS: round(workersReadyS, 1) },
       submitted: submitted.length,
@@ -576,6 +607,8 @@ async function runOnce(spec: RunSpec, admin: Pool, temporalAddress: string, redi
       },
       textAttempts: { sampled: attempts.length, distribution, mean: attempts.length ? round(attempts.reduce((a, b) => a + b, 0) / attempts.length, 2) : NaN },
       perMinute,
+      bursts,
+      steadyCycleS,
       perSecond: [...perSecond.values()].sort((a, b) => a[0] - b[0]),
       workerLogLines: workers.reduce((s, w) => s + w.out.count, 0),
       workerLogFirst: workers.flatMap((w) => w.out.lines).slice(0, 4),
@@ -617,12 +650,14 @@ function comparisonRows(runs: RunResult[]): Cell[][] {
   const row = (label: string, f: (r: RunResult) => Cell): Cell[] => [label, ...runs.map(f)];
   return [
     row('RATE_LIMIT_OPENAI', (r) => r.env.RATE_LIMIT_OPENAI),
+    row('fake sends x-ratelimit-* headers', (r) => (r.rateHeaders ? 'yes' : 'no (429 + Retry-After only)')),
     row('measured span, s', (r) => `${r.span.seconds} (${r.span.endedBy})`),
     row('achieved rate, share of R (sliding-minute mean)', (r) => pct(r.achieved.shareOfR)),
     row('accepted per sliding minute: mean / min / max', (r) => `${r.achieved.slidingMinuteMean} / ${r.achieved.slidingMinuteMin} / ${r.achieved.slidingMinuteMax}`),
     row('accepted over the span, per minute (share of R)', (r) => `${r.achieved.totalOverSpanPerMinute} (${pct(r.achieved.totalOverSpanShareOfR)})`),
     row('requests refused by the fake (429), share', (r) => `${r.fake.refusedInSpan} of ${r.fake.acceptedInSpan + r.fake.refusedInSpan} (${pct(r.refusedShare)})`),
     row('429s over the whole run', (r) => `${r.fake.refusedTotal} of ${r.fake.requestsTotal} (${pct(r.refusedShareWholeRun)})`),
+    row('bursts of accepted requests start at, s', (r) => (r.bursts.length <= 8 ? r.bursts.map((b) => b.startS.toFixed(0)).join(', ') : `${r.bursts.length} bursts`)),
     row('pipelines submitted', (r) => r.submitted),
     row('published (in the span)', (r) => `${r.pipelines.published} (${r.pipelines.publishedInSpan})`),
     row('failed', (r) => r.pipelines.failed),
@@ -654,7 +689,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
   // Belt and braces: whatever hangs, the whole bench ends (children killed by the exit hook) after every run's limit.
-  const runCount = RUNS === 'both' ? 2 : 1;
+  const runCount = RUNS.length;
   setTimeout(() => {
     console.error('quota bench: overall time limit reached; killing everything');
     process.exit(1);
@@ -664,10 +699,12 @@ async function main(): Promise<number> {
     const redisServer = await startRedis();
     redisChild = redisServer.child;
     say(`private redis-server on 127.0.0.1:${redisServer.port}`);
-    const specs: RunSpec[] = [
-      { label: 'limiter on', limiterOn: true, rateLimitOpenai: `${R}/1m` },
-      { label: 'limiter off', limiterOn: false, rateLimitOpenai: '1000000/1m' },
-    ].filter((s) => RUNS === 'both' || (RUNS === 'on') === s.limiterOn);
+    const all: RunSpec[] = [
+      { name: 'on', label: 'limiter on', limiterOn: true, rateLimitOpenai: `${R}/1m`, flavour: 'openai' },
+      { name: 'off', label: 'limiter off', limiterOn: false, rateLimitOpenai: '1000000/1m', flavour: 'openai' },
+      { name: 'bare', label: 'off, no rate headers', limiterOn: false, rateLimitOpenai: '1000000/1m', flavour: 'vllm' },
+    ];
+    const specs = all.filter((s) => RUNS.includes(s.name));
     const runs: RunResult[] = [];
     for (const [i, spec] of specs.entries()) runs.push(await runOnce(spec, admin, temporalAddress, redisServer.port, i + 1));
 

@@ -3,6 +3,7 @@ import { ErrorType } from '../domain/error-types';
 import {
   AuthExpiredError,
   BreakerOpenError,
+  NotReadyError,
   DuplicateError,
   PermanentError,
   ProviderError,
@@ -30,6 +31,10 @@ export function toApplicationFailure(err: unknown, context: { attempt?: number }
   if (err instanceof AuthExpiredError) return ApplicationFailure.create({ type: ErrorType.AuthExpired, message: err.message, details });
   if (err instanceof DuplicateError) {
     return ApplicationFailure.create({ type: ErrorType.Duplicate, message: err.message, details: [...details, { existingId: err.existingId ?? null }], nonRetryable: true });
+  }
+  if (err instanceof NotReadyError) {
+    // A container still processing: come back later through a durable timer, never a sleep in the worker.
+    return ApplicationFailure.create({ type: ErrorType.NotReady, message: err.message, details, nextRetryDelay: Math.max(1, err.retryAfterMs) });
   }
   if (err instanceof BreakerOpenError) {
     // Retry when the breaker lets its half-open probe through.

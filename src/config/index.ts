@@ -145,6 +145,13 @@ const envSchema = z.object({
   AI_CACHE_TTL: duration('AI_CACHE_TTL').default(86_400_000),
   AI_TIMEOUT: duration('AI_TIMEOUT').default(120_000),
   X_API_BASE_URL: optionalUrl('X_API_BASE_URL'),
+  X_CLIENT_ID: z.string().optional(),
+  X_CLIENT_SECRET: z.string().optional(),
+  LINKEDIN_OAUTH_BASE_URL: optionalUrl('LINKEDIN_OAUTH_BASE_URL'),
+  LINKEDIN_CLIENT_ID: z.string().optional(),
+  LINKEDIN_CLIENT_SECRET: z.string().optional(),
+  META_APP_ID: z.string().optional(),
+  META_APP_SECRET: z.string().optional(),
   LINKEDIN_API_BASE_URL: optionalUrl('LINKEDIN_API_BASE_URL'),
   LINKEDIN_VERSION: z
     .string()
@@ -194,6 +201,12 @@ export type Config = {
   dataDir: string;
   ai: AiConfig;
   resilience: ResilienceConfig;
+  /** OAuth apps for token refresh; absent: that platform's tokens are not refreshed by Herald. */
+  oauth: {
+    x?: { clientId: string; clientSecret?: string };
+    linkedin?: { clientId: string; clientSecret: string; oauthBaseUrl?: string };
+    meta?: { appId: string; appSecret: string };
+  };
   publishers: {
     xApiBaseUrl?: string;
     linkedinApiBaseUrl?: string;
@@ -241,6 +254,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: e.DATA_DIR,
     ai,
     resilience,
+    oauth: {
+      x: e.X_CLIENT_ID ? { clientId: e.X_CLIENT_ID, clientSecret: e.X_CLIENT_SECRET } : undefined,
+      linkedin:
+        e.LINKEDIN_CLIENT_ID && e.LINKEDIN_CLIENT_SECRET
+          ? { clientId: e.LINKEDIN_CLIENT_ID, clientSecret: e.LINKEDIN_CLIENT_SECRET, oauthBaseUrl: e.LINKEDIN_OAUTH_BASE_URL }
+          : undefined,
+      meta: e.META_APP_ID && e.META_APP_SECRET ? { appId: e.META_APP_ID, appSecret: e.META_APP_SECRET } : undefined,
+    },
     publishers: {
       xApiBaseUrl: e.X_API_BASE_URL,
       linkedinApiBaseUrl: e.LINKEDIN_API_BASE_URL,

@@ -13,5 +13,6 @@ export const ErrorType = {
   EditRejected: 'EditRejected',
   TooLate: 'TooLate',
   AccountMissing: 'AccountMissing',
+  NotReady: 'NotReady',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];

@@ -13,6 +13,10 @@ import { createStabilityImageSource } from '../providers/images/stability';
 import type { ImageSource } from '../providers/images/types';
 import { createUnsplashImageSource } from '../providers/images/unsplash';
 import { createPublishers } from '../providers/publishers';
+import { createFacebookTokenRefresher, createInstagramTokenRefresher, createThreadsTokenRefresher } from '../providers/publishers/meta-refreshers';
+import { createBlueskyTokenRefresher, createLinkedInTokenRefresher, createXTokenRefresher } from '../providers/publishers/refreshers';
+import type { TokenRefresher } from '../providers/publishers/types';
+import type { Platform } from '../domain/types';
 import { createAnthropicTextGenerator } from '../providers/text/anthropic';
 import { createGeminiTextGenerator } from '../providers/text/gemini';
 import { createOfflineTextGenerator } from '../providers/text/offline';
@@ -42,6 +46,21 @@ export function buildImageSources(config: Config): Record<string, ImageSource> {
   return out;
 }
 
+/** Token refreshers for the platforms whose tokens expire and whose OAuth app is configured. */
+export function buildRefreshers(config: Config): Partial<Record<Platform, TokenRefresher>> {
+  const { oauth, publishers } = config;
+  const out: Partial<Record<Platform, TokenRefresher>> = {
+    bluesky: createBlueskyTokenRefresher({ serviceUrl: publishers.blueskyServiceUrl }),
+    // Instagram-login and Threads tokens refresh with the token itself, no app secret needed.
+    instagram: createInstagramTokenRefresher(publishers.metaGraphBaseUrl ? { graphBaseUrl: publishers.metaGraphBaseUrl } : {}),
+    threads: createThreadsTokenRefresher(publishers.threadsApiBaseUrl ? { apiBaseUrl: publishers.threadsApiBaseUrl } : {}),
+  };
+  if (oauth.x) out.x = createXTokenRefresher({ apiBaseUrl: publishers.xApiBaseUrl, clientId: oauth.x.clientId, clientSecret: oauth.x.clientSecret });
+  if (oauth.linkedin) out.linkedin = createLinkedInTokenRefresher({ oauthBaseUrl: oauth.linkedin.oauthBaseUrl, clientId: oauth.linkedin.clientId, clientSecret: oauth.linkedin.clientSecret });
+  if (oauth.meta) out.facebook = createFacebookTokenRefresher({ graphBaseUrl: publishers.metaGraphBaseUrl, appId: oauth.meta.appId, appSecret: oauth.meta.appSecret });
+  return out;
+}
+
 /** The activities' view of the shared response cache. */
 export function aiCacheOf(resilience: Resilience): AiCache {
   return {
@@ -66,7 +85,7 @@ export function buildActivityDeps(config: Config, pool: Pool, encryptionKey: Buf
     aiCache: aiCacheOf(resilience),
     cacheTtlMs: config.ai.cacheTtlMs,
     publishers: createPublishers(config.publishers),
-    refreshers: {},
+    refreshers: buildRefreshers(config),
     adaptOptions: { instagramHashtagCap: config.instagramMaxHashtags },
     publicBaseUrl: config.publicBaseUrl,
     mediaIdSecret: encryptionKey,

@@ -82,15 +82,6 @@ describe('every platform', () => {
     expect(JSON.stringify(reqs)).not.toContain('undefined');
   });
 
-  it.each(['x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky'] as const)(
-    '%s: live publish is not available yet',
-    async (platform) => {
-      const err = await publishers[platform].publish(input(platform, { images: [IMAGE] })).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(PermanentError);
-      expect((err as Error).message).toBe(`${platform}: live publishing to ${platform} is not available yet; use dryRun`);
-    },
-  );
-
   it('createPublishers has one publisher per platform, each naming itself', () => {
     expect(Object.keys(publishers).sort()).toEqual([...PLATFORMS].sort());
     for (const p of PLATFORMS) expect(publishers[p].platform).toBe(p);
