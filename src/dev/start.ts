@@ -15,6 +15,7 @@ import { createPool } from '../db/pool';
 import { createLogger } from '../logger';
 import { buildActivityDeps } from '../worker/build-deps';
 import { createHeraldWorker } from '../worker/create-worker';
+import { ensureTokenRefreshSchedule } from '../worker/schedules';
 
 /** A development key for tenant "dev", made once and kept under the data directory. */
 async function devApiKey(dataDir: string): Promise<string> {
@@ -77,6 +78,7 @@ async function main() {
   const connection = await Connection.connect({ address: config.temporal.address });
   stops.unshift(() => connection.close());
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  await ensureTokenRefreshSchedule(temporal, config, logger);
   const app = await createApi(config, pool, temporal, key, logger, { resilience, metrics });
   await app.listen({ port: config.port, host: config.host });
   stops.unshift(() => app.close());

@@ -1,5 +1,7 @@
 // Entry: npm run worker. Needs DATABASE_URL and a reachable Temporal (TEMPORAL_ADDRESS).
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { ensureTokenRefreshSchedule } from './schedules';
 import { loadConfig, ConfigError } from '../config';
 import { resolveEncryptionKey } from '../db/encryption-key';
 import { runMigrations } from '../db/migrate';
@@ -26,6 +28,10 @@ async function main() {
     taskQueue: config.temporal.taskQueue,
     deps: buildActivityDeps(config, pool, key, logger, resilience),
   });
+  // Idempotent: every worker makes sure the token-refresh Schedule exists and matches TOKEN_REFRESH_EVERY/AHEAD.
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  await ensureTokenRefreshSchedule(new Client({ connection: clientConnection, namespace: config.temporal.namespace }), config, logger);
+  await clientConnection.close();
   logger.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker polling');
   await worker.run(); // Resolves after SIGINT/SIGTERM: the SDK installs the shutdown signals.
   await connection.close();

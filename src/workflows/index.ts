@@ -1,2 +1,3 @@
 export { contentPipeline } from './content-pipeline';
 export { publishTarget } from './publish-target';
+export { refreshAccountNow, refreshExpiringTokens } from './token-refresh';

@@ -1,6 +1,7 @@
 // A real Herald for a test file: real Temporal (the run's dev server), real PostgreSQL, a worker on its own task queue,
 // and the API listening on a loopback port, driven over HTTP.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
@@ -17,6 +18,17 @@ import type { ActivityDeps } from '../../src/activities';
 import { temporalAddress, testDatabaseUrl, WORKFLOW_BUNDLE_PATH } from './env';
 
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 let runtimeInstalled = false;
 function quietRuntime() {
@@ -55,6 +67,7 @@ export async function startHarness(opts: { env?: Record<string, string>; withWor
   const tenants = { a: `ta_${suffix}`, b: `tb_${suffix}` };
   const keys = { a: `key-a-${suffix}`, b: `key-b-${suffix}` };
   const taskQueue = `herald-test-${suffix}`;
+  const apiPort = await freePort();
   const config = loadConfig({
     API_KEYS: `${tenants.a}:${keys.a},${tenants.b}:${keys.b}`,
     TEMPORAL_ADDRESS: temporalAddress(),
@@ -63,7 +76,8 @@ export async function startHarness(opts: { env?: Record<string, string>; withWor
     TOKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY.toString('base64'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     LOG_FORMAT: 'json',
-    PUBLIC_BASE_URL: 'http://127.0.0.1:3999',
+    // Platforms fetch images from Herald's public media URLs: make them point at this harness's API.
+    PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
     ...opts.env,
   });
   const logs: string[] = [];
@@ -74,7 +88,7 @@ export async function startHarness(opts: { env?: Record<string, string>; withWor
   const metrics = createMetricsRegistry();
   const resilience = createProcessResilience(config, logger, metrics);
   const app = await createApi(config, pool, client, TEST_ENCRYPTION_KEY, logger, { resilience, metrics });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port: apiPort, host: '127.0.0.1' });
   const addr = app.server.address();
   const baseUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
 

@@ -1,7 +1,10 @@
+import { WorkflowFailedError, WorkflowIdConflictPolicy } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ErrorType } from '../../domain/error-types';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps';
-import { notFound } from '../errors';
+import { HttpError, notFound } from '../errors';
 import { responses } from '../schemas/common';
 import { idParams, platformSchema } from '../schemas/pipeline';
 
@@ -40,6 +43,29 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     const account = await accounts.get(request.tenantId, request.params.id);
     if (!account) throw notFound(`account ${request.params.id}`);
     return account;
+  });
+  app.post('/accounts/:id/refresh', { schema: { summary: 'Refresh its token now', params: idParams, response: responses(200) } }, async (request) => {
+    const account = await accounts.get(request.tenantId, request.params.id);
+    if (!account) throw notFound(`account ${request.params.id}`);
+    try {
+      // Concurrent requests for one account join the same workflow; the account row lock covers the schedule too.
+      const result = await deps.temporal.workflow.execute('refreshAccountNow', {
+        taskQueue: deps.config.temporal.taskQueue,
+        workflowId: `account-refresh-${request.tenantId}-${account.id}`,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        args: [{ tenantId: request.tenantId, accountId: account.id }],
+        workflowExecutionTimeout: '2 minutes',
+      });
+      return { ...(await accounts.get(request.tenantId, account.id)), refreshed: result.refreshed, reason: result.reason };
+    } catch (err) {
+      let cause: unknown = err instanceof WorkflowFailedError ? err.cause : err;
+      if (cause instanceof ActivityFailure) cause = cause.cause;
+      if (cause instanceof ApplicationFailure && cause.type === ErrorType.ReauthRequired) {
+        throw new HttpError('conflict', `the account must be reconnected: ${cause.message}`, [{ status: 'reauth_required' }]);
+      }
+      if (cause instanceof ApplicationFailure) throw new HttpError('unavailable', `refresh failed: ${cause.message}`, [], 30);
+      throw err;
+    }
   });
   app.delete('/accounts/:id', { schema: { params: idParams, response: responses(204) } }, async (request, reply) => {
     if (!(await accounts.remove(request.tenantId, request.params.id))) throw notFound(`account ${request.params.id}`);
