@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/error-types';
 import { publicationIdempotencyKey } from '../domain/ids';
 import type { ContentFormat, ImageRef, Target } from '../domain/types';
-import { AuthExpiredError } from '../providers/errors';
+import { AuthExpiredError, BreakerOpenError, RateLimitedError } from '../providers/errors';
 import type { PublishContext, PublishInput, PublishProgress } from '../providers/publishers/types';
 import type { ActivityDeps } from './deps';
 import { mapFailures } from './failures';
@@ -27,6 +27,9 @@ export interface PublishPostResult {
   preview?: unknown;
   attempt: number;
 }
+
+/** A publication waits for a platform quota up to this long (Instagram's 24-hour cap) before giving up. */
+export const MAX_PUBLISH_WAIT_MS = 26 * 3_600_000;
 
 export function createPublishPost({
   publishers,
@@ -86,10 +89,25 @@ export function createPublishPost({
         activity.heartbeat(p);
       },
     });
+    // Limits and quotas per account (Instagram's 50 posts a day are the account's own); the ticket is the
+    // publication's, so a publication that waits keeps its reserved slot across the calls of its child workflow.
+    const key = args.target.accountId ? `${args.target.platform}:${args.target.accountId}` : args.target.platform;
+    const guarded = (c: PublishContext) =>
+      guard.execute(key, { ticket: input.idempotencyKey, maxWaitMs: MAX_PUBLISH_WAIT_MS }, (call) => publisher.publish(input, { ...c, report: call.report, signal: call.signal }));
     const result = await mapFailures(async () => {
       try {
-        return await publisher.publish(input, ctx());
+        return await guarded(ctx());
       } catch (err) {
+        if (err instanceof RateLimitedError || err instanceof BreakerOpenError) {
+          // Not a failure: the publication waits (status `waiting`, retryAt) in its workflow, then calls again.
+          const retryAt = err instanceof BreakerOpenError ? err.retryAt : Date.now() + err.retryAfterMs;
+          throw ApplicationFailure.create({
+            type: err instanceof BreakerOpenError ? ErrorType.BreakerOpen : ErrorType.RateLimited,
+            message: err.message,
+            nonRetryable: true,
+            details: [{ provider: args.target.platform, attempt, retryAt: new Date(retryAt).toISOString() }],
+          });
+        }
         const refresher = refreshers[args.target.platform];
         if (!(err instanceof AuthExpiredError) || !refresher || !args.target.accountId) throw err;
         // An expired token: refresh once (single-flight with the schedule and the API), then try again once.
@@ -98,7 +116,7 @@ export function createPublishPost({
         );
         const fresh = await accounts.credentials(args.tenantId, args.target.accountId);
         input.credentials = fresh?.credentials;
-        return await publisher.publish(input, { ...ctx(), reconcile: true });
+        return await guarded({ ...ctx(), reconcile: true });
       }
     }, { attempt });
     logger.info({ platform: args.target.platform, pipelineId: args.pipelineId, externalId: result.externalId, attempt }, 'published');

@@ -5,8 +5,9 @@ import { formatWindow, type LimitKind, type LimitWindow, type ProviderLimits, ty
 
 export const NO_LIMITS: ProviderLimits = { requests: [], tokens: [] };
 
+/** A key like `instagram:acc_1` has its own counters but the limits of `instagram` (per-account quotas). */
 export function limitsLookup(limits: Record<string, ProviderLimits>): (provider: string) => ProviderLimits {
-  return (provider) => limits[provider] ?? NO_LIMITS;
+  return (provider) => limits[provider] ?? limits[provider.split(':')[0]] ?? NO_LIMITS;
 }
 
 /** Longest window plus margin: how long log entries must be kept. */

@@ -18,6 +18,7 @@ import {
   approveUpdate,
   type ContentPipelineInput,
   HeraldStatus,
+  publicationWaitingSignal,
   rejectUpdate,
   setPublishAtUpdate,
   stateQuery,
@@ -66,6 +67,15 @@ export async function contentPipeline({ state: initial }: ContentPipelineInput):
   const setStatus = (status: PipelineStatus, patch: Partial<PipelineState> = {}) => commit({ ...patch, status });
 
   setHandler(stateQuery, () => state);
+
+  setHandler(publicationWaitingSignal, ({ index, status, retryAt, attempts, error }) => {
+    const current = state.publications[index];
+    if (!current || ['published', 'previewed', 'failed', 'skipped'].includes(current.status)) return;
+    const publications = state.publications.slice();
+    publications[index] = { ...current, status, retryAt, attempts, error };
+    // Persisted in the background; versions keep the projection ordered.
+    void commit({ publications });
+  });
 
   const ensureAwaitingApproval = (..._input: unknown[]) => {
     if (state.status !== 'awaiting_approval' || decision !== null || approvalBusy) {

@@ -1,10 +1,14 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { ApprovalEdits, PipelineState } from '../domain/types';
 
 export const stateQuery = defineQuery<PipelineState>('state');
 export const approveUpdate = defineUpdate<PipelineState, [{ edits?: ApprovalEdits }]>('approve');
 export const rejectUpdate = defineUpdate<PipelineState, [{ reason: string }]>('reject');
+/** From a publishing child: its publication waits for a quota or a breaker until retryAt, or goes again. */
+export const publicationWaitingSignal = defineSignal<[{ index: number; status: 'waiting' | 'publishing'; retryAt: string | null; attempts: number; error: string | null }]>(
+  'publicationWaiting',
+);
 export const setPublishAtUpdate = defineUpdate<PipelineState, [{ publishAt: string }]>('setPublishAt');
 
 // Registered on the dev server by scripts/run.mjs and in docker-compose; operators filter on them in the Web UI.

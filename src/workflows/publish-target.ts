@@ -1,8 +1,22 @@
-import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, getExternalWorkflowHandle, isCancellation, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ErrorType } from '../domain/error-types';
 import type { ContentFormat, ImageRef, Publication, Target } from '../domain/types';
+import { publicationWaitingSignal } from './messages';
 import { describeFailure, failureAttempt } from './util';
+
+/** How many times a publication may wait for a quota or a breaker before it fails. */
+const MAX_WAITS = 50;
+
+/** When a RateLimited or BreakerOpen failure says the publication may go again, or null for any other failure. */
+function waitUntil(err: unknown): number | null {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (!(cause instanceof ApplicationFailure)) return null;
+  if (cause.type !== ErrorType.RateLimited && cause.type !== ErrorType.BreakerOpen) return null;
+  const d = (cause.details?.[0] ?? {}) as { retryAt?: string };
+  const at = d.retryAt ? Date.parse(d.retryAt) : NaN;
+  return Number.isNaN(at) ? null : at;
+}
 
 const { publishPost } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -33,30 +47,50 @@ export type PublishTargetResult = Pick<Publication, 'status' | 'externalId' | 'u
 
 /** Publishes one target. It reports its outcome rather than failing, so the pipeline can say what happened where. */
 export async function publishTarget(input: PublishTargetInput): Promise<PublishTargetResult> {
-  try {
-    // Once a post is on its way it is not abandoned halfway: its outcome is always recorded.
-    const r = await CancellationScope.nonCancellable(() => publishPost(input));
-    return {
-      status: r.status,
-      externalId: r.externalId,
-      url: r.url,
-      attempts: r.attempt,
-      error: null,
-      publishedAt: r.publishedAt,
-      retryAt: null,
-      preview: r.preview,
-    };
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    const failure = describeFailure(err);
-    return {
-      status: 'failed',
-      externalId: null,
-      url: null,
-      attempts: failureAttempt(err) ?? 1,
-      error: `${failure.code}: ${failure.message}`,
-      publishedAt: null,
-      retryAt: null,
-    };
+  let tries = 0;
+  for (let waits = 0; ; waits++) {
+    try {
+      // Once a post is on its way it is not abandoned halfway: its outcome is always recorded.
+      const r = await CancellationScope.nonCancellable(() => publishPost(input));
+      return {
+        status: r.status,
+        externalId: r.externalId,
+        url: r.url,
+        attempts: tries + r.attempt,
+        error: null,
+        publishedAt: r.publishedAt,
+        retryAt: null,
+        preview: r.preview,
+      };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const attempt = failureAttempt(err) ?? 1;
+      const until = waitUntil(err);
+      if (until !== null && waits < MAX_WAITS) {
+        // A quota or an open breaker: the publication waits, visibly, on a durable timer; cancel still stops it here.
+        tries += attempt;
+        await tellParent({ index: input.index, status: 'waiting', retryAt: new Date(until).toISOString(), attempts: tries, error: describeFailure(err).message });
+        await sleep(Math.max(1, until - Date.now()));
+        await tellParent({ index: input.index, status: 'publishing', retryAt: null, attempts: tries, error: null });
+        continue;
+      }
+      const failure = describeFailure(err);
+      return {
+        status: 'failed',
+        externalId: null,
+        url: null,
+        attempts: tries + attempt,
+        error: `${failure.code}: ${failure.message}`,
+        publishedAt: null,
+        retryAt: null,
+      };
+    }
   }
+}
+
+/** Lets the pipeline show `waiting` with its retryAt while this publication waits. */
+async function tellParent(update: { index: number; status: 'waiting' | 'publishing'; retryAt: string | null; attempts: number; error: string | null }) {
+  const parent = workflowInfo().parent;
+  if (!parent) return;
+  await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(publicationWaitingSignal, update);
 }

@@ -7,7 +7,7 @@ let fake: Fake;
 
 beforeAll(async () => {
   fake = await startFakeWebhookServer();
-  h = await startHarness({ env: { LOG_LEVEL: 'debug' } });
+  h = await startHarness({ env: { LOG_LEVEL: 'debug', RATE_LIMIT_WEBHOOK: '2/3s' } });
 });
 afterAll(async () => {
   await h?.stop();
@@ -98,6 +98,34 @@ describe('Slack, Discord and webhooks publish for real through the pipeline', ()
     expect(done.status).toBe('published');
     expect(done.publications[0].attempts).toBe(2);
     expect(fake.received.slice(before).filter((r) => r.path.startsWith('/hook/secret-flaky'))).toHaveLength(1);
+  });
+
+  it('a publication over the account\'s quota waits (status waiting, retryAt) instead of failing, then publishes', async () => {
+    const hook = await connect('webhook', '/hook/secret-quota');
+    const before = fake.received.length;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await h.api('POST', '/v1/pipelines', { topic: `Quota ${i}`, targets: [{ platform: 'webhook', accountId: hook.id }], image: { mode: 'none' } });
+      ids.push(res.body.id);
+    }
+    let sawWaiting: any = null;
+    const deadline = Date.now() + 30_000;
+    while (!sawWaiting && Date.now() < deadline) {
+      for (const id of ids) {
+        const s = (await h.api('GET', `/v1/pipelines/${id}`)).body;
+        const p = s.publications[0];
+        if (p.status === 'waiting') sawWaiting = p;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(sawWaiting).toMatchObject({ status: 'waiting', retryAt: expect.any(String) });
+    expect(Date.parse(sawWaiting.retryAt)).toBeGreaterThan(Date.now() - 5000);
+    const done = await Promise.all(ids.map((id) => h.waitFor(id, (s) => ['published', 'failed'].includes(s.status), { timeoutMs: 30_000 })));
+    expect(done.map((d) => d.status)).toEqual(['published', 'published', 'published']);
+    const got = fake.received.slice(before).filter((r) => r.path === '/hook/secret-quota');
+    expect(got).toHaveLength(3);
+    const times = got.map((r: any) => r.at ?? 0);
+    if (times.every((t: number) => t > 0)) expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(3000);
   });
 
   it('an account of another tenant cannot be used or seen', async () => {
