@@ -14,6 +14,8 @@ export interface ProviderGuard {
   execute<T>(
     provider: string,
     opts: {
+      /** Requests this call counts as (default 1; 0 for a call that resumes one already counted). */
+      requests?: number;
       tokens?: number;
       usage?: (result: T) => number | undefined;
       /** Stable across retries of one call: a refused caller keeps its reserved future slot. */

@@ -1,4 +1,5 @@
 import { createAdaptVariants } from './adapt-variants';
+import { createCreateScheduledPipeline } from './create-scheduled-pipeline';
 import type { ActivityDeps } from './deps';
 import { createGenerateText } from './generate-text';
 import { createIllustrateWith } from './illustrate-with';
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     publishPost: createPublishPost(deps),
     refreshAccountToken: createRefreshAccountToken(deps),
     listExpiringAccounts: createListExpiringAccounts(deps),
+    createScheduledPipeline: createCreateScheduledPipeline(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

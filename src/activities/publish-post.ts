@@ -92,8 +92,13 @@ export function createPublishPost({
     // Limits and quotas per account (Instagram's 50 posts a day are the account's own); the ticket is the
     // publication's, so a publication that waits keeps its reserved slot across the calls of its child workflow.
     const key = args.target.accountId ? `${args.target.platform}:${args.target.accountId}` : args.target.platform;
+    // A publication counts once against the quota: resuming one (a container being polled, a thread half posted)
+    // costs nothing more.
+    const resuming = () => Boolean(progress && (progress.container || (progress.parts?.length ?? 0) > 0));
     const guarded = (c: PublishContext) =>
-      guard.execute(key, { ticket: input.idempotencyKey, maxWaitMs: MAX_PUBLISH_WAIT_MS }, (call) => publisher.publish(input, { ...c, report: call.report, signal: call.signal }));
+      guard.execute(key, { requests: resuming() ? 0 : 1, ticket: input.idempotencyKey, maxWaitMs: MAX_PUBLISH_WAIT_MS }, (call) =>
+        publisher.publish(input, { ...c, report: call.report, signal: call.signal }),
+      );
     const result = await mapFailures(async () => {
       try {
         return await guarded(ctx());
