@@ -11,6 +11,7 @@ import { healthRoutes } from './routes/health';
 import { mediaRoutes } from './routes/media';
 import { pipelineRoutes } from './routes/pipelines';
 import { providerRoutes } from './routes/providers';
+import { scheduleRoutes } from './routes/schedules';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -56,6 +57,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         await authed.register(pipelineRoutes, { deps });
         await authed.register(accountRoutes, { deps });
         await authed.register(providerRoutes, { deps });
+        await authed.register(scheduleRoutes, { deps });
       });
     },
     { prefix: '/v1' },

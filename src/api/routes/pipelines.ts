@@ -26,7 +26,7 @@ import { httpErrorFromTemporal } from '../temporal-errors';
 const PRIORITY_KEY: Record<Priority, number> = { critical: 1, high: 2, normal: 3, low: 4 };
 
 /** Stable JSON: the same request always hashes the same, whatever the key order. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     return `{${Object.keys(value)

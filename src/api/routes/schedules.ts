@@ -1,0 +1,227 @@
+import { randomBytes } from 'node:crypto';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleSpec } from '@temporalio/client';
+import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { scheduledRunIdempotencyKey } from '../../activities/create-scheduled-pipeline';
+import { createScheduleRepository, type ScheduleRow, type ScheduleSpecInput } from '../../db/schedules-repo';
+import { durationMs } from '../schemas/common';
+import type { PipelineRequest } from '../../domain/types';
+import { HeraldTenant } from '../../workflows/messages';
+import type { ScheduledPipelineInput } from '../../workflows/scheduled-pipeline';
+import type { ApiDeps } from '../deps';
+import { HttpError, notFound } from '../errors';
+import { responses } from '../schemas/common';
+import { canonicalTimeZone, scheduleIdParams, scheduleRequestSchema } from '../schemas/schedule';
+
+export function temporalScheduleId(tenantId: string, scheduleId: string): string {
+  return `herald-schedule-${tenantId}-${scheduleId}`;
+}
+/** The workflow id each run gets (Temporal appends the run's scheduled time to it). */
+export function scheduledRunWorkflowIdPrefix(tenantId: string, scheduleId: string): string {
+  return `scheduled-pipeline-${tenantId}-${scheduleId}`;
+}
+
+/** How many past runs a schedule shows (Temporal keeps the last 10). */
+const RECENT_RUNS = 5;
+
+export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
+  const { temporal, config, accounts, pool } = deps;
+  const schedules = createScheduleRepository(pool);
+
+  const load = async (tenantId: string, id: string) => {
+    const row = await schedules.get(tenantId, id);
+    if (!row) throw notFound(`schedule ${id}`);
+    return row;
+  };
+  const handleOf = (row: ScheduleRow) => temporal.schedule.getHandle(row.temporalScheduleId);
+
+  /** Temporal's view (next and recent runs), or null when it cannot be had: the row alone is still worth showing. */
+  async function describe(row: ScheduleRow, log: FastifyBaseLogger): Promise<ScheduleDescription | null> {
+    try {
+      return await handleOf(row).describe();
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) log.warn({ err, scheduleId: row.id }, 'could not describe the Temporal schedule');
+      return null;
+    }
+  }
+
+  /** The pipelines recent runs created, found by the idempotency key each run stores its pipeline under. */
+  async function pipelineIdsOf(tenantId: string, rows: { row: ScheduleRow; desc: ScheduleDescription | null }[]): Promise<Map<string, string>> {
+    const keys = rows.flatMap(({ row, desc }) =>
+      (desc?.info.recentActions ?? []).map((a) => scheduledRunIdempotencyKey(row.id, a.action.workflow.workflowId)),
+    );
+    if (!keys.length) return new Map();
+    const { rows: found } = await pool.query<{ id: string; idempotency_key: string }>(
+      'SELECT id, idempotency_key FROM pipelines WHERE tenant_id = $1 AND idempotency_key = ANY($2)',
+      [tenantId, keys],
+    );
+    return new Map(found.map((r) => [r.idempotency_key, r.id]));
+  }
+
+  function present(row: ScheduleRow, desc: ScheduleDescription | null, pipelineIds = new Map<string, string>()) {
+    // Temporal is the truth about pausing; the row follows it (and answers when Temporal cannot).
+    const paused = desc ? desc.state.paused : row.paused;
+    const next = desc?.info.nextActionTimes[0];
+    const recent = [...(desc?.info.recentActions ?? [])]
+      .sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime())
+      .slice(0, RECENT_RUNS)
+      .map((a) => ({
+        runAt: a.takenAt.toISOString(),
+        pipelineId: pipelineIds.get(scheduledRunIdempotencyKey(row.id, a.action.workflow.workflowId)) ?? null,
+      }));
+    return {
+      id: row.id,
+      ...('cron' in row.spec ? { cron: row.spec.cron } : { every: row.spec.every }),
+      timezone: row.timezone,
+      pipeline: row.request,
+      paused,
+      // A paused schedule runs at no time; Temporal still computes the times it would run at.
+      nextRunAt: !paused && next ? next.toISOString() : null,
+      lastRunAt: recent[0]?.runAt ?? null,
+      recentRuns: recent,
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+      links: {
+        self: `/v1/schedules/${row.id}`,
+        temporal: `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/schedules/${encodeURIComponent(row.temporalScheduleId)}`,
+      },
+    };
+  }
+
+  async function show(tenantId: string, row: ScheduleRow, log: FastifyBaseLogger) {
+    const desc = await describe(row, log);
+    return present(row, desc, await pipelineIdsOf(tenantId, [{ row, desc }]));
+  }
+
+  /** A Temporal call that failed: a schedule gone from Temporal is a conflict, anything else means Temporal is away. */
+  const temporalFailure = (log: FastifyBaseLogger, row: ScheduleRow) => (err: unknown): never => {
+    if (err instanceof ScheduleNotFoundError) {
+      throw new HttpError('conflict', `schedule ${row.id} no longer exists in Temporal; delete it and create it again`);
+    }
+    log.error({ err, scheduleId: row.id }, 'Temporal schedule call failed');
+    throw new HttpError('unavailable', 'Temporal is not reachable; try again', [], 5);
+  };
+
+  app.post(
+    '/schedules',
+    {
+      schema: {
+        summary: 'Create a recurring pipeline',
+        description: 'Exactly one of `cron` (5 fields, evaluated in `timezone`, default UTC) or `every` (at least 1m). Each run starts `pipeline` (no `publishAt`) as a new pipeline.',
+        body: scheduleRequestSchema,
+        response: responses(201),
+      },
+    },
+    async (request, reply) => {
+      const tenantId = request.tenantId;
+      const body = request.body;
+      const pipeline = body.pipeline as PipelineRequest;
+      if (!pipeline.dryRun) {
+        // The same check as POST /v1/pipelines, made once here rather than failing every run later.
+        for (const [i, t] of pipeline.targets.entries()) {
+          const account = await accounts.get(tenantId, t.accountId!);
+          if (!account) {
+            throw new HttpError('validation_failed', `pipeline.targets[${i}].accountId: no connected account ${t.accountId}`, [
+              { path: `pipeline.targets.${i}.accountId`, message: 'unknown account' },
+            ]);
+          }
+          if (account.platform !== t.platform) {
+            throw new HttpError('validation_failed', `pipeline.targets[${i}].accountId: account ${t.accountId} is a ${account.platform} account, not ${t.platform}`, [
+              { path: `pipeline.targets.${i}.accountId`, message: 'platform mismatch' },
+            ]);
+          }
+        }
+      }
+      const spec: ScheduleSpecInput = body.cron !== undefined ? { cron: body.cron.trim().replace(/\s+/g, ' ') } : { every: body.every! };
+      const timezone = body.timezone === undefined ? 'UTC' : canonicalTimeZone(body.timezone)!;
+      const id = `sc_${randomBytes(10).toString('hex')}`;
+      const row = await schedules.insert({ id, tenantId, temporalScheduleId: temporalScheduleId(tenantId, id), spec, timezone, request: pipeline });
+
+      const temporalSpec: ScheduleSpec = 'cron' in spec ? { cronExpressions: [spec.cron], timezone } : { intervals: [{ every: durationMs(spec.every)! }], timezone };
+      const input: ScheduledPipelineInput = { tenantId, scheduleId: id, request: pipeline };
+      try {
+        await temporal.schedule.create({
+          scheduleId: row.temporalScheduleId,
+          spec: temporalSpec,
+          action: {
+            type: 'startWorkflow',
+            workflowType: 'scheduledPipeline',
+            taskQueue: config.temporal.taskQueue,
+            workflowId: scheduledRunWorkflowIdPrefix(tenantId, id),
+            args: [input],
+            typedSearchAttributes: [{ key: HeraldTenant, value: tenantId }],
+            memo: { tenantId, scheduleId: id },
+          },
+          policies: {
+            // BUFFER_ONE rather than ALLOW_ALL: a run only lives until its pipeline has started (seconds), so runs
+            // overlap only when runs cannot make progress (no worker, PostgreSQL down). ALLOW_ALL would then pile up
+            // one run per missed tick and, on recovery, publish the same recurring post several times at once;
+            // BUFFER_ONE keeps one run waiting and drops the rest. The pipelines themselves never block the schedule:
+            // they are abandoned children, not part of the run.
+            overlap: ScheduleOverlapPolicy.BUFFER_ONE,
+            // After an outage, a tick more than an hour late is skipped rather than published late.
+            catchupWindow: '1 hour',
+          },
+          memo: { tenantId, scheduleId: id },
+          state: { note: `Herald recurring pipeline ${id} for tenant ${tenantId}` },
+        });
+      } catch (err) {
+        await schedules.delete(tenantId, id).catch(() => undefined);
+        if (err instanceof TypeError) {
+          // The server refused the spec ("Invalid schedule spec: ..."): our own checks let something through.
+          const field = /time ?zone|location/i.test(err.message) ? 'timezone' : 'cron' in spec ? 'cron' : 'every';
+          throw new HttpError('validation_failed', `${field}: Temporal refused the schedule: ${err.message}`, [{ path: field, message: err.message }]);
+        }
+        request.log.error({ err, scheduleId: id }, 'could not create the Temporal schedule');
+        throw new HttpError('unavailable', 'Temporal is not reachable; the schedule was not created', [], 5);
+      }
+      reply.header('location', `/v1/schedules/${id}`);
+      return reply.status(201).send(await show(tenantId, row, request.log));
+    },
+  );
+
+  app.get('/schedules', { schema: { summary: "The tenant's recurring pipelines, newest first", response: responses(200) } }, async (request) => {
+    const rows = await schedules.list(request.tenantId);
+    const described = await Promise.all(rows.map(async (row) => ({ row, desc: await describe(row, request.log) })));
+    const ids = await pipelineIdsOf(request.tenantId, described);
+    return { items: described.map(({ row, desc }) => present(row, desc, ids)) };
+  });
+
+  app.post(
+    '/schedules/:id/pause',
+    { schema: { summary: 'Pause a schedule (idempotent)', params: scheduleIdParams, response: responses(200) } },
+    async (request) => {
+      const row = await load(request.tenantId, request.params.id);
+      await handleOf(row).pause('paused through the Herald API').catch(temporalFailure(request.log, row));
+      const updated = (await schedules.setPaused(request.tenantId, row.id, true)) ?? row;
+      return show(request.tenantId, updated, request.log);
+    },
+  );
+
+  app.post(
+    '/schedules/:id/unpause',
+    { schema: { summary: 'Resume a paused schedule (idempotent)', params: scheduleIdParams, response: responses(200) } },
+    async (request) => {
+      const row = await load(request.tenantId, request.params.id);
+      await handleOf(row).unpause('unpaused through the Herald API').catch(temporalFailure(request.log, row));
+      const updated = (await schedules.setPaused(request.tenantId, row.id, false)) ?? row;
+      return show(request.tenantId, updated, request.log);
+    },
+  );
+
+  app.delete(
+    '/schedules/:id',
+    { schema: { summary: 'Delete a schedule; pipelines it already started carry on', params: scheduleIdParams, response: responses(204) } },
+    async (request, reply) => {
+      const row = await load(request.tenantId, request.params.id);
+      await handleOf(row)
+        .delete()
+        .catch((err) => {
+          // Already gone from Temporal: deleting the row finishes the job.
+          if (!(err instanceof ScheduleNotFoundError)) temporalFailure(request.log, row)(err);
+        });
+      await schedules.delete(request.tenantId, row.id);
+      return reply.status(204).send();
+    },
+  );
+};
