@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { canonical, initialState } from '../api/routes/pipelines';
+import { canonical, initialState, scheduledRunIdempotencyKey } from '../domain/pipeline-state';
 import { pipelineWorkflowId } from '../domain/ids';
 import type { PipelineRequest, PipelineState } from '../domain/types';
 import type { ActivityDeps } from './deps';
@@ -18,9 +18,6 @@ export interface CreateScheduledPipelineResult {
 }
 
 /** The idempotency key a scheduled run's pipeline is stored under: one pipeline per run, however often this retries. */
-export function scheduledRunIdempotencyKey(scheduleId: string, runWorkflowId: string): string {
-  return `schedule:${scheduleId}:${runWorkflowId}`;
-}
 
 /**
  * Stores one run's pipeline exactly as POST /v1/pipelines does (id, initial state, request hash), keyed so that a

@@ -3,6 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy } from '
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pipelineWorkflowId } from '../../domain/ids';
+import { canonical, initialState } from '../../domain/pipeline-state';
 import { isTerminal, type PipelineRequest, type PipelineState, type Priority } from '../../domain/types';
 import type { PipelineRow } from '../../db/pipelines-repo';
 import { approveUpdate, HeraldPlatforms, HeraldStatus, HeraldTenant, rejectUpdate, setPublishAtUpdate } from '../../workflows/messages';
@@ -25,18 +26,7 @@ import { httpErrorFromTemporal } from '../temporal-errors';
 
 const PRIORITY_KEY: Record<Priority, number> = { critical: 1, high: 2, normal: 3, low: 4 };
 
-/** Stable JSON: the same request always hashes the same, whatever the key order. */
-export function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+
 
 function encodeCursor(c: { createdAt: string; id: string }): string {
   return Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
@@ -51,34 +41,7 @@ function decodeCursor(text: string): { createdAt: string; id: string } {
   throw new HttpError('validation_failed', 'cursor is not valid: pass nextCursor from a previous page as it is', [{ path: 'querystring.cursor', message: 'not a cursor' }]);
 }
 
-export function initialState(id: string, tenantId: string, request: PipelineRequest, now: string): PipelineState {
-  return {
-    id,
-    tenantId,
-    status: 'queued',
-    createdAt: now,
-    updatedAt: now,
-    request,
-    content: null,
-    images: [],
-    variants: [],
-    publications: request.targets.map((t) => ({
-      platform: t.platform,
-      accountId: t.accountId ?? null,
-      status: 'pending',
-      externalId: null,
-      url: null,
-      attempts: 0,
-      error: null,
-      retryAt: null,
-      publishedAt: null,
-    })),
-    publishAt: request.publishAt ?? null,
-    approval: null,
-    error: null,
-    version: 0,
-  };
-}
+
 
 export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { pipelines, temporal, config, accounts } = deps;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleSpec } from '@temporalio/client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { scheduledRunIdempotencyKey } from '../../activities/create-scheduled-pipeline';
+import { scheduledRunIdempotencyKey } from '../../domain/pipeline-state';
 import { createScheduleRepository, type ScheduleRow, type ScheduleSpecInput } from '../../db/schedules-repo';
 import { durationMs } from '../schemas/common';
 import type { PipelineRequest } from '../../domain/types';
