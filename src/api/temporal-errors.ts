@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/error-types';
 import { HttpError } from './errors';
@@ -21,6 +21,10 @@ export function httpErrorFromTemporal(err: unknown): HttpError | null {
   if (err instanceof Error && /already completed|workflow execution already completed/i.test(err.message)) {
     // The server reports an Update to a closed workflow only in words (gRPC NOT_FOUND); it means the same as above.
     return new HttpError('conflict', 'the pipeline has already finished');
+  }
+  // The pipeline did not answer in time (an overloaded worker, no worker): nothing changed; the caller may retry.
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || err instanceof ServiceError) {
+    return new HttpError('unavailable', 'the pipeline did not confirm in time; read its state before trying again', [], 5);
   }
   return null;
 }

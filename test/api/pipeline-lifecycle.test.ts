@@ -127,7 +127,7 @@ describe('approval', () => {
   it('ends rejected when rejected, with nothing published', async () => {
     const s = await start();
     const res = await h.api('POST', `/v1/pipelines/${s.id}/reject`, { reason: 'off brand' });
-    expect(res.status).toBe(200);
+    if (res.status !== 200) throw new Error(`reject answered ${res.status}: ${JSON.stringify(res.body)}; logs: ${h.logs.filter((l) => l.includes('"level":50')).join('\n')}`);
     const done = await h.waitFor(s.id, (st) => st.status === 'rejected');
     expect(done.approval.reason).toBe('off brand');
     expect(done.publications.every((p: any) => p.status === 'skipped')).toBe(true);

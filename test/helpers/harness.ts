@@ -74,7 +74,7 @@ export async function startHarness(opts: { env?: Record<string, string>; withWor
     TEMPORAL_TASK_QUEUE: taskQueue,
     DATABASE_URL: testDatabaseUrl(),
     TOKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY.toString('base64'),
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     LOG_FORMAT: 'json',
     // Platforms fetch images from Herald's public media URLs: make them point at this harness's API.
     PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,

@@ -9,7 +9,7 @@ let x: XFake;
 
 beforeAll(async () => {
   x = await startXFake({ clientId: 'herald-test-client' });
-  h = await startHarness({ env: { X_API_BASE_URL: x.url, X_CLIENT_ID: 'herald-test-client', TEXT_PROVIDERS: 'offline', IMAGE_SOURCES: 'card' } });
+  h = await startHarness({ env: { X_API_BASE_URL: x.url, X_CLIENT_ID: 'herald-test-client', TEXT_PROVIDERS: 'offline', IMAGE_SOURCES: 'card', LOG_LEVEL: 'debug' } });
 });
 afterAll(async () => {
   await h?.stop();
@@ -94,5 +94,22 @@ it('publishes an image post to X, uploading the card from its public media URL',
     expect(done.images.length).toBeGreaterThan(0);
     expect(done.status).toBe('published');
     expect(x.media.size).toBeGreaterThan(0);
+  }
+});
+
+it('no access or refresh token ever appears in a log line or an account response', async () => {
+  const tokens = new Set<string>();
+  for (const r of x.requests) {
+    const auth = String(r.headers.authorization ?? '');
+    if (auth.startsWith('Bearer ')) tokens.add(auth.slice(7));
+    const body = r.body as Record<string, unknown> | null;
+    if (body && typeof body === 'object' && typeof body.refresh_token === 'string') tokens.add(body.refresh_token);
+  }
+  expect(tokens.size).toBeGreaterThan(3);
+  expect(h.logs.length).toBeGreaterThan(0);
+  const accounts = JSON.stringify((await h.api('GET', '/v1/accounts')).body);
+  for (const t of tokens) {
+    expect(h.logs.filter((l) => l.includes(t))).toEqual([]);
+    expect(accounts).not.toContain(t);
   }
 });
