@@ -32,8 +32,9 @@ import type { PreparedRequest, Publisher, PublishContext, PublishInput, PublishR
 
 export const X_DEFAULT_API_BASE_URL = 'https://api.x.com';
 export const X_MAX_IMAGES = 4;
-/** How many of the account's latest posts are searched after a duplicate answer. */
-export const X_RECENT_LOOKUP = 10;
+/** How many of the account's latest posts are searched after a duplicate answer (X's maximum page, so posts made by
+ * other publications while this one waited for its retry do not push its own post out of sight). */
+export const X_RECENT_LOOKUP = 100;
 
 export interface XPublisherConfig {
   apiBaseUrl?: string;
