@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { deflateSync } from 'node:zlib';
+import { solidPng } from './openai-images-server';
 
 export interface FakeRequest {
   at: number;
@@ -52,57 +52,8 @@ export const STABILITY_SIZES: Record<string, [number, number]> = {
 
 const ENGINES = new Set(['core', 'ultra', 'sd3']);
 
-const pngCache = new Map<string, Buffer>();
-/**
- * A real PNG of one colour (cached per size), written with node:zlib: pngjs filters rows in JavaScript, which takes
- * seconds for a 1536x1024 image inside Jest's VM.
- */
-function solidPng(width: number, height: number, rgb: readonly [number, number, number]): Buffer {
-  const key = `${width}x${height}:${rgb.join(',')}`;
-  let bytes = pngCache.get(key);
-  if (!bytes) {
-    const row = Buffer.alloc(1 + width * 3); // filter byte 0, then RGB
-    row.fill(Buffer.from(rgb), 1);
-    const raw = Buffer.alloc(row.length * height);
-    for (let y = 0; y < height; y++) row.copy(raw, y * row.length);
-    const ihdr = Buffer.alloc(13);
-    ihdr.writeUInt32BE(width, 0);
-    ihdr.writeUInt32BE(height, 4);
-    ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, deflate, no filter method extras, no interlace
-    bytes = Buffer.concat([
-      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-      pngChunk('IHDR', ihdr),
-      pngChunk('IDAT', deflateSync(raw, { level: 9 })),
-      pngChunk('IEND', Buffer.alloc(0)),
-    ]);
-    pngCache.set(key, bytes);
-  }
-  return bytes;
-}
+// One PNG writer for the image fakes.
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-  return Buffer.concat([head, data, crc]);
-}
-
-let crcTable: Uint32Array | undefined;
-function crc32(buf: Buffer): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < buf.length; i++) c = crcTable[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function stabilityError(name: string, ...errors: string[]): { id: string; name: string; errors: string[] } {
   return { id: randomUUID().replace(/-/g, ''), name, errors };
