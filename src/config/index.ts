@@ -348,5 +348,6 @@ function resilienceConfig(env: Record<string, string>, problems: string[]): Resi
     const b = parse(`CIRCUIT_BREAKER_${up}`, parseBreakerSpec);
     if (b) breakers[p] = b;
   }
-  return { limits, breakers, defaultBreaker, cacheTtlMs: parseDuration(env.AI_CACHE_TTL ?? '24h') ?? 86_400_000 };
+  // Herald's own waiting callers (Temporal activities) come back on retry timers: spaced slots keep them in single file.
+  return { limits, breakers, defaultBreaker, cacheTtlMs: parseDuration(env.AI_CACHE_TTL ?? '24h') ?? 86_400_000, spaceReservations: true };
 }

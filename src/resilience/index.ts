@@ -97,7 +97,7 @@ export function createResilience(opts: CreateResilienceOptions): Resilience {
     : null;
   const shared = opts.redis && health ? { client: opts.redis, health, keyPrefix } : null;
 
-  const limiter = createRateLimiter({ limits: config.limits, marginMs, redis: shared });
+  const limiter = createRateLimiter({ limits: config.limits, marginMs, spacing: config.spaceReservations ?? false, redis: shared });
   const breaker = createCircuitBreaker({
     breakers: config.breakers,
     defaultBreaker: config.defaultBreaker,

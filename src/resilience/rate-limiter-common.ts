@@ -70,10 +70,15 @@ export function reportedWindows(reported: RateInfo | null): WindowSnapshot[] {
 }
 
 /** The windows of a report that say "nothing left until resetAt". */
-export function exhaustedUntil(info: RateInfo, nowMs: number): { until: number; kind: LimitKind } | null {
+export function exhaustedUntil(info: RateInfo, nowMs: number, configured?: ProviderLimits): { until: number; kind: LimitKind } | null {
   let best: { until: number; kind: LimitKind } | null = null;
   for (const w of info.windows ?? []) {
     if (w.remaining === undefined || !(w.remaining < 1) || w.resetAt === undefined || !Number.isFinite(w.resetAt) || w.resetAt <= nowMs) continue;
+    // When Herald's own limit for this kind is no larger than what the provider reports, the sliding log already keeps
+    // to it, and "reset" (often the time until the window is FULLY replenished) would idle the provider for a whole
+    // window. The report matters when the provider allows less than configured: then it blocks.
+    const own = configured ? (w.kind === 'requests' ? configured.requests : configured.tokens) : [];
+    if (w.limit !== undefined && own.length > 0 && own.every((c) => c.count <= w.limit!)) continue;
     if (!best || w.resetAt > best.until) best = { until: w.resetAt, kind: w.kind };
   }
   return best;
@@ -85,4 +90,13 @@ export function exhaustedReason(provider: string, kind: LimitKind, until: number
 
 export function iso(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
+}
+
+/**
+ * With spacing on, reserved slots follow the shortest request window's pace (60/1m: one a second), so a crowd of
+ * waiting callers comes back one after another, not all in the same millisecond where the late ones miss their slot.
+ */
+export function slotGap(limits: ProviderLimits, spacing: boolean): number {
+  if (!spacing || limits.requests.length === 0) return 0;
+  return Math.min(...limits.requests.map((w) => Math.floor(w.windowMs / w.count)));
 }

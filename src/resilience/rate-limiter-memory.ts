@@ -12,8 +12,7 @@ import {
   reportedWindows,
   reservedReason,
   TICKET_GRACE_MS,
-  ticketOf,
-} from './rate-limiter-common';
+  ticketOf, slotGap } from './rate-limiter-common';
 import { formatWindow, type AcquireCost, type AcquireResult, type LimitKind, type LimiterSnapshot, type LimitWindow, type ProviderLimits, type RateLimiter } from './types';
 
 /** One grant: `requests` and `tokens` it counts for, at `at` (ms on the limiter's clock). */
@@ -44,6 +43,8 @@ interface ProviderState {
 export interface MemoryRateLimiterOptions {
   limitsFor: (provider: string) => ProviderLimits;
   marginMs: number;
+  /** Space reserved slots at the limit's pace (see slotGap). */
+  spacing?: boolean;
   /** The clock windows are measured on (the Redis clock estimate while falling back). */
   now?: () => number;
 }
@@ -85,6 +86,15 @@ export class MemoryRateLimiter implements RateLimiter {
       if (r && (!worst || r.wait > worst.wait)) worst = { wait: r.wait, reason: refusalReason(provider, kind, w, r.used, r.need) };
     };
     if (requests > 0) for (const w of limits.requests) consider('requests', w, requests);
+    // Paced (see slotGap): at most one call per gap, so a window fills evenly instead of in one burst.
+    const pace = slotGap(limits, this.opts.spacing ?? false);
+    if (pace > 0 && requests > 0) {
+      const latest = [...st.log].reverse().find((e) => e.requests > 0);
+      if (latest && latest.at + pace > now) {
+        const wait = latest.at + pace - now;
+        if (!worst || wait > (worst as { wait: number }).wait) worst = { wait, reason: `${provider}: paced at one request every ${pace} ms` };
+      }
+    }
     // With no estimate a call still needs one token left.
     for (const w of limits.tokens) consider('tokens', w, Math.max(tokens, 1));
     if (floor > 0 && !worst) worst = { wait: floor - now, reason: st.block!.reason };
@@ -121,7 +131,7 @@ export class MemoryRateLimiter implements RateLimiter {
   async learn(provider: string, info: RateInfo): Promise<void> {
     const st = this.stateOf(provider, this.now());
     st.reported = { windows: [...(info.windows ?? [])] };
-    const ex = exhaustedUntil(info, Date.now());
+    const ex = exhaustedUntil(info, Date.now(), this.opts.limitsFor(provider));
     if (ex) this.block(st, ex.until, exhaustedReason(provider, ex.kind, ex.until));
   }
 
@@ -228,9 +238,11 @@ export class MemoryRateLimiter implements RateLimiter {
   private earliestAppend(log: LogEntry[], limits: ProviderLimits, requests: number, tokens: number, now: number): number {
     const counts = (e: LogEntry) => (limits.requests.length > 0 && e.requests > 0) || (limits.tokens.length > 0 && e.tokens > 0);
     let at = now;
+    const gap = slotGap(limits, this.opts.spacing ?? false);
     for (let i = log.length - 1; i >= 0; i--) {
       if (counts(log[i])) {
         at = Math.max(at, log[i].at);
+        if (log[i].requests > 0 && log[i].at + gap > now) at = Math.max(at, log[i].at + gap);
         break;
       }
     }

@@ -24,8 +24,7 @@ import {
   reportedWindows,
   reservedReason,
   TICKET_GRACE_MS,
-  ticketOf,
-} from './rate-limiter-common';
+  ticketOf, slotGap } from './rate-limiter-common';
 import { formatWindow, type AcquireCost, type AcquireResult, type LimitKind, type LimiterSnapshot, type LimitWindow, type ProviderLimits, type RateLimiter, type WindowSnapshot } from './types';
 
 const COST_OF = `local function costOf(member) return tonumber(string.match(member, '|(%d+)$')) or 0 end`;
@@ -150,6 +149,13 @@ local function record(atMs, ttl)
   end
   return id .. '|' .. ARGV[2]
 end
+-- The last argument: the pace (0: none; see slotGap). Paced, a call goes at most one gap after the latest one, so a
+-- sliding window fills evenly instead of in a burst followed by a window of silence.
+local gap = tonumber(ARGV[#ARGV])
+if gap > 0 and reqCost > 0 and nReq > 0 then
+  local latest = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if latest[2] and tonumber(latest[2]) + gap > now then consider(tonumber(latest[2]) + gap - now, 'requests', 1, 0, 0) end
+end
 if worst[1] == 0 and floor == 0 then return {1, record(now, keep + 1000), '', '', 0, 0, 0, now} end
 if not ticketKey then return {0, worst[1], '', worst[2], worst[3], worst[4], worst[5], now} end
 -- The earliest slot at or after every entry (reservations stay in order, so no later window can break) where the call
@@ -157,9 +163,13 @@ if not ticketKey then return {0, worst[1], '', worst[2], worst[3], worst[4], wor
 -- must have left it.
 local slot = now + 1
 if floor > slot then slot = floor end
-for _, key in ipairs({KEYS[1], KEYS[2]}) do
+for n, key in ipairs({KEYS[1], KEYS[2]}) do
   local last = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')
-  if last[2] and tonumber(last[2]) > slot then slot = tonumber(last[2]) end
+  if last[2] then
+    local after = tonumber(last[2])
+    if n == 1 and after + gap > now then after = after + gap end
+    if after > slot then slot = after end
+  end
 end
 i = 8
 for w = 1, nReq do
@@ -313,6 +323,8 @@ export interface RedisRateLimiterOptions {
   keyPrefix: string;
   limitsFor: (provider: string) => ProviderLimits;
   marginMs: number;
+  /** Space reserved slots at the limit's pace (see slotGap). */
+  spacing?: boolean;
   /** Told the Redis clock after every script, so in-process state can use the same clock. */
   onRedisTime?: (redisNowMs: number) => void;
 }
@@ -358,6 +370,7 @@ export class RedisRateLimiter implements RateLimiter {
         t ? Math.min(t.maxWaitMs, Number.MAX_SAFE_INTEGER) : '',
         ...windowArgs(limits.requests),
         ...windowArgs(limits.tokens),
+        slotGap(limits, this.opts.spacing ?? false),
       ],
     )) as [number, number | string, string, string, number, number, number, number];
     const now = Number(r[7]);
@@ -385,7 +398,7 @@ export class RedisRateLimiter implements RateLimiter {
 
   async learn(provider: string, info: RateInfo): Promise<void> {
     const sentAt = Date.now();
-    const ex = exhaustedUntil(info, sentAt);
+    const ex = exhaustedUntil(info, sentAt, this.opts.limitsFor(provider));
     const k = this.keys(provider);
     const seen = JSON.stringify({ windows: info.windows ?? [] });
     const args = ex ? [ex.until, sentAt, exhaustedReason(provider, ex.kind, ex.until)] : ['', sentAt, ''];

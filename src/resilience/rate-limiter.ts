@@ -79,15 +79,16 @@ export class FallbackRateLimiter implements RateLimiter {
 export interface CreateRateLimiterOptions {
   limits: Record<string, ProviderLimits>;
   marginMs: number;
+  spacing?: boolean;
   /** Redis and its health; null for in-process only. */
   redis: { client: Redis; health: RedisHealth; keyPrefix: string } | null;
 }
 
 export function createRateLimiter(opts: CreateRateLimiterOptions): RateLimiter {
   const limitsFor = limitsLookup(opts.limits);
-  if (!opts.redis) return new MemoryRateLimiter({ limitsFor, marginMs: opts.marginMs });
+  if (!opts.redis) return new MemoryRateLimiter({ limitsFor, marginMs: opts.marginMs, spacing: opts.spacing });
   const { client, health, keyPrefix } = opts.redis;
-  const memory = new MemoryRateLimiter({ limitsFor, marginMs: opts.marginMs, now: () => health.now() });
-  const redis = new RedisRateLimiter({ redis: client, keyPrefix, limitsFor, marginMs: opts.marginMs, onRedisTime: (t) => health.observeRedisTime(t) });
+  const memory = new MemoryRateLimiter({ limitsFor, marginMs: opts.marginMs, spacing: opts.spacing, now: () => health.now() });
+  const redis = new RedisRateLimiter({ redis: client, keyPrefix, limitsFor, marginMs: opts.marginMs, spacing: opts.spacing, onRedisTime: (t) => health.observeRedisTime(t) });
   return new FallbackRateLimiter(redis, memory, health);
 }

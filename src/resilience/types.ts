@@ -30,6 +30,8 @@ export interface ResilienceConfig {
   keyPrefix?: string;
   /** Each window is treated as this much longer, so jitter between our grant and the provider's clock can't overshoot (default 250). */
   marginMs?: number;
+  /** Space reserved future slots at each limit's pace instead of stacking them on one instant (default false). */
+  spaceReservations?: boolean;
   /** While Redis is down, how often to check whether it is back (default 3000). */
   redisRetryMs?: number;
 }
