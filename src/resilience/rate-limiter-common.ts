@@ -97,6 +97,12 @@ export function iso(ms: number | null | undefined): string | null {
  * waiting callers comes back one after another, not all in the same millisecond where the late ones miss their slot.
  */
 export function slotGap(limits: ProviderLimits, spacing: boolean): number {
-  if (!spacing || limits.requests.length === 0) return 0;
-  return Math.min(...limits.requests.map((w) => Math.floor(w.windowMs / w.count)));
+  // Only per-second and per-minute windows are paced: spreading a daily quota (LinkedIn's 100 a day) or a 15-minute
+  // one over its window would hold back bursts the platform allows.
+  const short = limits.requests.filter((w) => w.windowMs <= PACED_WINDOW_MAX_MS);
+  if (!spacing || short.length === 0) return 0;
+  return Math.min(...short.map((w) => Math.floor(w.windowMs / w.count)));
 }
+
+/** The longest window that is paced (see slotGap). */
+export const PACED_WINDOW_MAX_MS = 60_000;

@@ -25,6 +25,13 @@ const { generateText, illustrateWith } = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 4, nonRetryableErrorTypes: NEVER_RETRY },
 });
+// The last provider has no one to hand over to: a wait for its quota is not a failure, so its budget is counted in
+// time (a queue of pipelines behind a per-minute limit, a Redis outage) rather than in four attempts.
+const { generateText: generateTextLast } = proxyActivities<Activities>({
+  startToCloseTimeout: '3 minutes',
+  scheduleToCloseTimeout: '2 hours',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 40, nonRetryableErrorTypes: NEVER_RETRY },
+});
 
 /** A failure that is ours (bad input), not the provider's: no other provider would do better. */
 function isOurs(err: unknown): boolean {
@@ -37,7 +44,8 @@ export async function writeText(request: PipelineRequest): Promise<{ content: Co
   for (const [i, provider] of plan.text.entries()) {
     const hasFallback = i < plan.text.length - 1;
     try {
-      const out = await generateText({ request, provider, hasFallback, useCache: request.cache !== false });
+      const generate = hasFallback ? generateText : generateTextLast;
+      const out = await generate({ request, provider, hasFallback, useCache: request.cache !== false });
       return { content: { ...out.content, usage: out.usage, skipped }, plan };
     } catch (err) {
       if (isCancellation(err) || !hasFallback || isOurs(err)) throw err;
