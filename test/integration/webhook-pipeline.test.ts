@@ -63,7 +63,8 @@ describe('Slack, Discord and webhooks publish for real through the pipeline', ()
     const res = await h.api('POST', '/v1/pipelines', { topic: 'Rate limits honoured', targets: [{ platform: 'discord', accountId: discord.id }] });
     const done = await h.waitFor(res.body.id, (s) => ['published', 'failed'].includes(s.status), { timeoutMs: 30_000 });
     expect(done.status).toBe('published');
-    expect(done.publications[0].attempts).toBe(2);
+    // The 429, then (Discord is paced at its 30 a minute) possibly one wait for its reserved slot, then the post.
+    expect(done.publications[0].attempts).toBeGreaterThanOrEqual(2);
     const accepted = fake.received.slice(before).filter((r) => r.path.startsWith('/discord/456'));
     expect(accepted).toHaveLength(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
