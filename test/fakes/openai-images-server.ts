@@ -100,12 +100,12 @@ const pngCache = new Map<string, Buffer>();
  * A real PNG of one colour (cached per size), written with node:zlib: pngjs filters rows in JavaScript, which takes
  * seconds for a 1536x1024 image inside Jest's VM.
  */
-export function solidPng(width: number, height: number, rgb: readonly [number, number, number] = [40, 90, 160]): Buffer {
+export function solidPng(width: number, height: number, rgb: readonly number[] = [40, 90, 160]): Buffer {
   const key = `${width}x${height}:${rgb.join(',')}`;
   let bytes = pngCache.get(key);
   if (!bytes) {
     const row = Buffer.alloc(1 + width * 3); // filter byte 0, then RGB
-    row.fill(Buffer.from(rgb), 1);
+    row.fill(Buffer.from(rgb.slice(0, 3)), 1);
     const raw = Buffer.alloc(row.length * height);
     for (let y = 0; y < height; y++) row.copy(raw, y * row.length);
     const ihdr = Buffer.alloc(13);

@@ -7,7 +7,7 @@
 // Photo records claim their original size while src.* serves a small image: adapters must read the size from the bytes.
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PNG } from 'pngjs';
+import { solidPng } from './openai-images-server';
 
 export interface FakeRequest {
   at: number;
@@ -49,18 +49,6 @@ const PHOTOS = [
 
 const MONTHLY_LIMIT = 20_000;
 
-const imageCache = new Map<string, Buffer>();
-function solidPng(width: number, height: number, rgb: readonly number[]): Buffer {
-  const key = `png:${width}x${height}:${rgb.join(',')}`;
-  let bytes = imageCache.get(key);
-  if (!bytes) {
-    const png = new PNG({ width, height });
-    png.data.fill(Buffer.from([rgb[0], rgb[1], rgb[2], 255]));
-    bytes = PNG.sync.write(png, { colorType: 2, filterType: 0 });
-    imageCache.set(key, bytes);
-  }
-  return bytes;
-}
 
 /**
  * A valid baseline JPEG of one mid-grey: one component, every 8x8 block only a zero DC difference and an
@@ -84,6 +72,7 @@ export function greyJpeg(width: number, height: number): Buffer {
   ]);
 }
 
+const imageCache = new Map<string, Buffer>();
 function greyJpegCached(width: number, height: number): Buffer {
   const key = `jpeg:${width}x${height}`;
   let bytes = imageCache.get(key);

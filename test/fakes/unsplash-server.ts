@@ -9,7 +9,7 @@
 // resized variants differ from the original: adapters must read the size from the bytes.
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PNG } from 'pngjs';
+import { solidPng } from './openai-images-server';
 
 export interface FakeRequest {
   at: number;
@@ -55,18 +55,6 @@ const PHOTOS = [
 const DEFAULT_LIMIT = 5000; // a production application's hourly allowance
 const HOUR_MS = 3_600_000;
 
-const pngCache = new Map<string, Buffer>();
-function solidPng(width: number, height: number, rgb: readonly number[]): Buffer {
-  const key = `${width}x${height}:${rgb.join(',')}`;
-  let bytes = pngCache.get(key);
-  if (!bytes) {
-    const png = new PNG({ width, height });
-    png.data.fill(Buffer.from([rgb[0], rgb[1], rgb[2], 255]));
-    bytes = PNG.sync.write(png, { colorType: 2, filterType: 0 });
-    pngCache.set(key, bytes);
-  }
-  return bytes;
-}
 
 export async function startUnsplashFake(options: { accessKey?: string } = {}): Promise<UnsplashFake> {
   const requests: FakeRequest[] = [];
