@@ -1,8 +1,9 @@
 // An imitation of LinkedIn's versioned REST API for one member: POST /rest/posts (201, empty body, id in
-// x-restli-id; 422 "Content is a duplicate of urn:li:share:N"), the Images API (initializeUpload, then PUT of the
-// bytes to the upload URL), GET /v2/userinfo, and OAuth refresh at /oauth/v2/accessToken (400 invalid_grant for a dead
-// refresh token). 429s carry no headers at all, as LinkedIn's do. `posts[].text` is the commentary exactly as sent
-// (little-text escaped); littleTextToPlain() shows what LinkedIn would display.
+// x-restli-id; 422 "Content is a duplicate of urn:li:share:N" unless detectDuplicates(false)), the Posts finder
+// GET /rest/posts?q=author, the Images API (initializeUpload, then PUT of the bytes to the upload URL), GET /v2/userinfo,
+// and OAuth refresh at /oauth/v2/accessToken (400 invalid_grant for a dead refresh token). 429s carry no headers at
+// all, as LinkedIn's do. `posts[].text` is the commentary exactly as sent (little-text escaped); littleTextToPlain()
+// shows what LinkedIn would display.
 import {
   DROP,
   TokenBook,
@@ -158,6 +159,23 @@ export async function startLinkedInFake(
       postBodies.set(id, b);
       if (tools.takeDrop()) return DROP;
       return { status: 201, headers: { 'x-restli-id': id, 'x-linkedin-id': id } };
+    }
+
+    // The Posts finder "by author": the member's latest posts, newest first (what a reconciling client searches).
+    if (req.method === 'GET' && req.path === '/rest/posts' && req.query.get('q') === 'author') {
+      if (req.query.get('author') !== member.urn) return { status: 403, body: { status: 403, code: 'ACCESS_DENIED', message: 'Not enough permissions to access: author' } };
+      const count = Math.min(100, Math.max(1, Number(req.query.get('count') ?? 10) || 10));
+      const start = Math.max(0, Number(req.query.get('start') ?? 0) || 0);
+      const latest = [...tools.posts].reverse();
+      const elements = latest.slice(start, start + count).map((p) => ({
+        ...(postBodies.get(p.id) ?? {}),
+        id: p.id,
+        commentary: p.text,
+        createdAt: p.at,
+        lastModifiedAt: p.at,
+        publishedAt: p.at,
+      }));
+      return { status: 200, body: { paging: { start, count, links: [], total: latest.length }, elements } };
     }
 
     return { status: 404, body: { status: 404, message: `No virtual resource found for ${req.method} ${req.path}` } };

@@ -1,7 +1,8 @@
 // An imitation of a Mastodon instance for one account: POST /api/v2/media (multipart; 202 while processing, then
 // GET /api/v1/media/{id} answers 206 until ready), POST /api/v1/statuses honouring Idempotency-Key (a repeated key
-// returns the original status, nothing new is stored), the 500-character limit (422), 401 for a revoked token, and
-// X-RateLimit-* headers with ISO 8601 resets. Mastodon has no duplicate detection of its own.
+// returns the original status, nothing new is stored; detectDuplicates(false) turns that off), GET
+// /api/v1/accounts/{id}/statuses (newest first, HTML content), the 500-character limit (422), 401 for a revoked token,
+// and X-RateLimit-* headers with ISO 8601 resets. Mastodon has no duplicate detection by content.
 import {
   DROP,
   TokenBook,
@@ -28,6 +29,15 @@ export interface MastodonFake extends SocialFakeBase {
   issueTokens(): { accessToken: string };
   /** The next uploads answer 202 and need `polls` GETs before their url is set. */
   processMediaSlowly(polls: number): void;
+}
+
+/** Mastodon's HTML for plain text: escaped, paragraphs on blank lines, <br /> for single line breaks. */
+function renderContent(text: string): string {
+  const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return escaped
+    .split(/\n{2,}/)
+    .map((p) => `<p>${p.replace(/\n/g, '<br />')}</p>`)
+    .join('');
 }
 
 function graphemes(s: string): number {
@@ -99,7 +109,9 @@ export async function startMastodonFake(): Promise<MastodonFake> {
       const b = isObject(req.body) ? req.body : {};
       const key = headerOf(req, 'idempotency-key');
       const scopedKey = key ? `${auth.subject}:${key}` : undefined;
-      const original = scopedKey ? idempotency.get(scopedKey) : undefined;
+      // detectDuplicates(false) turns this off: a repeated key then stores a second status, as a server that lost
+      // its idempotency record (kept about an hour) would.
+      const original = scopedKey && tools.detectDuplicates ? idempotency.get(scopedKey) : undefined;
       if (original) return { status: 200, headers: rateHeaders(now, tools.window(now)), body: statuses.get(original) };
 
       const text = typeof b.status === 'string' ? b.status : '';
@@ -127,7 +139,7 @@ export async function startMastodonFake(): Promise<MastodonFake> {
         visibility,
         uri: `${base.url}/users/${account.username}/statuses/${id}`,
         url: `${base.url}/@${account.username}/${id}`,
-        content: `<p>${text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</p>`,
+        content: renderContent(text),
         media_attachments: mediaIds.map((m) => mediaJson(m)),
         account,
       };
@@ -136,6 +148,15 @@ export async function startMastodonFake(): Promise<MastodonFake> {
       tools.posts.push({ id, text, replyTo, media: mediaIds, at: now });
       if (tools.takeDrop()) return DROP;
       return { status: 200, headers: rateHeaders(now, tools.window(now)), body: status };
+    }
+
+    // The account's statuses, newest first (what a reconciling client searches); no `text` field, as on Mastodon.
+    const listing = /^\/api\/v1\/accounts\/([^/]+)\/statuses$/.exec(req.path);
+    if (req.method === 'GET' && listing) {
+      if (listing[1] !== account.id) return { status: 404, body: { error: 'Record not found' } };
+      const limit = Math.min(40, Math.max(1, Number(req.query.get('limit') ?? 20) || 20));
+      const latest = [...tools.posts].reverse().slice(0, limit).map((p) => statuses.get(p.id)).filter((st) => st !== undefined);
+      return { status: 200, headers: rateHeaders(now), body: latest };
     }
 
     return { status: 404, body: { error: 'Record not found' } };

@@ -60,7 +60,10 @@ export interface SocialFakeSwitches {
   respondNext(reply: FakeReply): void;
   /** Every answer waits this long first (0: immediately). */
   slow(ms: number): void;
-  /** Duplicate detection on identical text from the same account (default on; Mastodon has none). */
+  /**
+   * The platform's own duplicate refusal (default on): X's 403 and LinkedIn's 422 on identical text, Mastodon's
+   * Idempotency-Key. Off, every post is stored: what then prevents a double is the client's own reconciliation.
+   */
   detectDuplicates(on: boolean): void;
 }
 

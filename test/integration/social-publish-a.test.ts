@@ -170,7 +170,8 @@ describe('X', () => {
     expect(result.externalId).toBe(fake.posts[0].id);
   });
 
-  it('after a dropped connection, a reconciling retry finds the post (duplicate + recent posts): still one post', async () => {
+  it('after a dropped connection, a reconciling retry finds the post among recent posts, with X refusing nothing: still one post', async () => {
+    fake.detectDuplicates(false); // X's own 403 would hide a missing reconciliation
     fake.acceptThenDrop();
     const dropped = await failure(x.publish(input()));
     expect(dropped).toBeInstanceOf(TransientError);
@@ -180,6 +181,33 @@ describe('X', () => {
     expect(fake.posts).toHaveLength(1);
     expect(result.externalId).toBe(fake.posts[0].id);
     expect(fake.requests.some((r) => r.method === 'GET' && r.path === `/2/users/${fake.user.id}/tweets`)).toBe(true);
+    expect(fake.requests.filter((r) => r.method === 'POST' && r.path === '/2/tweets')).toHaveLength(1);
+  });
+
+  it('a thread whose part 2 was stored but not answered: the reconciling retry finds parts 1 and 2 and posts only part 3', async () => {
+    fake.detectDuplicates(false);
+    let seen = 0;
+    const first = x.publish(input({ format: 'thread', parts: THREAD }), {
+      onProgress: (p) => {
+        // Part 1 is answered; the next post (part 2) is stored and its answer lost.
+        if (p.parts.length === 1 && seen++ === 0) fake.acceptThenDrop();
+      },
+    });
+    expect(await failure(first)).toBeInstanceOf(TransientError);
+    expect(fake.posts.map((p) => p.text)).toEqual(THREAD.slice(0, 2));
+
+    const result = await x.publish(input({ format: 'thread', parts: THREAD }), { reconcile: true });
+    expect(fake.posts.map((p) => p.text)).toEqual(THREAD);
+    expect(fake.posts[2].replyTo).toBe(fake.posts[1].id);
+    expect(result.externalId).toBe(fake.posts[0].id);
+  });
+
+  it('without reconcile nor progress, the duplicate answer is what stops a second post (X refusal on)', async () => {
+    fake.acceptThenDrop();
+    expect(await failure(x.publish(input()))).toBeInstanceOf(TransientError);
+    const e = await failure(x.publish(input()));
+    expect(e).toBeInstanceOf(DuplicateError);
+    expect(fake.posts).toHaveLength(1);
   });
 
   it('finds the account through /2/users/me when the settings carry no user id', async () => {
@@ -363,11 +391,33 @@ describe('LinkedIn', () => {
     expect(fake.posts).toHaveLength(1);
   });
 
-  it('after a dropped connection, the retry takes the URN from the 422 duplicate answer: still one post', async () => {
+  it('after a dropped connection, a reconciling retry finds the post by author, with LinkedIn refusing nothing: still one post', async () => {
+    fake.detectDuplicates(false); // LinkedIn's own 422 would hide a missing reconciliation
     fake.acceptThenDrop();
     expect(await failure(li.publish(input()))).toBeInstanceOf(TransientError);
     expect(fake.posts).toHaveLength(1);
     const result = await li.publish(input(), { reconcile: true });
+    expect(result.externalId).toBe(fake.posts[0].id);
+    expect(fake.posts).toHaveLength(1);
+    const finder = fake.requests.filter((r) => r.method === 'GET' && r.path === '/rest/posts');
+    expect(finder).toHaveLength(1);
+    expect(finder[0].query.get('q')).toBe('author');
+    expect(finder[0].query.get('author')).toBe(fake.member.urn);
+  });
+
+  it('a reconciling retry of a post that never got out posts it once', async () => {
+    fake.detectDuplicates(false);
+    fake.serverErrorNext();
+    expect(await failure(li.publish(input()))).toBeInstanceOf(TransientError);
+    expect(fake.posts).toHaveLength(0);
+    await li.publish(input(), { reconcile: true });
+    expect(fake.posts).toHaveLength(1);
+  });
+
+  it('without reconcile, the retry takes the URN from the 422 duplicate answer (LinkedIn refusal on): still one post', async () => {
+    fake.acceptThenDrop();
+    expect(await failure(li.publish(input()))).toBeInstanceOf(TransientError);
+    const result = await li.publish(input());
     expect(result.externalId).toBe(fake.posts[0].id);
     expect(fake.posts).toHaveLength(1);
   });
@@ -479,12 +529,32 @@ describe('Mastodon', () => {
     expect(fake.posts[2]).toMatchObject({ text: THREAD[2], replyTo: fake.posts[1].id });
   });
 
-  it('after a dropped connection, the retry gets the original status back by Idempotency-Key: still one post', async () => {
+  it('after a dropped connection, the retry without reconcile gets the original status back by Idempotency-Key: still one post', async () => {
     fake.acceptThenDrop();
     expect(await failure(masto.publish(input()))).toBeInstanceOf(TransientError);
-    const result = await masto.publish(input(), { reconcile: true });
+    const result = await masto.publish(input());
     expect(fake.posts).toHaveLength(1);
     expect(result.externalId).toBe(fake.posts[0].id);
+  });
+
+  it('with the Idempotency-Key forgotten by the server, a reconciling retry finds the status among the latest: still one post', async () => {
+    fake.detectDuplicates(false);
+    const text = 'Line one & <two>\n"quoted" it\'s\n\nSecond paragraph.';
+    fake.acceptThenDrop();
+    expect(await failure(masto.publish(input({ parts: [text] })))).toBeInstanceOf(TransientError);
+    const result = await masto.publish(input({ parts: [text] }), { reconcile: true });
+    expect(fake.posts).toHaveLength(1);
+    expect(result.externalId).toBe(fake.posts[0].id);
+    expect(fake.requests.filter((r) => r.method === 'GET' && r.path === `/api/v1/accounts/${fake.account.id}/statuses`)).toHaveLength(1);
+  });
+
+  it('a reconciling thread retry finds part 1 and posts parts 2 and 3 replying in order', async () => {
+    fake.detectDuplicates(false);
+    fake.acceptThenDrop();
+    expect(await failure(masto.publish(input({ format: 'thread', parts: THREAD })))).toBeInstanceOf(TransientError);
+    await masto.publish(input({ format: 'thread', parts: THREAD }), { reconcile: true });
+    expect(fake.posts.map((p) => p.text)).toEqual(THREAD);
+    expect(fake.posts.map((p) => p.replyTo)).toEqual([null, fake.posts[0].id, fake.posts[1].id]);
   });
 
   it('429 -> RateLimitedError until X-RateLimit-Reset (ISO 8601)', async () => {

@@ -1,7 +1,7 @@
 // LinkedIn Posts API: POST {base}/rest/posts, versioned headers; answers 201 with the id in `x-restli-id`.
 // LinkedIn has no threads (the parts become one post) and no idempotency key, but it refuses a repeat with
-// 422 "Content is a duplicate of urn:li:share:N": that URN is taken as the post, so a retry after an unknown outcome
-// still ends with exactly one post.
+// 422 "Content is a duplicate of urn:li:share:N": that URN is taken as the post. A retry after an unknown outcome
+// first looks among the author's latest posts (the Posts finder, q=author), so it never counts on that refusal.
 import { AuthExpiredError, PermanentError, RateLimitedError, ReauthRequiredError, TransientError, type ProviderError } from '../errors';
 import { BEARER_REDACTED, JSON_HEADERS, bytesOf, joinParts, placeholder, setting, trimTrailingSlash } from './common';
 import {
@@ -149,6 +149,37 @@ export function linkedInError(reply: SocialReply, what: string, secrets: readonl
   return new PermanentError('linkedin', withDetail(`${what}: HTTP ${status}`, reply, secrets), status);
 }
 
+/** How many of the author's latest posts are searched when reconciling (LinkedIn's finder pages hold up to 100). */
+export const LINKEDIN_RECENT_LOOKUP = 50;
+/** Reconciling only accepts a post this recent. */
+const LINKEDIN_RECONCILE_WINDOW_MS = 24 * 3_600_000;
+
+/** The author's latest post whose commentary is exactly `commentary` (the Posts API finder `q=author`), if any. */
+async function findRecentLinkedInPost(
+  base: string,
+  version: string,
+  author: string,
+  auth: string,
+  commentary: string,
+  opts: Parameters<typeof socialFetch>[2],
+  secrets: readonly string[],
+  rateLimitRetryMs: number,
+): Promise<string | undefined> {
+  const url = `${base}/rest/posts?q=author&author=${encodeURIComponent(author)}&count=${LINKEDIN_RECENT_LOOKUP}&sortBy=LAST_MODIFIED`;
+  const headers = { Authorization: auth, 'LinkedIn-Version': version, 'X-Restli-Protocol-Version': '2.0.0', 'X-RestLi-Method': 'FINDER' };
+  const reply = await socialFetch(url, { method: 'GET', headers }, opts);
+  if (reply.status !== 200) throw linkedInError(reply, 'searching recent posts', secrets, rateLimitRetryMs);
+  const elements = isObject(reply.json) && Array.isArray(reply.json.elements) ? reply.json.elements : [];
+  const since = Date.now() - LINKEDIN_RECONCILE_WINDOW_MS;
+  for (const e of elements) {
+    if (!isObject(e) || e.commentary !== commentary) continue;
+    if (typeof e.createdAt === 'number' && e.createdAt < since) continue;
+    const id = str(e, 'id');
+    if (id) return id;
+  }
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 export function createLinkedInPublisher(config: LinkedInPublisherConfig = {}): Publisher {
@@ -221,6 +252,16 @@ export function createLinkedInPublisher(config: LinkedInPublisherConfig = {}): P
       }
 
       const req = linkedInPostRequest(base, version, author, input.parts, media, auth);
+      // The previous attempt's outcome is unknown: its post may be out although no answer came back. Look among the
+      // author's latest posts first, rather than counting on LinkedIn to refuse the same text again.
+      if (ctx.reconcile) {
+        const earlier = await findRecentLinkedInPost(base, version, author, auth, (req.body as { commentary: string }).commentary, opts('searching recent posts'), secrets, rateLimitRetryMs);
+        if (earlier) {
+          const url = linkedInPostUrl(earlier);
+          progress.addPart({ index: 0, id: earlier, url });
+          return { externalId: earlier, url };
+        }
+      }
       const reply = await socialFetch(req.url, jsonWire(req), opts('post'));
       let id: string | undefined;
       if (reply.status === 201 || reply.status === 200) {

@@ -1,5 +1,6 @@
 // Mastodon: POST https://{instance}/api/v1/statuses {status, visibility, in_reply_to_id?, media_ids?} with an
 // Idempotency-Key header (a repeated key within about an hour returns the original status). Media via /api/v2/media.
+// A retry after an unknown outcome first looks for the part among the account's latest statuses.
 import { NotReadyError, PermanentError, RateLimitedError, ReauthRequiredError, TransientError, type ProviderError } from '../errors';
 import type { RateInfo } from '../rate-info';
 import { BEARER_REDACTED, JSON_HEADERS, bytesOf, partLabel, placeholder, setting, trimTrailingSlash } from './common';
@@ -45,6 +46,33 @@ export function mastodonInstance(input: PublishInput, fallback?: string): string
   const raw = setting(input, 'instanceUrl', 'instance', 'baseUrl') ?? fallback;
   if (!raw) return `https://${placeholder('account.instance')}`;
   return trimTrailingSlash(/^https?:\/\//i.test(raw) ? raw : `https://${raw}`);
+}
+
+/** How many of the account's latest statuses are searched when reconciling (Mastodon's page maximum). */
+export const MASTODON_RECENT_LOOKUP = 40;
+/** Reconciling only accepts a status this recent. */
+const MASTODON_RECONCILE_WINDOW_MS = 24 * 3_600_000;
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/** The text of a status's HTML `content`: line breaks and paragraphs kept as newlines, tags dropped, entities decoded. */
+export function htmlToText(html: string): string {
+  return html
+    .replace(/<br\s*\/?>/gi, '\n')
+    .replace(/<\/p>\s*<p[^>]*>/gi, '\n\n')
+    .replace(/<[^>]*>/g, '')
+    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
+      if (e[0] === '#') {
+        const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+        return Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : m;
+      }
+      return ENTITIES[e.toLowerCase()] ?? m;
+    });
+}
+
+/** Whitespace does not tell two statuses apart (servers render line breaks their own way). */
+function comparableStatusText(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }
 
 /** Stable per publication and part, so a retried part returns the status already created. */
@@ -182,6 +210,36 @@ export function createMastodonPublisher(config: MastodonPublisherConfig = {}): P
         }
       };
 
+      let accountId = setting(input, 'accountId');
+      /** The account's latest status with this text (replying to `replyTo`, or to nothing), if any. */
+      const findRecent = async (text: string, replyTo: string | undefined): Promise<{ id: string; url: string | null } | undefined> => {
+        if (!accountId) {
+          const what = 'looking up the account';
+          const me = await socialFetch(`${instance}/api/v1/accounts/verify_credentials`, { method: 'GET', headers: { Authorization: auth } }, opts(what));
+          if (me.status !== 200) throw mastodonError(me, what, secrets);
+          accountId = str(me.json, 'id');
+          if (!accountId) throw new TransientError('mastodon', `${what}: answer without an id`, me.status);
+        }
+        const what = 'searching recent statuses';
+        const url = `${instance}/api/v1/accounts/${encodeURIComponent(accountId)}/statuses?limit=${MASTODON_RECENT_LOOKUP}&exclude_reblogs=true`;
+        const reply = await socialFetch(url, { method: 'GET', headers: { Authorization: auth } }, opts(what));
+        if (reply.status !== 200) throw mastodonError(reply, what, secrets);
+        const wanted = comparableStatusText(text);
+        const since = Date.now() - MASTODON_RECONCILE_WINDOW_MS;
+        for (const st of Array.isArray(reply.json) ? reply.json : []) {
+          const id = str(st, 'id');
+          // `text` (the source) where the server sends it, else the rendered HTML `content`.
+          const content = str(st, 'content');
+          const shown = str(st, 'text') ?? (content === undefined ? undefined : htmlToText(content));
+          if (!id || shown === undefined || comparableStatusText(shown) !== wanted) continue;
+          if (str(st, 'in_reply_to_id') !== replyTo) continue;
+          const created = Date.parse(str(st, 'created_at') ?? '');
+          if (Number.isFinite(created) && created < since) continue;
+          return { id, url: str(st, 'url') ?? str(st, 'uri') ?? null };
+        }
+        return undefined;
+      };
+
       const images = input.images.slice(0, MASTODON_MAX_MEDIA);
       const mediaIds: string[] = [];
       if (!progress.part(0)) {
@@ -215,6 +273,14 @@ export function createMastodonPublisher(config: MastodonPublisherConfig = {}): P
           continue;
         }
         const what = partLabel(i, total);
+        // The previous attempt's outcome is unknown: look among the account's latest statuses first. The
+        // Idempotency-Key below is a second guard, but Mastodon keeps it only about an hour and not on every server.
+        const earlier = ctx.reconcile ? await findRecent(input.parts[i], previous) : undefined;
+        if (earlier) {
+          progress.addPart({ index: i, id: earlier.id, url: earlier.url });
+          previous = earlier.id;
+          continue;
+        }
         // The same Idempotency-Key on every attempt: after an unknown outcome Mastodon answers with the original status.
         const req = mastodonStatusRequest(instance, input, { index: i, visibility, mediaIds: i === 0 ? mediaIds : undefined, replyTo: previous }, auth);
         const reply = await socialFetch(req.url, jsonWire(req), opts(what));

@@ -1,6 +1,6 @@
 // X (Twitter) API v2: POST {base}/2/tweets {text, reply?, media?}; threads reply to the previous post's id.
-// X has no idempotency key. After an unknown outcome its 403 "duplicate content" answer means "probably already
-// posted": the account's recent posts are searched for the same text and that post is taken as this part.
+// X has no idempotency key. After an unknown outcome a retry first searches the account's recent posts for the same
+// text and takes that post as this part; X's 403 "duplicate content" answer (not a promise) also leads to that search.
 import { AuthExpiredError, DuplicateError, PermanentError, QuotaExhaustedError, RateLimitedError, TransientError, type ProviderError } from '../errors';
 import type { RateInfo, RateWindowInfo } from '../rate-info';
 import { BEARER_REDACTED, JSON_HEADERS, bytesOf, partLabel, placeholder, setting, trimTrailingSlash } from './common';
@@ -284,6 +284,14 @@ export function createXPublisher(config: XPublisherConfig = {}): Publisher {
         }
         const text = input.parts[i];
         const what = partLabel(i, total);
+        // The previous attempt's outcome is unknown: its post may be out although no answer came back. Look first,
+        // rather than counting on X to refuse the same text again (its duplicate check is not a promise).
+        const earlier = ctx.reconcile ? await findRecent(text, previous) : undefined;
+        if (earlier) {
+          progress.addPart({ index: i, id: earlier, url: tweetUrl(earlier) });
+          previous = earlier;
+          continue;
+        }
         const req = xTweetRequest(base, text, { index: i, total, replyTo: previous, mediaIds: i === 0 ? mediaIds : undefined }, auth);
         const reply = await call(what, req);
         let id: string | undefined;
