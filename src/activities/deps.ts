@@ -22,6 +22,8 @@ export interface ProviderGuard {
       ticket?: string;
       /** Reserve no slot further away than this (a fallback is better than a long wait). */
       maxWaitMs?: number;
+      /** Aborts the provider's HTTP request: the activity's cancellationSignal (cancel, heartbeat timeout, shutdown). */
+      signal?: AbortSignal;
     },
     fn: (ctx: CallContext) => Promise<T>,
   ): Promise<T>;

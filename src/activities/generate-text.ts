@@ -7,6 +7,7 @@ import { buildPrompt } from '../providers/text/prompt';
 import type { GeneratedText, GenerateTextInput } from '../providers/text/types';
 import type { ActivityDeps } from './deps';
 import { toApplicationFailure } from './failures';
+import { withHeartbeat } from './heartbeat';
 
 export interface GenerateTextArgs {
   request: PipelineRequest;
@@ -26,7 +27,9 @@ export const MAX_WAIT_WITH_FALLBACK_MS = 60_000;
 export const MAX_WAIT_LAST_PROVIDER_MS = 10 * 60_000;
 
 export function createGenerateText({ textGenerators, guard, aiCache, cacheTtlMs }: Pick<ActivityDeps, 'textGenerators' | 'guard' | 'aiCache' | 'cacheTtlMs'>) {
-  return async function generateText({ request, provider, hasFallback, useCache }: GenerateTextArgs): Promise<GenerateTextResult> {
+  // Heartbeats while the provider writes (a model can take a minute): a killed worker's call is retried within seconds.
+  return (args: GenerateTextArgs): Promise<GenerateTextResult> => withHeartbeat(() => generateText(args));
+  async function generateText({ request, provider, hasFallback, useCache }: GenerateTextArgs): Promise<GenerateTextResult> {
     const generator = textGenerators[provider];
     if (!generator) {
       throw ApplicationFailure.create({ type: ErrorType.Permanent, message: `${provider}: not configured on this worker`, nonRetryable: true });
@@ -54,6 +57,7 @@ export function createGenerateText({ textGenerators, guard, aiCache, cacheTtlMs 
           usage: (r) => r.usage?.totalTokens,
           ticket: `${info.workflowExecution?.workflowId ?? info.activityType}/${info.activityId}`,
           maxWaitMs: hasFallback ? MAX_WAIT_WITH_FALLBACK_MS : MAX_WAIT_LAST_PROVIDER_MS,
+          signal: Context.current().cancellationSignal,
         },
         (ctx) => generator.generate(input, ctx),
       );
@@ -74,5 +78,5 @@ export function createGenerateText({ textGenerators, guard, aiCache, cacheTtlMs 
       }
       throw toApplicationFailure(err, { attempt });
     }
-  };
+  }
 }

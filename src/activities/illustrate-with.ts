@@ -7,6 +7,7 @@ import { BreakerOpenError, RateLimitedError } from '../providers/errors';
 import type { FoundImage } from '../providers/images/types';
 import type { ActivityDeps } from './deps';
 import { toApplicationFailure } from './failures';
+import { withHeartbeat } from './heartbeat';
 
 export interface IllustrateWithArgs {
   tenantId: string;
@@ -23,7 +24,9 @@ const MAX_IMAGE_WAIT_MS = 30_000;
 
 /** Finds or makes images with one source and stores them; the workflow walks the chain. */
 export function createIllustrateWith({ imageSources, media, mediaIdSecret, guard }: Pick<ActivityDeps, 'imageSources' | 'media' | 'mediaIdSecret' | 'guard'>) {
-  return async function illustrateWith(args: IllustrateWithArgs): Promise<ImageRef[]> {
+  // Heartbeats while an image is made or fetched: a killed worker's call is retried within seconds.
+  return (args: IllustrateWithArgs): Promise<ImageRef[]> => withHeartbeat(() => illustrateWith(args));
+  async function illustrateWith(args: IllustrateWithArgs): Promise<ImageRef[]> {
     const source = imageSources[args.source];
     if (!source) throw ApplicationFailure.create({ type: ErrorType.Permanent, message: `${args.source}: not configured`, nonRetryable: true });
     const request = { title: args.title, topic: args.topic, keywords: args.keywords, style: args.style };
@@ -31,7 +34,7 @@ export function createIllustrateWith({ imageSources, media, mediaIdSecret, guard
     try {
       const info = Context.current().info;
       const ticket = `${info.workflowExecution?.workflowId ?? info.activityType}/${info.activityId}`;
-      found = args.source === 'card' ? await source.find(request) : await guard.execute(args.source, { ticket, maxWaitMs: MAX_IMAGE_WAIT_MS }, (ctx) => source.find(request, ctx));
+      found = args.source === 'card' ? await source.find(request) : await guard.execute(args.source, { ticket, maxWaitMs: MAX_IMAGE_WAIT_MS, signal: Context.current().cancellationSignal }, (ctx) => source.find(request, ctx));
     } catch (err) {
       const attempt = Context.current().info.attempt;
       if ((err instanceof RateLimitedError && err.retryAfterMs > MAX_IMAGE_WAIT_MS) || err instanceof BreakerOpenError) {
@@ -63,5 +66,5 @@ export function createIllustrateWith({ imageSources, media, mediaIdSecret, guard
       refs.push({ id, url: `/v1/media/${id}`, source: img.source, alt: img.alt, attribution: img.attribution, fallbackReason: null, width: img.width, height: img.height });
     }
     return refs;
-  };
+  }
 }

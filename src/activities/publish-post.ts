@@ -7,6 +7,7 @@ import { AuthExpiredError, BreakerOpenError, RateLimitedError } from '../provide
 import type { PublishContext, PublishInput, PublishProgress } from '../providers/publishers/types';
 import type { ActivityDeps } from './deps';
 import { mapFailures } from './failures';
+import { withHeartbeat } from './heartbeat';
 
 export interface PublishPostArgs {
   tenantId: string;
@@ -40,6 +41,13 @@ export function createPublishPost({
   guard,
 }: Pick<ActivityDeps, 'publishers' | 'accounts' | 'publicBaseUrl' | 'logger' | 'refreshers' | 'guard'>) {
   return async function publishPost(args: PublishPostArgs): Promise<PublishPostResult> {
+    // Heartbeats while the platform is asked, so a killed worker's publication is retried within the heartbeat timeout;
+    // each beat re-sends the latest progress (never replaces it), which a retry reads to resume and reconcile.
+    let progress: PublishProgress | undefined = (Context.current().info.heartbeatDetails as PublishProgress | undefined) ?? undefined;
+    return withHeartbeat(() => publishOnce(args, progress, (p) => (progress = p)), () => progress);
+  };
+
+  async function publishOnce(args: PublishPostArgs, initial: PublishProgress | undefined, keep: (p: PublishProgress) => void): Promise<PublishPostResult> {
     const activity = Context.current();
     const attempt = activity.info.attempt;
     const publisher = publishers[args.target.platform];
@@ -80,12 +88,13 @@ export function createPublishPost({
     }
     // What earlier attempts achieved survives in the heartbeat details: a retry resumes, and, since the last
     // attempt's outcome may be unknown (timeout, dropped connection, killed worker), looks before posting again.
-    let progress = (activity.info.heartbeatDetails as PublishProgress | undefined) ?? undefined;
+    let progress = initial;
     const ctx = (): PublishContext => ({
       progress,
       reconcile: attempt > 1,
       onProgress: (p) => {
         progress = p;
+        keep(p);
         activity.heartbeat(p);
       },
     });
@@ -96,7 +105,7 @@ export function createPublishPost({
     // costs nothing more.
     const resuming = () => Boolean(progress && (progress.container || (progress.parts?.length ?? 0) > 0));
     const guarded = (c: PublishContext) =>
-      guard.execute(key, { requests: resuming() ? 0 : 1, ticket: input.idempotencyKey, maxWaitMs: MAX_PUBLISH_WAIT_MS }, (call) =>
+      guard.execute(key, { requests: resuming() ? 0 : 1, ticket: input.idempotencyKey, maxWaitMs: MAX_PUBLISH_WAIT_MS, signal: activity.cancellationSignal }, (call) =>
         publisher.publish(input, { ...c, report: call.report, signal: call.signal }),
       );
     const result = await mapFailures(async () => {
@@ -117,7 +126,7 @@ export function createPublishPost({
         if (!(err instanceof AuthExpiredError) || !refresher || !args.target.accountId) throw err;
         // An expired token: refresh once (single-flight with the schedule and the API), then try again once.
         await accounts.refreshLocked(args.tenantId, args.target.accountId, version, ({ credentials }) =>
-          guard.execute(args.target.platform, {}, () => refresher.refresh(credentials)),
+          guard.execute(args.target.platform, { signal: activity.cancellationSignal }, (call) => refresher.refresh(credentials, call)),
         );
         const fresh = await accounts.credentials(args.tenantId, args.target.accountId);
         input.credentials = fresh?.credentials;
@@ -126,5 +135,5 @@ export function createPublishPost({
     }, { attempt });
     logger.info({ platform: args.target.platform, pipelineId: args.pipelineId, externalId: result.externalId, attempt }, 'published');
     return { status: 'published', externalId: result.externalId, url: result.url, publishedAt: new Date().toISOString(), attempt };
-  };
+  }
 }

@@ -1,9 +1,11 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/error-types';
 import type { Platform } from '../domain/types';
 import { ReauthRequiredError } from '../providers/errors';
 import type { ActivityDeps } from './deps';
 import { toApplicationFailure } from './failures';
+import { withHeartbeat } from './heartbeat';
 
 export interface RefreshAccountArgs {
   tenantId: string;
@@ -23,14 +25,16 @@ export interface RefreshAccountResult {
  * asked), new tokens stored before anyone uses them. Shared by the schedule, the API and publish-time refreshes.
  */
 export function createRefreshAccountToken({ accounts, refreshers, guard, logger }: Pick<ActivityDeps, 'accounts' | 'refreshers' | 'guard' | 'logger'>) {
-  return async function refreshAccountToken({ tenantId, accountId, ifVersion }: RefreshAccountArgs): Promise<RefreshAccountResult> {
+  // Heartbeats while the row lock is awaited and the platform is asked: a killed worker's refresh is retried within seconds.
+  return (args: RefreshAccountArgs): Promise<RefreshAccountResult> => withHeartbeat(() => refreshAccountToken(args));
+  async function refreshAccountToken({ tenantId, accountId, ifVersion }: RefreshAccountArgs): Promise<RefreshAccountResult> {
     const current = await accounts.credentials(tenantId, accountId);
     if (!current) throw ApplicationFailure.create({ type: ErrorType.AccountMissing, message: `account ${accountId} not found`, nonRetryable: true });
     const refresher = refreshers[current.account.platform as Platform];
     if (!refresher) return { refreshed: false, version: current.version, expiresAt: current.account.expiresAt, reason: `${current.account.platform} tokens do not expire` };
     try {
       const out = await accounts.refreshLocked(tenantId, accountId, ifVersion, ({ credentials }) =>
-        guard.execute(current.account.platform, {}, () => refresher.refresh(credentials)),
+        guard.execute(current.account.platform, { signal: Context.current().cancellationSignal }, (call) => refresher.refresh(credentials, call)),
       );
       if (out.refreshed) logger.info({ accountId, platform: current.account.platform, expiresAt: out.account.expiresAt }, 'token refreshed');
       return {
@@ -48,7 +52,7 @@ export function createRefreshAccountToken({ accounts, refreshers, guard, logger 
       }
       throw toApplicationFailure(err);
     }
-  };
+  }
 }
 
 export interface ListExpiringArgs {
@@ -56,7 +60,8 @@ export interface ListExpiringArgs {
 }
 export function createListExpiringAccounts({ accounts, refreshers }: Pick<ActivityDeps, 'accounts' | 'refreshers'>) {
   /** Accounts whose tokens expire within the window and that a refresher can renew. */
-  return async function listExpiringAccounts({ aheadMs }: ListExpiringArgs) {
+  return (args: ListExpiringArgs) => withHeartbeat(() => listExpiringAccounts(args));
+  async function listExpiringAccounts({ aheadMs }: ListExpiringArgs) {
     const due = await accounts.expiringBefore(new Date(Date.now() + aheadMs));
     const out: { tenantId: string; accountId: string; platform: string; version: number }[] = [];
     for (const a of due) {
@@ -65,5 +70,5 @@ export function createListExpiringAccounts({ accounts, refreshers }: Pick<Activi
       if (c) out.push({ tenantId: a.tenantId, accountId: a.id, platform: a.platform, version: c.version });
     }
     return out;
-  };
+  }
 }

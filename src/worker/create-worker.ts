@@ -21,5 +21,8 @@ export async function createHeraldWorker(opts: {
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     // Let in-flight activities (a post on its way) finish on shutdown.
     shutdownGraceTime: '10s',
+    // Heartbeats reach Temporal at least every 2 s (not only every 80% of heartbeatTimeout), so an 8 s heartbeat
+    // timeout has 6 s of slack on a busy machine and still notices a killed worker within seconds.
+    maxHeartbeatThrottleInterval: '2s',
   });
 }

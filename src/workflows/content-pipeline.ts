@@ -41,6 +41,7 @@ const { adaptVariants, reviewEdits } = proxyActivities<Activities>({
 // The projection must land eventually, whatever PostgreSQL is doing: no attempt limit.
 const { saveState } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
+  heartbeatTimeout: '8 seconds', // it heartbeats while PostgreSQL is slow: a killed worker's write is retried at once
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 

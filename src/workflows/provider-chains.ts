@@ -23,12 +23,15 @@ const { planProviders } = proxyActivities<Activities>({
 // when the provider (or the breaker's probe) allows it.
 const { generateText, illustrateWith } = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
+  // The activity heartbeats every 2 s: a worker killed mid-call is noticed within 8 s and the call retried elsewhere.
+  heartbeatTimeout: '8 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 4, nonRetryableErrorTypes: NEVER_RETRY },
 });
 // The last provider has no one to hand over to: a wait for its quota is not a failure, so its budget is counted in
 // time (a queue of pipelines behind a per-minute limit, a Redis outage) rather than in four attempts.
 const { generateText: generateTextLast } = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '8 seconds',
   scheduleToCloseTimeout: '2 hours',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 40, nonRetryableErrorTypes: NEVER_RETRY },
 });

@@ -20,6 +20,8 @@ function waitUntil(err: unknown): number | null {
 
 const { publishPost } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
+  // The activity heartbeats every 2 s: a worker killed mid-call is noticed within 8 s and the call retried elsewhere.
+  heartbeatTimeout: '8 seconds',
   retry: {
     initialInterval: '2s',
     backoffCoefficient: 2,

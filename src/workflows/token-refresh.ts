@@ -3,9 +3,11 @@ import type { Activities } from '../activities';
 import { ErrorType } from '../domain/error-types';
 import { describeFailure } from './util';
 
-const { listExpiringAccounts } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumInterval: '30 seconds' } });
+// Both heartbeat every 2 s: a worker killed mid-call is noticed within 8 s and the call retried elsewhere.
+const { listExpiringAccounts } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', heartbeatTimeout: '8 seconds', retry: { maximumInterval: '30 seconds' } });
 const { refreshAccountToken } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '8 seconds',
   retry: {
     initialInterval: '5s',
     maximumInterval: '2 minutes',
