@@ -12,7 +12,7 @@ import {
   TransientError,
 } from '../../src/providers/errors';
 import type { RateInfo } from '../../src/providers/rate-info';
-import { blueskyRecordKey, createBlueskyPublisher, isValidTid } from '../../src/providers/publishers/bluesky';
+import { createBlueskyPublisher } from '../../src/providers/publishers/bluesky';
 import { createLinkedInPublisher } from '../../src/providers/publishers/linkedin';
 import { createMastodonPublisher } from '../../src/providers/publishers/mastodon';
 import { createBlueskyTokenRefresher, createLinkedInTokenRefresher, createXTokenRefresher, mastodonTokenRefresher } from '../../src/providers/publishers/refreshers';
@@ -608,13 +608,24 @@ describe('Bluesky', () => {
     };
   }
 
+  /** The record keys sent with createRecord, in order. */
+  const sentRecordKeys = (): string[] =>
+    fake.requests.filter((r) => r.path === '/xrpc/com.atproto.repo.createRecord').map((r) => String((r.body as { rkey?: unknown }).rkey));
+  const rkeyOf = (uri: string): string => uri.slice(uri.lastIndexOf('/') + 1);
+
   it('publishes once under a record key derived from the idempotency key, with facets', async () => {
     const ctx = recorder();
     const result = await bsky.publish(input(), ctx);
     expect(fake.posts).toHaveLength(1);
-    const rkey = blueskyRecordKey('pub-bsky-1', 0);
-    expect(isValidTid(rkey)).toBe(true);
+    // The record key Herald chose: a valid TID (13 characters of base32-sortable, the first below 'k', per the
+    // AT Protocol spec), the same on every attempt of this publication and another for another publication.
+    const rkey = sentRecordKeys()[0];
+    expect(rkey).toMatch(/^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/);
     expect(fake.posts[0].id).toBe(`at://${fake.account.did}/app.bsky.feed.post/${rkey}`);
+    await bsky.publish(input());
+    await bsky.publish(input({ idempotencyKey: 'pub-bsky-2' }));
+    expect(sentRecordKeys()).toEqual([rkey, rkey, expect.not.stringMatching(rkey)]);
+    expect(fake.posts).toHaveLength(2);
     expect(result).toEqual({ externalId: fake.posts[0].id, url: `https://bsky.app/profile/herald.test/post/${rkey}` });
     const facets = fake.records.get(rkey)?.value.facets as { features: { $type: string }[] }[];
     expect(facets.map((f) => f.features[0].$type)).toEqual(['app.bsky.richtext.facet#link', 'app.bsky.richtext.facet#tag']);
@@ -631,7 +642,7 @@ describe('Bluesky', () => {
   it('chains a thread of 3: reply root is post 1, parent the previous post (uri + cid)', async () => {
     await bsky.publish(input({ format: 'thread', parts: THREAD }));
     expect(fake.posts).toHaveLength(3);
-    const rec = (i: number) => fake.records.get(blueskyRecordKey('pub-bsky-1', i))!;
+    const rec = (i: number) => fake.records.get(rkeyOf(fake.posts[i].id))!;
     expect(rec(1).value.reply).toEqual({ root: { uri: rec(0).uri, cid: rec(0).cid }, parent: { uri: rec(0).uri, cid: rec(0).cid } });
     expect(rec(2).value.reply).toEqual({ root: { uri: rec(0).uri, cid: rec(0).cid }, parent: { uri: rec(1).uri, cid: rec(1).cid } });
   });
@@ -641,7 +652,7 @@ describe('Bluesky', () => {
     const cids = [...fake.blobs.keys()];
     expect(cids).toHaveLength(2);
     expect(fake.posts[0].media).toEqual(cids);
-    const embed = fake.records.get(blueskyRecordKey('pub-bsky-1', 0))?.value.embed as { $type: string; images: { alt: string; image: { ref: { $link: string } } }[] };
+    const embed = fake.records.get(rkeyOf(fake.posts[0].id))?.value.embed as { $type: string; images: { alt: string; image: { ref: { $link: string } } }[] };
     expect(embed.$type).toBe('app.bsky.embed.images');
     expect(embed.images.map((i) => [i.alt, i.image.ref.$link])).toEqual([
       ['Alt text for one', cids[0]],
