@@ -7,6 +7,8 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
+  /** When the request arrived (epoch ms). */
+  at: number;
   path: string;
   headers: IncomingHttpHeaders;
   body: unknown;
@@ -29,7 +31,7 @@ export interface FakeWebhookServer {
    * A 429 on /discord without a body gets Discord's rate-limit body and headers.
    */
   failNext(status: number, body?: unknown, headers?: Record<string, string>, times?: number): void;
-  /** The next `times` requests (default 1) get no answer at all (for timeout tests). */
+  /** The next `times` requests (default 1) get no answer at all (for timeout tests, or to hold a call in flight). */
   hangNext(times?: number): void;
   close(): Promise<void>;
 }
@@ -98,7 +100,7 @@ export async function startFakeWebhookServer(): Promise<FakeWebhookServer> {
           body = raw;
         }
       }
-      const record: RecordedRequest = { path, headers: req.headers, body };
+      const record: RecordedRequest = { at: Date.now(), path, headers: req.headers, body };
       const flavour = flavourOf(path);
       const reject = (status: number, out: unknown, headers?: Record<string, string>): void => {
         rejected.push({ ...record, status });
