@@ -151,7 +151,7 @@ it(`a publication whose worker is killed mid-call is retried within ${RETRY_WITH
     const hookPath = `/hook/kill-${run}-${round}`;
     const account = await h.api('POST', '/v1/accounts', { platform: 'webhook', handle: `kill-${round}`, credentials: { url: `${fake.url}${hookPath}` } });
     expect(account.status).toBe(201);
-    const mine = (list: RecordedRequest[]) => list.filter((r) => r.path === hookPath);
+    const mine = <R extends RecordedRequest>(list: R[]): R[] => list.filter((r) => r.path === hookPath);
 
     // The receiver will hold the next request open: it sees it and never answers.
     fake.hangNext(1);
