@@ -2,9 +2,29 @@ import { Pool } from 'pg';
 
 export type Db = Pool;
 
-export function createPool(connectionString: string, max = 10): Pool {
-  const pool = new Pool({ connectionString, max, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 10_000 });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+/**
+ * How long a caller waits for a new connection before the pool gives up. Short, so that while PostgreSQL is away the
+ * API answers 503 within seconds instead of holding the request (an open connection is reused and never waits).
+ */
+export const CONNECT_TIMEOUT_MS = 3_000;
+
+export interface PoolOptions {
+  /** Client-side limit per query, ms (pg's query_timeout); unset: none. A timed-out client is dropped, not reused. */
+  queryTimeoutMs?: number;
+}
+
+export function createPool(connectionString: string, max = 10, opts: PoolOptions = {}): Pool {
+  const pool = new Pool({
+    connectionString,
+    max,
+    idleTimeoutMillis: 10_000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // A peer that vanished without a FIN (host down, cable out) is noticed by TCP keepalive instead of never.
+    keepAlive: true,
+    ...(opts.queryTimeoutMs ? { query_timeout: opts.queryTimeoutMs } : {}),
+  });
+  // An idle client losing its connection (PostgreSQL restarted, an admin ended the backend) must not crash the process;
+  // the pool drops that client and the next query opens a new connection.
   pool.on('error', () => undefined);
   return pool;
 }

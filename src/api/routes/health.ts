@@ -21,8 +21,11 @@ async function check(name: string, fn: () => Promise<void>, timeoutMs = 3000): P
 export const healthRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
+  // 200 `ready` when PostgreSQL and Temporal answer and a worker polls the task queue; 503 `not_ready` naming the
+  // failing checks otherwise. Redis (when configured) is checked too but is not required: while it is away Herald runs
+  // on its in-process fallback, so the answer stays 200 with status `degraded` and the redis check failing.
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
-    const { temporal, config, pool } = deps;
+    const { temporal, config, pool, resilience } = deps;
     const checks = await Promise.all([
       check('postgresql', async () => {
         await pool.query('SELECT 1');
@@ -38,9 +41,22 @@ export const healthRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, {
         });
         if (!res.pollers?.length) throw new Error(`no worker polls task queue ${config.temporal.taskQueue}`);
       }),
+      ...(config.redisUrl
+        ? [
+            check('redis', async () => {
+              // A call through the resilience layer is what notices Redis leaving (and, while on the fallback, what
+              // looks for it again); fallbackActive then says which side the layer is on.
+              await resilience.snapshot();
+              if (resilience.fallbackActive) throw new Error('redis is not reachable: limits, breakers and cache run on this process until it is back');
+            }),
+          ]
+        : []),
     ]);
-    const ok = checks.every((c) => c.ok);
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready', checks });
+    const failing = checks.filter((c) => !c.ok).map((c) => c.name);
+    const required = failing.filter((name) => name !== 'redis');
+    const status = required.length ? 'not_ready' : failing.length ? 'degraded' : 'ready';
+    if (required.length) reply.header('retry-after', '5');
+    return reply.status(required.length ? 503 : 200).send({ status, failing, checks });
   });
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
