@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { HttpError } from './errors';
+import { unavailableError } from './unavailable';
 
 function body(code: string, message: string, details: unknown[] = []) {
   return { error: { code, message, details } };
@@ -34,6 +35,12 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.status(status).send(body(status === 404 ? 'not_found' : 'validation_failed', err.message));
+    const away = unavailableError(err);
+    if (away) {
+      // PostgreSQL or Temporal is away: the request was fine, the same request later will work.
+      request.log.warn({ err: { message: err.message, code: err.code } }, 'dependency unavailable');
+      return reply.status(503).header('retry-after', String(away.retryAfterSeconds)).send(body(away.code, away.message));
+    }
     request.log.error({ err }, 'unhandled error');
     return reply.status(500).send(body('internal', 'internal error; the request id is in the logs', [{ requestId: request.id }]));
   });
