@@ -5,7 +5,7 @@ import { ErrorType } from '../../domain/error-types';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { HttpError, notFound } from '../errors';
-import { responses } from '../schemas/common';
+import { dateTimeString, responses } from '../schemas/common';
 import { idParams, platformSchema } from '../schemas/pipeline';
 
 const WEBHOOK_PLATFORMS = new Set(['slack', 'discord', 'webhook']);
@@ -16,7 +16,7 @@ const accountBody = z
     handle: z.string().trim().min(1).max(200),
     credentials: z.record(z.string(), z.unknown()).refine((c) => Object.keys(c).length > 0, 'credentials must not be empty'),
     settings: z.record(z.string(), z.unknown()).optional(),
-    expiresAt: z.iso.datetime({ offset: true }).optional(),
+    expiresAt: dateTimeString.optional(),
   })
   .superRefine((body, ctx) => {
     if (WEBHOOK_PLATFORMS.has(body.platform)) {

@@ -12,6 +12,7 @@ import type { ApiDeps } from '../deps';
 import { HttpError, notFound } from '../errors';
 import { presentPipeline } from '../present';
 import { responses } from '../schemas/common';
+import { textProblem } from '../schemas/storable';
 import {
   approveBodySchema,
   checkPublishAt,
@@ -31,14 +32,35 @@ const PRIORITY_KEY: Record<Priority, number> = { critical: 1, high: 2, normal: 3
 function encodeCursor(c: { createdAt: string; id: string }): string {
   return Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
 }
+/**
+ * A cursor made by encodeCursor, or a 400. It is checked as strictly as it is made: a UTC timestamp as toISOString
+ * writes it, in a year PostgreSQL can store, and a pipeline id that can be stored, so no forged or damaged cursor
+ * reaches the database.
+ */
 function decodeCursor(text: string): { createdAt: string; id: string } {
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(createdAt))) return { createdAt, id };
+    const parsed: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && parsed.length === 2) {
+      const [createdAt, id] = parsed as unknown[];
+      if (
+        typeof createdAt === 'string' &&
+        /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(createdAt) &&
+        !Number.isNaN(Date.parse(createdAt)) &&
+        new Date(createdAt).toISOString() === createdAt &&
+        typeof id === 'string' &&
+        id.length >= 1 &&
+        id.length <= 100 &&
+        textProblem(id) === null
+      ) {
+        return { createdAt, id };
+      }
+    }
   } catch {
     // fall through
   }
-  throw new HttpError('validation_failed', 'cursor is not valid: pass nextCursor from a previous page as it is', [{ path: 'querystring.cursor', message: 'not a cursor' }]);
+  throw new HttpError('validation_failed', 'querystring.cursor: not a valid cursor; pass nextCursor from a previous page as it is', [
+    { path: 'querystring.cursor', message: 'not a cursor' },
+  ]);
 }
 
 
