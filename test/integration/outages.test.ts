@@ -285,6 +285,9 @@ describe('Temporal away', () => {
     const id = waiting.body.id as string;
     await until('the pipeline to await approval', () => call('GET', `/v1/pipelines/${id}`), (a) => a.body?.status === 'awaiting_approval', 60_000);
     const listed = (await call('GET', '/v1/pipelines?limit=100')).body.items.length as number;
+    const account = await call('POST', '/v1/accounts', { platform: 'webhook', handle: 'outage', credentials: { url: 'http://127.0.0.1:9/hook' } });
+    expect(account.status).toBe(201);
+    const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
 
     await temporalProxy.refuse();
     const cut = temporalProxy.terminate();
@@ -294,14 +297,16 @@ describe('Temporal away', () => {
       expect(cut).toBeGreaterThanOrEqual(1);
       const post = await call('POST', '/v1/pipelines', dryRunRequest());
       expectUnavailable(post, 'POST /v1/pipelines');
-      const [approve, cancel, schedule] = await Promise.all([
+      const others = await Promise.all([
         call('POST', `/v1/pipelines/${id}/approve`, {}),
+        call('POST', `/v1/pipelines/${id}/reject`, { reason: 'not now' }),
+        call('PUT', `/v1/pipelines/${id}/publish-at`, { publishAt: inAnHour }),
         call('POST', `/v1/pipelines/${id}/cancel`),
         call('POST', '/v1/schedules', { every: '1h', pipeline: dryRunRequest() }),
+        call('POST', `/v1/accounts/${account.body.id}/refresh`),
       ]);
-      expectUnavailable(approve, 'approve');
-      expectUnavailable(cancel, 'cancel');
-      expectUnavailable(schedule, 'POST /v1/schedules');
+      others.forEach((a, i) => expectUnavailable(a, ['approve', 'reject', 'publish-at', 'cancel', 'POST /v1/schedules', 'account refresh'][i]));
+      expect((await call('GET', '/v1/schedules')).body.items).toEqual([]);
       // What lives in PostgreSQL is still served, and the refused POST left nothing behind.
       const read = await call('GET', `/v1/pipelines/${id}`);
       expect(read.status).toBe(200);
