@@ -6,7 +6,8 @@
 // It runs real pipelines through the real stack (API, worker, Temporal dev server, PostgreSQL; offline text, card
 // images, dry runs, and an imitation webhook receiver for the one real publication) and writes each workflow
 // execution's history, the pipeline's and each publishTarget child's, as JSON (see history-file.ts) to
-// test/replay/histories/<scenario>.json and <scenario>.publish-<index>-<platform>.json.
+// test/replay/histories/<scenario>.json and <scenario>.publish-<index>-<platform>.json, replacing the previous
+// recording of the same scenarios. See "Changing workflow code safely" in the README.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { temporal } from '@temporalio/proto';
@@ -151,7 +152,10 @@ it('records the histories of real pipelines', async () => {
     expect(closed?.workflowExecutionCompletedEventAttributes ?? closed?.workflowExecutionCanceledEventAttributes).toBeTruthy();
   }
   mkdirSync(OUT_DIR, { recursive: true });
-  for (const f of readdirSync(OUT_DIR).filter((f) => f.endsWith('.json'))) rmSync(path.join(OUT_DIR, f));
+  // Replaces this recorder's own files (<scenario>.json, <scenario>.*.json); others (an older version's histories kept
+  // under another name, e.g. v1-thread.json) stay and keep being replayed.
+  const scenarios = new Set(Object.keys(recorded).map((name) => name.split('.')[0]));
+  for (const f of readdirSync(OUT_DIR).filter((f) => f.endsWith('.json') && scenarios.has(f.split('.')[0]))) rmSync(path.join(OUT_DIR, f));
   for (const [name, { workflowId, history }] of Object.entries(recorded)) {
     const file = path.join(OUT_DIR, name);
     writeHistoryFile(file, workflowId, history);
