@@ -4,7 +4,8 @@
 //
 // Order of decisions for every request: slow(ms) -> respondNext / serverErrorNext -> rateLimitNext -> the platform's
 // own handling (auth, route, body checks, then for a post: the enforced rate window -> duplicate detection -> store ->
-// acceptThenDrop). `posts` holds what was REALLY posted: the count that proves exactly-once.
+// acceptThenDrop) -> slowAnswer(ms) -> the answer. `posts` holds what was REALLY posted: the count that proves
+// exactly-once; each request records what it stored and how it ended (answered, dropped, or the client gone first).
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +30,15 @@ export interface SocialRequest {
   /** Parsed JSON, a form as an object, multipart as FormData, else the raw text. */
   body: unknown;
   raw: Buffer;
+  /** The client's port on 127.0.0.1 (which process sent it can be told from it while the connection is open). */
+  remotePort?: number;
+  /** Ids of the posts stored while handling it. */
+  stored: string[];
+  /**
+   * How it ended: answered with a status, dropped on purpose (acceptThenDrop), or the client went away before the
+   * answer was written (a killed worker, a client timeout). Unset while in flight.
+   */
+  outcome?: { kind: 'answered'; status: number; at: number } | { kind: 'dropped'; at: number } | { kind: 'client-gone'; at: number };
 }
 
 export interface FakeReply {
@@ -60,6 +70,8 @@ export interface SocialFakeSwitches {
   respondNext(reply: FakeReply): void;
   /** Every answer waits this long first (0: immediately). */
   slow(ms: number): void;
+  /** Every answer waits this long AFTER the platform handled it (a post is stored, its answer not yet sent). */
+  slowAnswer(ms: number): void;
   /**
    * The platform's own duplicate refusal (default on): X's 403 and LinkedIn's 422 on identical text, Mastodon's
    * Idempotency-Key. Off, every post is stored: what then prevents a double is the client's own reconciliation.
@@ -189,6 +201,7 @@ export async function startSocialFake(behaviour: PlatformBehaviour): Promise<Soc
   const requests: SocialRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let delay = 0;
+  let answerDelay = 0;
   let rateLimit: { times: number; retryAfterSeconds: number } | undefined;
   let serverErrors = 0;
   let drops = 0;
@@ -226,8 +239,12 @@ export async function startSocialFake(behaviour: PlatformBehaviour): Promise<Soc
     },
   };
 
-  const write = (res: ServerResponse, reply: FakeReply): void => {
-    if (res.destroyed) return;
+  const write = (res: ServerResponse, reply: FakeReply, record?: SocialRequest): void => {
+    if (res.destroyed) {
+      if (record && !record.outcome) record.outcome = { kind: 'client-gone', at: Date.now() };
+      return;
+    }
+    if (record) record.outcome = { kind: 'answered', status: reply.status, at: Date.now() };
     const isText = typeof reply.body === 'string';
     const text = reply.body === undefined ? '' : isText ? (reply.body as string) : JSON.stringify(reply.body);
     const headers: Record<string, string> = { ...(reply.headers ?? {}) };
@@ -251,41 +268,53 @@ export async function startSocialFake(behaviour: PlatformBehaviour): Promise<Soc
           headers: req.headers,
           body: await parseBody(raw, req.headers['content-type']),
           raw,
+          remotePort: req.socket.remotePort,
+          stored: [],
         };
         requests.push(record);
-        if (delay > 0) {
-          await new Promise<void>((resolve) => {
+        res.once('close', () => {
+          if (!record.outcome && !res.writableFinished) record.outcome = { kind: 'client-gone', at: Date.now() };
+        });
+        const pause = (ms: number) =>
+          new Promise<void>((resolve) => {
             const t = setTimeout(() => {
               timers.delete(t);
               resolve();
-            }, delay);
+            }, ms);
             timers.add(t);
           });
+        if (delay > 0) await pause(delay);
+        if (res.destroyed) {
+          record.outcome ??= { kind: 'client-gone', at: Date.now() };
+          return;
         }
-        if (res.destroyed) return;
         const queued = respondQueue.shift();
-        if (queued) return write(res, queued);
+        if (queued) return write(res, queued, record);
         if (serverErrors > 0) {
           serverErrors -= 1;
-          return write(res, behaviour.serverError());
+          return write(res, behaviour.serverError(), record);
         }
         if (rateLimit && rateLimit.times > 0) {
           rateLimit.times -= 1;
           const reply = behaviour.rateLimited(rateLimit.retryAfterSeconds, Date.now());
           if (rateLimit.times <= 0) rateLimit = undefined;
-          return write(res, reply);
+          return write(res, reply, record);
         }
         let answer: HandlerAnswer;
+        const before = posts.length;
         try {
           answer = await behaviour.handle(record, tools);
         } catch (e) {
           answer = { status: 500, body: { error: 'fake handler crashed', message: String(e) } };
         }
+        record.stored = posts.slice(before).map((p) => p.id);
         if (answer === DROP) {
+          record.outcome = { kind: 'dropped', at: Date.now() };
           req.socket.destroy();
           return;
         }
-        write(res, answer);
+        if (answerDelay > 0) await pause(answerDelay);
+        write(res, answer, record);
       })();
     });
   });
@@ -326,6 +355,9 @@ export async function startSocialFake(behaviour: PlatformBehaviour): Promise<Soc
     },
     slow(ms) {
       delay = Math.max(0, ms);
+    },
+    slowAnswer(ms) {
+      answerDelay = Math.max(0, ms);
     },
     detectDuplicates(on) {
       duplicates = on;

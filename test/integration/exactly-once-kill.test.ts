@@ -1,19 +1,21 @@
 // Exactly once under fire: 50 pipelines publish to X, Mastodon, Bluesky and LinkedIn (the imitation servers) while
-// worker PROCESSES are killed with SIGKILL at random moments and replaced, and the platforms now and then store a post
-// and drop the connection before answering (the unknown outcome). Every publication must end `published`, and each
-// platform must hold every pipeline's post exactly once: none lost, none doubled.
+// worker PROCESSES are killed with SIGKILL and replaced (half at random moments, half aimed at a worker whose post the
+// platform has just stored but not yet answered), and the platforms now and then store a post and drop the connection
+// before answering (the unknown outcome). The platforms' own duplicate refusals are OFF (X's 403, LinkedIn's 422,
+// Mastodon's Idempotency-Key): only Herald's reconciliation stands between a retry and a double. Every publication
+// must end `published`, and each platform must hold every pipeline's post exactly once: none lost, none doubled. The
+// faults are shown to have landed, and no secret appears in any process's output.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { escapeLittleText } from '../../src/providers/publishers/linkedin';
-import { joinParts } from '../../src/providers/publishers/common';
 import { startBlueskyFake, type BlueskyFake } from '../fakes/bluesky-server';
-import { startLinkedInFake, type LinkedInFake } from '../fakes/linkedin-server';
+import { littleTextToPlain, startLinkedInFake, type LinkedInFake } from '../fakes/linkedin-server';
 import { startMastodonFake, type MastodonFake } from '../fakes/mastodon-server';
-import type { SocialFakeBase, SocialPost } from '../fakes/social-fake-control';
+import type { SocialFakeBase, SocialPost, SocialRequest } from '../fakes/social-fake-control';
 import { startXFake, type XFake } from '../fakes/x-server';
 import { ROOT, TEST_DATA_DIR, temporalAddress, testDatabaseUrl } from '../helpers/env';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness } from '../helpers/harness';
+import { describeFindings, SecretScan } from '../helpers/secret-scan';
 
 jest.setTimeout(420_000);
 
@@ -24,8 +26,14 @@ const MAX_KILLS = 10;
 const DROPS_PER_PLATFORM = 3;
 /** Submissions are spread out so the kills land in every phase of some pipeline. */
 const SUBMIT_SPACING_MS = 250;
-/** Every platform answer waits this long: posts are in flight when a worker dies. */
-const PLATFORM_LATENCY_MS = 150;
+/** Every platform request waits this long before it is handled... */
+const PLATFORM_LATENCY_MS = 50;
+/** ...and this long after (a post is stored, its answer not sent yet): posts are in flight when a worker dies. */
+const PLATFORM_ANSWER_LATENCY_MS = 200;
+/** How long an aimed kill waits for a stored, unanswered post before it kills at random instead. */
+const AIM_WINDOW_MS = 15_000;
+/** The first kills are aimed, then every other one. */
+const FIRST_AIMED_KILLS = 3;
 /** How long all pipelines get to end (a killed publish is retried after its 1-minute start-to-close timeout). */
 const WAIT_MS = 5 * 60_000;
 const TERMINAL = ['published', 'partially_published', 'failed', 'cancelled', 'rejected', 'expired'];
@@ -55,6 +63,7 @@ interface WorkerProc {
 }
 const procs: WorkerProc[] = [];
 let slots: WorkerProc[] = [];
+const scan = new SecretScan();
 
 function workerEnv(): Record<string, string> {
   return {
@@ -118,10 +127,16 @@ async function waitReady(ps: WorkerProc[], timeoutMs: number): Promise<void> {
 beforeAll(async () => {
   mkdirSync(LOG_DIR, { recursive: true });
   [x, mastodon, bluesky, linkedin] = await Promise.all([startXFake(), startMastodonFake(), startBlueskyFake(), startLinkedInFake()]);
-  for (const f of Object.values(fakes())) f.slow(PLATFORM_LATENCY_MS);
+  for (const f of Object.values(fakes())) {
+    f.slow(PLATFORM_LATENCY_MS);
+    f.slowAnswer(PLATFORM_ANSWER_LATENCY_MS);
+    // The platforms' own refusal of a repeat is off: what prevents a double must be Herald's reconciliation.
+    f.detectDuplicates(false);
+  }
   h = await startHarness({
     withWorker: false,
     env: {
+      LOG_LEVEL: 'info', // the API's lines too are searched for secrets
       TEXT_PROVIDERS: 'offline',
       IMAGE_SOURCES: 'card',
       X_API_BASE_URL: x.url,
@@ -132,6 +147,14 @@ beforeAll(async () => {
   });
   slots = Array.from({ length: WORKERS }, () => startWorkerProcess());
   await waitReady(slots, 90_000);
+  // Every process's output is searched for secrets at the end: the API and its in-process parts, every worker child
+  // (killed ones included), and the Temporal dev server's log.
+  scan.source('api', () => h.logs);
+  scan.source('workers', () => procs.map((p) => p.output));
+  scan.file(path.join(ROOT, '.data', 'temporal-test.log'));
+  scan.add('encryption key', TEST_ENCRYPTION_KEY.toString('base64'));
+  scan.add('api key a', h.keys.a).add('api key b', h.keys.b);
+  scan.add('linkedin client secret', linkedin.clientSecret);
 });
 
 afterAll(async () => {
@@ -182,6 +205,8 @@ async function connectAccounts(): Promise<Record<P, string>> {
       expiresAt: far,
     },
   };
+  // A Bluesky DID names the account (it is in every post's URI): no secret.
+  for (const p of PLATFORMS) scan.addAll(`${p} credentials`, (bodies[p] as { credentials: unknown }).credentials, { public: ['did', 'identifier'] });
   const ids = {} as Record<P, string>;
   for (const p of PLATFORMS) {
     const res = await h.api('POST', '/v1/accounts', bodies[p]);
@@ -191,9 +216,72 @@ async function connectAccounts(): Promise<Record<P, string>> {
   return ids;
 }
 
-/** What the platform must have received for a variant: one post per part, LinkedIn one post of the joined parts. */
+/**
+ * What a reader sees of a stored post: the text as sent, except on LinkedIn, whose "little text" commentary shows
+ * with its backslash escapes resolved and cut at the first reserved character left unescaped (the fake's model of
+ * LinkedIn, not Herald's escaping).
+ */
+function shown(platform: P, post: SocialPost): string {
+  return platform === 'linkedin' ? littleTextToPlain(post.text) : post.text;
+}
+
+/** What each platform must show for a variant: one post per part (LinkedIn, which has no threads: its one part). */
 function expectedPosts(platform: P, parts: string[]): string[] {
-  return platform === 'linkedin' ? [escapeLittleText(joinParts(parts))] : parts;
+  if (platform === 'linkedin' && parts.length !== 1) throw new Error(`a LinkedIn variant has ${parts.length} parts, expected 1`);
+  return parts;
+}
+
+/** The request that creates a post on each platform. */
+const PUBLISH_PATH: Record<P, RegExp> = {
+  x: /^\/2\/tweets$/,
+  mastodon: /^\/api\/v1\/statuses$/,
+  bluesky: /\/com\.atproto\.repo\.createRecord$/,
+  linkedin: /^\/rest\/posts$/,
+};
+/** The requests a reconciling client looks with: recent posts, a record by its key. */
+const LOOKUP_PATH: Record<P, RegExp> = {
+  x: /^\/2\/users\/[^/]+\/tweets$/,
+  mastodon: /^\/api\/v1\/accounts\/[^/]+\/statuses$/,
+  bluesky: /\/com\.atproto\.repo\.(getRecord|listRecords)$/,
+  linkedin: /^\/rest\/posts$/,
+};
+const publishRequests = (platform: P): SocialRequest[] => fakes()[platform].requests.filter((r) => r.method === 'POST' && PUBLISH_PATH[platform].test(r.path));
+
+/** Which of `pids` holds the client end of a TCP connection from 127.0.0.1:`clientPort` to 127.0.0.1:`serverPort`. */
+function ownerOfConnection(clientPort: number, serverPort: number, pids: number[]): number | undefined {
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+  let inode: string | undefined;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10) continue;
+      if (cols[1].endsWith(`:${hex(clientPort)}`) && cols[2].endsWith(`:${hex(serverPort)}`)) inode = cols[9];
+    }
+    if (inode) break;
+  }
+  if (!inode || inode === '0') return undefined;
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`) return pid;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return undefined;
 }
 
 it('every publication ends published exactly once while workers are killed and connections drop', async () => {
@@ -226,18 +314,51 @@ it('every publication ends published exactly once while workers are killed and c
     }
   })();
 
-  // The killer: once posts flow, every 1-3 s a random running worker gets SIGKILL and a replacement starts at once.
-  const kills: { at: number; worker: number; uptimeMs: number; postsSoFar: number }[] = [];
+  // The killer: once posts flow, every 1-3 s a worker gets SIGKILL and a replacement starts at once. Every other kill
+  // is aimed: it waits for a post the platform has stored but not yet answered and kills the worker holding that
+  // connection (found through /proc), so some kills certainly land between a post and its answer.
+  const kills: { at: number; atMs: number; worker: number; uptimeMs: number; postsSoFar: number; aimedAt?: { platform: P; request: SocialRequest } }[] = [];
+  const port = (f: SocialFakeBase) => Number(new URL(f.url).port);
+  const findAim = (): { victim: WorkerProc; platform: P; request: SocialRequest } | undefined => {
+    const running = slots.filter((p) => alive(p) && p.readyAt !== null);
+    for (const platform of PLATFORMS) {
+      for (const request of publishRequests(platform)) {
+        if (request.outcome || request.stored.length === 0 || request.remotePort === undefined) continue;
+        const pid = ownerOfConnection(request.remotePort, port(fakes()[platform]), running.map((p) => p.child.pid!));
+        const victim = running.find((p) => p.child.pid === pid);
+        if (victim) return { victim, platform, request };
+      }
+    }
+    return undefined;
+  };
   const killer = (async () => {
     while (totalPosts() === 0 && !finished() && Date.now() - t0 < 60_000) await sleep(100);
     while (kills.length < MAX_KILLS && !finished()) {
       await sleep(1_000 + Math.random() * 2_000);
+      // Kill working workers: wait (bounded) until the replacements of earlier kills poll.
+      const readyBy = Date.now() + 30_000;
+      while (!finished() && Date.now() < readyBy && slots.some((p) => p.readyAt === null && alive(p))) await sleep(100);
       if (finished()) break;
+      let aim: ReturnType<typeof findAim>;
+      if (kills.length < FIRST_AIMED_KILLS || kills.length % 2 === 0) {
+        const until = Date.now() + AIM_WINDOW_MS;
+        while (!aim && Date.now() < until && !finished()) {
+          aim = findAim();
+          if (!aim) await sleep(10);
+        }
+      }
       const running = slots.filter((p) => alive(p) && p.readyAt !== null);
       if (running.length === 0) continue;
-      const victim = running[Math.floor(Math.random() * running.length)];
+      const victim = aim?.victim ?? running[Math.floor(Math.random() * running.length)];
       victim.child.kill('SIGKILL');
-      kills.push({ at: Date.now() - t0, worker: victim.n, uptimeMs: Date.now() - (victim.readyAt ?? victim.startedAt), postsSoFar: totalPosts() });
+      kills.push({
+        atMs: Date.now(),
+        at: Date.now() - t0,
+        worker: victim.n,
+        uptimeMs: Date.now() - (victim.readyAt ?? victim.startedAt),
+        postsSoFar: totalPosts(),
+        aimedAt: aim ? { platform: aim.platform, request: aim.request } : undefined,
+      });
       slots = slots.map((p) => (p === victim ? startWorkerProcess() : p));
     }
   })();
@@ -277,13 +398,18 @@ it('every publication ends published exactly once while workers are killed and c
   const retried = pubs.filter((p) => p.attempts > 1);
   const itemOf = (text: string) => /item (\d+)\b/.exec(text)?.[1];
 
+  // Doubles are counted by what a reader sees: the same content twice is a double, whatever the ids.
+  const byShown = (platform: P): Map<string, SocialPost[]> => {
+    const m = new Map<string, SocialPost[]>();
+    for (const post of fakes()[platform].posts) m.set(shown(platform, post), [...(m.get(shown(platform, post)) ?? []), post]);
+    return m;
+  };
   // Expected texts per platform, from each pipeline's own variants.
   const problems: string[] = [];
   const perPlatform: Record<string, unknown> = {};
   for (const platform of PLATFORMS) {
     const posts: SocialPost[] = fakes()[platform].posts;
-    const byText = new Map<string, SocialPost[]>();
-    for (const post of posts) byText.set(post.text, [...(byText.get(post.text) ?? []), post]);
+    const byText = byShown(platform);
     let expectedCount = 0;
     for (const s of all) {
       if (!s?.variants) {
@@ -311,12 +437,50 @@ it('every publication ends published exactly once while workers are killed and c
       distinctTexts: byText.size,
       doubled: doubled.length,
       distinctItems: new Set(items).size,
-      postRequests: fakes()[platform].requests.filter((r) => r.method === 'POST' && /\/2\/tweets$|\/api\/v1\/statuses$|createRecord$|\/rest\/posts$/.test(r.path)).length,
+      postRequests: publishRequests(platform).length,
     };
     if (posts.length !== expectedCount) problems.push(`${platform}: ${posts.length} posts, expected ${expectedCount}`);
     for (const d of doubled) problems.push(`${platform}: posted ${d.length} times: ${JSON.stringify(d[0].text.slice(0, 80))} (ids ${d.map((p) => p.id).join(', ')})`);
   }
 
+  // ---- The faults landed ---------------------------------------------------------------------
+  // An aimed kill landed when its worker was dead before the platform's answer was written: the connection was
+  // seen to go (client gone), or the answer went out only after the SIGKILL (into a dead process's socket).
+  const landedBeforeAnswer = (k: (typeof kills)[number]) =>
+    k.aimedAt !== undefined && (k.aimedAt.request.outcome?.kind === 'client-gone' || (k.aimedAt.request.outcome !== undefined && k.aimedAt.request.outcome.at >= k.atMs));
+  const aimedLanded = kills.filter(landedBeforeAnswer);
+  const killedRequests = new Set<SocialRequest>(aimedLanded.map((k) => k.aimedAt!.request));
+  // A post request the platform stored whose answer never reached Herald: the worker died holding it, or the
+  // platform dropped the connection. Each is an unknown outcome Herald must reconcile.
+  const unknownOutcomes = PLATFORMS.flatMap((platform) =>
+    publishRequests(platform)
+      .filter((r) => r.stored.length > 0 && (r.outcome?.kind === 'client-gone' || r.outcome?.kind === 'dropped' || killedRequests.has(r)))
+      .map((r) => ({ platform, request: r, postId: r.stored[0] })),
+  );
+  const killedMidPublish = PLATFORMS.flatMap((platform) =>
+    publishRequests(platform)
+      .filter((r) => r.outcome?.kind === 'client-gone' || killedRequests.has(r))
+      .map((r) => ({ platform, r })),
+  );
+  const killedAfterStore = unknownOutcomes.filter((u) => u.request.outcome?.kind !== 'dropped');
+  const dropsUsed = unknownOutcomes.filter((u) => u.request.outcome?.kind === 'dropped');
+  // Reconciled: the post of an unknown outcome is on the platform once, and its publication (retried) took it as its
+  // own after looking for it, instead of posting again.
+  const pubOf = (platform: P, postId: string) => pubs.find((p) => p.platform === platform && p.externalId === postId);
+  const lookupsAfter = (platform: P, at: number) => fakes()[platform].requests.filter((r) => r.method === 'GET' && LOOKUP_PATH[platform].test(r.path) && r.at > at).length;
+  const reconciled = unknownOutcomes.filter((u) => {
+    const post = fakes()[u.platform].posts.find((p) => p.id === u.postId);
+    const pub = pubOf(u.platform, u.postId);
+    return post && (byShown(u.platform).get(shown(u.platform, post))?.length ?? 0) === 1 && pub && pub.attempts > 1 && lookupsAfter(u.platform, u.request.at) > 0;
+  });
+  for (const u of unknownOutcomes) {
+    if (!reconciled.includes(u)) {
+      const pub = pubOf(u.platform, u.postId);
+      problems.push(`${u.platform}: post ${u.postId} stored without an answer (${u.request.outcome?.kind}) was not reconciled: publication ${pub ? `attempts ${pub.attempts}, externalId ${pub.externalId}` : 'with another externalId'}`);
+    }
+  }
+
+  const secretFindings = scan.findings();
   const summary = {
     wallSeconds: Math.round(wallMs / 1000),
     pipelines: ids.length,
@@ -325,6 +489,16 @@ it('every publication ends published exactly once while workers are killed and c
     killLog: kills.map((k) => `t+${(k.at / 1000).toFixed(1)}s worker ${k.worker} (up ${(k.uptimeMs / 1000).toFixed(1)}s, ${k.postsSoFar} posts so far)`),
     workersStarted: procs.length,
     drops: drops.map((d) => `${d.platform}@t+${(d.at / 1000).toFixed(1)}s used=${fakes()[d.platform].posts.length > d.postsBefore}`),
+    faultsLanded: {
+      killsAimed: kills.filter((k) => k.aimedAt).length,
+      aimedKillsLanded: aimedLanded.length,
+      publishRequestsCutByAKill: killedMidPublish.length,
+      postsStoredThenWorkerKilled: killedAfterStore.length,
+      dropsUsed: dropsUsed.length,
+      unknownOutcomes: unknownOutcomes.length,
+      reconciled: reconciled.length,
+    },
+    secretScan: { secrets: scan.secretCount, coverage: scan.coverage(), findings: secretFindings.length, first: describeFindings(secretFindings.slice(0, 5)) },
     perPlatform,
     slowestPipelinesSeconds: all
       .map((s) => (Date.parse(s?.updatedAt) - Date.parse(s?.createdAt)) / 1000)
@@ -354,7 +528,7 @@ it('every publication ends published exactly once while workers are killed and c
         const text = expectedPosts(platform, variant.parts)[0];
         const needle = JSON.stringify(text).slice(1, -1);
         const mine = fake.requests.filter((r) => r.method === 'POST' && r.raw.toString('utf8').includes(needle));
-        const stored = fake.posts.find((p) => p.text === text);
+        const stored = fake.posts.find((p) => shown(platform, p) === text);
         const last = mine[mine.length - 1];
         const newer = stored && last ? fake.posts.filter((p) => p.at > stored.at && p.at <= last.at).length : null;
         const lookups = last ? fake.requests.filter((r) => r.method === 'GET' && r.at >= last.at && r.at <= last.at + 5_000).map((r) => `${r.path}?${r.query}`) : [];
@@ -375,5 +549,19 @@ it('every publication ends published exactly once while workers are killed and c
   }
   expect(problems).toEqual([]);
   for (const platform of PLATFORMS) expect(fakes()[platform].posts).toHaveLength(PIPELINES);
+  // The faults landed: kills cut publish calls in flight, at least one between a stored post and its answer; dropped
+  // connections were used; and those unknown outcomes were reconciled (each counted above, none left over).
   expect(kills.length).toBeGreaterThan(0);
+  expect(killedMidPublish.length).toBeGreaterThan(0);
+  expect(aimedLanded.length).toBeGreaterThan(0);
+  expect(killedAfterStore.length).toBeGreaterThan(0);
+  expect(dropsUsed.length).toBeGreaterThan(0);
+  expect(reconciled.length).toBe(unknownOutcomes.length);
+  expect(reconciled.length).toBeGreaterThan(0);
+  // No secret in any process's output, and the scan really read them (workers' info lines included).
+  expect(describeFindings(secretFindings)).toEqual([]);
+  const coverage = scan.coverage();
+  expect(coverage.workers.lines).toBeGreaterThan(procs.length);
+  expect(coverage.api.lines).toBeGreaterThan(0);
+  expect(scan.secretCount).toBeGreaterThanOrEqual(10);
 });
