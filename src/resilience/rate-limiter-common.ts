@@ -18,8 +18,30 @@ export function maxSpan(limits: ProviderLimits, marginMs: number): number {
 /** How far ahead a ticket may reserve a slot when the caller sets no maxWaitMs (10 minutes). */
 export const DEFAULT_MAX_WAIT_MS = 600_000;
 
-/** How long a ticket is remembered beyond its slot (so a late retry still finds it, and then learns it is stale). */
-export const TICKET_GRACE_MS = 60_000;
+/**
+ * How much earlier than it really happens a late holder's call may be logged: half the margin. Holders coming back a
+ * few milliseconds apart in another order than their slots' then do not cost each other a round trip, and real calls
+ * stay at least a window + half the margin apart.
+ */
+export function lateAllowance(marginMs: number): number {
+  return Math.floor(Math.max(0, marginMs) / 2);
+}
+
+/** The shortest lease a reserved slot gets beyond its time (see ticketLeaseMs). */
+export const TICKET_LEASE_MIN_MS = 60_000;
+/** The longest lease: a daily quota's slot is not held for days by a caller that never comes back. */
+export const TICKET_LEASE_MAX_MS = 3_600_000;
+
+/**
+ * How long after its time a reserved slot stays its ticket's: a holder that comes back late (Temporal's timers and a
+ * busy worker are never exact; a worker restart takes a while) is still admitted in its place in line until then.
+ * max(60 s, three of the provider's longest windows), at most an hour. A holder that never comes back costs its slot
+ * only until then: the lease expires and the slot is freed.
+ */
+export function ticketLeaseMs(limits: ProviderLimits): number {
+  const longest = Math.max(0, ...limits.requests.map((w) => w.windowMs), ...limits.tokens.map((w) => w.windowMs));
+  return Math.min(TICKET_LEASE_MAX_MS, Math.max(TICKET_LEASE_MIN_MS, 3 * longest));
+}
 
 /** The ticket and how far ahead it may reserve; null without a ticket (no reservations). */
 export function ticketOf(cost: { ticket?: string; maxWaitMs?: number }): { ticket: string; maxWaitMs: number } | null {

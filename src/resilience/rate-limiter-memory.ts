@@ -10,8 +10,9 @@ import {
   randomSuffix,
   refusalReason,
   reportedWindows,
+  lateAllowance,
   reservedReason,
-  TICKET_GRACE_MS,
+  ticketLeaseMs,
   ticketOf, slotGap } from './rate-limiter-common';
 import { formatWindow, type AcquireCost, type AcquireResult, type LimitKind, type LimiterSnapshot, type LimitWindow, type ProviderLimits, type RateLimiter } from './types';
 
@@ -21,14 +22,20 @@ export interface LogEntry {
   at: number;
   requests: number;
   tokens: number;
+  /** Set on a slot reserved for a ticket and not yet claimed: its place in line (smaller is earlier). */
+  seq?: number;
 }
 
-/** A slot reserved for a ticket: its entry is in the log at `at`; forgotten at `expiresAt` (limiter clock). */
+/**
+ * A slot reserved for a ticket: its entry is in the log at `at`; `seq` is its place in line. The slot is its holder's
+ * from `at` until `expiresAt` (the lease, limiter clock), then freed.
+ */
 export interface TicketEntry {
   ticket: string;
   at: number;
   reservation: string;
   expiresAt: number;
+  seq: number;
 }
 
 interface ProviderState {
@@ -52,6 +59,8 @@ export interface MemoryRateLimiterOptions {
 export class MemoryRateLimiter implements RateLimiter {
   private readonly state = new Map<string, ProviderState>();
   private readonly now: () => number;
+  /** Places in line, in the order slots were reserved. */
+  private seq = 0;
 
   constructor(private readonly opts: MemoryRateLimiterOptions) {
     this.now = opts.now ?? Date.now;
@@ -60,25 +69,22 @@ export class MemoryRateLimiter implements RateLimiter {
   async acquire(provider: string, cost: AcquireCost): Promise<AcquireResult> {
     const now = this.now();
     const st = this.stateOf(provider, now);
+    const limits = this.opts.limitsFor(provider);
     const t = ticketOf(cost);
     const held = t ? st.tickets.get(t.ticket) : undefined;
-    // Blocked (a 429 or a report of 0 remaining): a slot already held is kept and told whichever comes later; a new
-    // ticket reserves its own slot after the block, so a crowd of waiters does not stampede when it lifts.
+    // Blocked (a 429 or a report of 0 remaining): a slot already held is kept (its lease runs from the block's end at
+    // the earliest) and told whichever comes later; a new ticket reserves its own slot after the block, so a crowd of
+    // waiters does not stampede when it lifts.
     let floor = 0;
     if (st.block && st.block.until > now) {
-      if (!t || held) return { ok: false, retryAfterMs: Math.max(st.block.until, held?.at ?? 0) - now, reason: st.block.reason };
+      if (held) {
+        held.expiresAt = Math.max(held.expiresAt, st.block.until + ticketLeaseMs(limits));
+        return { ok: false, retryAfterMs: Math.max(st.block.until, held.at) - now, reason: st.block.reason };
+      }
+      if (!t) return { ok: false, retryAfterMs: st.block.until - now, reason: st.block.reason };
       floor = st.block.until;
     }
-    if (t && held) {
-      if (held.at > now) return { ok: false, retryAfterMs: held.at - now, reason: reservedReason(provider, this.toLocal(held.at, now)) };
-      st.tickets.delete(t.ticket);
-      // Its entry is already in the log at its own time. Later than the margin, the slot is stale: give it up, ask afresh.
-      if (now - held.at <= this.opts.marginMs) return { ok: true, reservation: held.reservation };
-      const id = parseReservation(held.reservation)?.id;
-      const i = st.log.findIndex((e) => e.id === id);
-      if (i >= 0) st.log.splice(i, 1);
-    }
-    const limits = this.opts.limitsFor(provider);
+    if (t && held) return this.claim(provider, st, limits, held, cost, now);
     const { requests, tokens } = normaliseCost(cost);
     let worst: { wait: number; reason: string } | null = null;
     const consider = (kind: LimitKind, w: LimitWindow, want: number) => {
@@ -101,18 +107,58 @@ export class MemoryRateLimiter implements RateLimiter {
     if (worst) {
       const { wait, reason } = worst as { wait: number; reason: string };
       if (!t) return { ok: false, retryAfterMs: wait, reason };
+      // A new ticket joins the back of the line: after every logged entry, reserved slots included.
       const at = Math.max(now + 1, floor, this.earliestAppend(st.log, limits, requests, tokens, now));
       // Too far ahead: refuse without reserving; retryAfterMs (> maxWaitMs) says when the slot would have been.
       if (at - now > t.maxWaitMs) return { ok: false, retryAfterMs: at - now, reason };
+      const seq = ++this.seq;
       const id = `${at}-${randomSuffix()}`;
       const reservation = `${id}|${tokens}`;
-      this.insert(st.log, { id, at, requests, tokens });
-      st.tickets.set(t.ticket, { ticket: t.ticket, at, reservation, expiresAt: at + maxSpan(limits, this.opts.marginMs) + TICKET_GRACE_MS });
+      this.insert(st.log, { id, at, requests, tokens, seq });
+      st.tickets.set(t.ticket, { ticket: t.ticket, at, reservation, seq, expiresAt: at + ticketLeaseMs(limits) });
       return { ok: false, retryAfterMs: at - now, reason: reservedReason(provider, this.toLocal(at, now)) };
     }
     const id = `${now}-${randomSuffix()}`;
     this.insert(st.log, { id, at: now, requests, tokens });
     return { ok: true, reservation: `${id}|${tokens}` };
+  }
+
+  /**
+   * The holder of a reserved slot is back. Early: the same slot, with the time left. From the slot's time on (until its
+   * lease runs out, however late): admitted in its place in line. It must fit every window counting what was really
+   * granted plus the slots of holders ahead of it in line (due ones not back yet, and ones moved to a new slot); slots
+   * behind it do not hold it back. The call is logged when it really happens, or up to half the margin earlier
+   * (LATE_ALLOWANCE): holders that come back a few milliseconds apart in another order than their slots' do not cost
+   * each other a round trip, and real calls still stay a window + half the margin apart. When it does not fit (a holder
+   * ahead of it came back later still, or its lateness crowded a window), it keeps its place with a new slot at the
+   * moment it fits, ahead of everyone behind it.
+   */
+  private claim(provider: string, st: ProviderState, limits: ProviderLimits, held: TicketEntry, cost: AcquireCost, now: number): AcquireResult {
+    if (held.at > now) return { ok: false, retryAfterMs: held.at - now, reason: reservedReason(provider, this.toLocal(held.at, now)) };
+    this.removeEntry(st.log, held.reservation);
+    const { requests, tokens } = normaliseCost(cost);
+    // Granted calls, and slots of holders ahead in line: not the line behind.
+    const counted = st.log.filter((e) => e.seq === undefined || e.seq < held.seq);
+    const from = Math.max(held.at, now - lateAllowance(this.opts.marginMs));
+    let wait = 0;
+    const consider = (kind: LimitKind, w: LimitWindow, want: number) => {
+      const r = this.check(counted, kind, w, want, from);
+      if (r && r.wait > wait) wait = r.wait;
+    };
+    if (requests > 0) for (const w of limits.requests) consider('requests', w, requests);
+    for (const w of limits.tokens) consider('tokens', w, Math.max(tokens, 1));
+    const at = from + wait;
+    const id = `${at}-${randomSuffix()}`;
+    if (at <= now) {
+      st.tickets.delete(held.ticket);
+      this.insert(st.log, { id, at, requests, tokens });
+      return { ok: true, reservation: `${id}|${tokens}` };
+    }
+    this.insert(st.log, { id, at, requests, tokens, seq: held.seq });
+    held.at = at;
+    held.reservation = `${id}|${tokens}`;
+    held.expiresAt = Math.max(held.expiresAt, at + ticketLeaseMs(limits));
+    return { ok: false, retryAfterMs: at - now, reason: reservedReason(provider, this.toLocal(at, now)) };
   }
 
   async settle(provider: string, reservation: string, actualTokens: number): Promise<void> {
@@ -184,14 +230,23 @@ export class MemoryRateLimiter implements RateLimiter {
   recordReservation(provider: string, ticket: string, reservation: string, cost: AcquireCost): void {
     const r = parseReservation(reservation);
     if (!r || !ticket) return;
-    this.record(provider, reservation, cost);
-    const span = maxSpan(this.opts.limitsFor(provider), this.opts.marginMs);
-    this.stateOf(provider, this.now()).tickets.set(ticket, { ticket, at: r.at, reservation, expiresAt: r.at + span + TICKET_GRACE_MS });
+    const st = this.stateOf(provider, this.now());
+    const old = st.tickets.get(ticket);
+    if (old?.reservation === reservation) return;
+    if (old) this.removeEntry(st.log, old.reservation);
+    const seq = old?.seq ?? ++this.seq;
+    if (!st.log.some((e) => e.id === r.id)) this.insert(st.log, { id: r.id, at: r.at, requests: normaliseCost(cost).requests, tokens: r.tokens, seq });
+    const expiresAt = Math.max(old?.expiresAt ?? 0, r.at + ticketLeaseMs(this.opts.limitsFor(provider)));
+    st.tickets.set(ticket, { ticket, at: r.at, reservation, seq, expiresAt });
   }
 
-  /** A ticket Redis granted is used up here too. */
+  /** A ticket Redis granted is used up here too: its reserved slot leaves the copy (the grant is recorded apart). */
   forgetTicket(provider: string, ticket: string): void {
-    this.state.get(provider)?.tickets.delete(ticket);
+    const st = this.state.get(provider);
+    const held = st?.tickets.get(ticket);
+    if (!st || !held) return;
+    st.tickets.delete(ticket);
+    this.removeEntry(st.log, held.reservation);
   }
 
   providers(): string[] {
@@ -205,7 +260,7 @@ export class MemoryRateLimiter implements RateLimiter {
     return {
       entries: st.log.map((e) => ({ ...e })),
       block: st.block && st.block.until > now ? { ...st.block } : null,
-      tickets: [...st.tickets.values()].map((x) => ({ ...x })),
+      tickets: [...st.tickets.values()].sort((a, b) => a.seq - b.seq).map((x) => ({ ...x })),
     };
   }
 
@@ -273,12 +328,25 @@ export class MemoryRateLimiter implements RateLimiter {
       st = { log: [], block: null, reported: null, tickets: new Map() };
       this.state.set(provider, st);
     }
-    const keep = maxSpan(this.opts.limitsFor(provider), this.opts.marginMs);
+    // Kept a little longer than the longest window: a late holder's call may be logged up to lateAllowance back.
+    const keep = maxSpan(this.opts.limitsFor(provider), this.opts.marginMs) + lateAllowance(this.opts.marginMs);
     let drop = 0;
     while (drop < st.log.length && st.log[drop].at <= now - keep) drop++;
     if (drop) st.log.splice(0, drop);
-    for (const [ticket, x] of st.tickets) if (x.expiresAt <= now) st.tickets.delete(ticket);
+    // An expired lease frees its slot, so a holder that never comes back does not clog the line.
+    for (const [ticket, x] of st.tickets) {
+      if (x.expiresAt > now) continue;
+      st.tickets.delete(ticket);
+      this.removeEntry(st.log, x.reservation);
+    }
     return st;
+  }
+
+  /** Takes a reserved slot's entry out of the log (reservation "<id>|<tokens>"). */
+  private removeEntry(log: LogEntry[], reservation: string): void {
+    const id = parseReservation(reservation)?.id;
+    const i = id === undefined ? -1 : log.findIndex((e) => e.id === id);
+    if (i >= 0) log.splice(i, 1);
   }
 
   private insert(log: LogEntry[], entry: LogEntry): void {
