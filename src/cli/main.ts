@@ -173,11 +173,16 @@ async function keys(argv: string[]) {
   const config = loadConfig();
   let url = config.databaseUrl;
   if (!url) {
-    try {
-      url = readFileSync(path.join(dataDir(), 'pglite.url'), 'utf8').trim();
-    } catch {
-      throw new Error('DATABASE_URL is not set and no embedded database is running: start `npm start` first, or set DATABASE_URL');
+    // The embedded database `npm start` runs leaves its URL here while it runs (pglite.url: earlier versions, PGlite).
+    for (const file of ['postgres.url', 'pglite.url']) {
+      try {
+        url = readFileSync(path.join(dataDir(), file), 'utf8').trim();
+        break;
+      } catch {
+        // try the next
+      }
     }
+    if (!url) throw new Error('DATABASE_URL is not set and no embedded database is running: start `npm start` first, or set DATABASE_URL');
   }
   const pool = createPool(url, 1);
   try {

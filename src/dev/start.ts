@@ -8,9 +8,10 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createApi, createMetricsRegistry } from '../api/server';
 import { createProcessResilience } from '../worker/resilience';
 import { ConfigError, loadConfig } from '../config';
-import { startEmbeddedPostgres } from '../db/embedded-postgres';
+import { EMBEDDED_URL_FILE, EmbeddedDatabaseError, startEmbeddedPostgres } from '../db/embedded-postgres';
 import { resolveEncryptionKey } from '../db/encryption-key';
 import { runMigrations } from '../db/migrate';
+import { importPgliteIfPresent } from '../db/pglite-import';
 import { createPool } from '../db/pool';
 import { createLogger } from '../logger';
 import { buildActivityDeps } from '../worker/build-deps';
@@ -39,13 +40,17 @@ async function main() {
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    const pg = await startEmbeddedPostgres(config.dataDir);
+    const pgLog = logger.child({ component: 'postgres' });
+    const pg = await startEmbeddedPostgres(config.dataDir, { log: (level, msg) => pgLog[level](msg) });
     databaseUrl = pg.url;
     stops.unshift(() => pg.stop());
-    // `npx herald keys create` reaches the embedded database through this while npm start runs.
-    await writeFile(path.resolve(config.dataDir, 'pglite.url'), pg.url + '\n');
-    stops.unshift(() => rm(path.resolve(config.dataDir, 'pglite.url'), { force: true }));
-    logger.info({ dataDir: path.resolve(config.dataDir, 'pglite') }, 'embedded PostgreSQL (PGlite) started');
+    // `npx herald keys create` reaches the embedded database through this while npm start runs (it holds the
+    // password: readable by this user only).
+    const urlFile = path.resolve(config.dataDir, EMBEDDED_URL_FILE);
+    await writeFile(urlFile, pg.url + '\n', { mode: 0o600 });
+    await rm(path.resolve(config.dataDir, 'pglite.url'), { force: true }); // left by an earlier version
+    stops.unshift(() => rm(urlFile, { force: true }));
+    logger.info({ dataDir: pg.clusterDir, port: pg.port }, 'embedded PostgreSQL started');
   }
   let devKey: string | null = null;
   if (config.apiKeys.length === 0) {
@@ -53,10 +58,19 @@ async function main() {
     config = { ...config, apiKeys: [{ tenantId: 'dev', key: devKey }] };
   }
 
-  const pool = createPool(databaseUrl, config.databaseUrl ? 10 : 8);
+  // The API and the worker get a pool each, as they do when run as separate processes (`npm run api`, `npm run
+  // worker`): a burst of activities cannot leave API requests waiting for a connection, nor the other way round.
+  const pool = createPool(databaseUrl, 10);
   stops.unshift(() => pool.end());
+  const workerPool = createPool(databaseUrl, 10);
+  stops.unshift(() => workerPool.end());
   const applied = await runMigrations(pool);
   if (applied.length) logger.info({ applied }, 'migrations applied');
+  if (!config.databaseUrl) {
+    // An earlier version's PGlite database is copied in once (then renamed), before anything else writes.
+    const imported = await importPgliteIfPresent(config.dataDir, pool, (msg) => logger.info(msg));
+    if (imported) logger.info({ from: imported.source, renamedTo: imported.renamedTo, rows: imported.rows }, 'earlier embedded database imported');
+  }
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir, logger);
 
   // The SDK's own INFO lines (bundling, state changes) would drown Herald's; keep its warnings and errors.
@@ -71,7 +85,7 @@ async function main() {
     connection: nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    deps: buildActivityDeps(config, pool, key, logger.child({ component: 'worker' }), resilience),
+    deps: buildActivityDeps(config, workerPool, key, logger.child({ component: 'worker' }), resilience),
   });
   const workerRun = worker.run();
 
@@ -117,6 +131,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err instanceof ConfigError ? err.message : err);
+  console.error(err instanceof ConfigError || err instanceof EmbeddedDatabaseError ? err.message : err);
   process.exit(1);
 });

@@ -1,0 +1,109 @@
+// `npm start` as a user runs it (node scripts/run.mjs start), pointed at the test run's Temporal dev server so no
+// second one starts, with its own port, data directory and task queue. Used by test/integration/npm-start-*.test.ts
+// and bench/load.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { ROOT } from './env';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface NpmStart {
+  child: ChildProcess;
+  port: number;
+  /** Everything the process tree wrote to stdout and stderr so far. */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function spawnNpmStart(opts: { dataDir: string; port: number; apiKeys: string; taskQueue: string; temporalAddress: string; env?: Record<string, string> }): NpmStart {
+  let out = '';
+  const child = spawn(process.execPath, ['scripts/run.mjs', 'start'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: opts.temporalAddress,
+      TEMPORAL_TASK_QUEUE: opts.taskQueue,
+      DATA_DIR: opts.dataDir,
+      PORT: String(opts.port),
+      HOST: '127.0.0.1',
+      API_KEYS: opts.apiKeys,
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      LOG_LEVEL: 'warn',
+      LOG_FORMAT: 'json',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, port: opts.port, output: () => out, exited };
+}
+
+export async function waitReady(p: NpmStart, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) break;
+    try {
+      const res = await fetch(`http://127.0.0.1:${p.port}/ready`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`herald did not become ready; output:\n${p.output().slice(-4000)}`);
+}
+
+/** Ctrl-C as a terminal would deliver it (run.mjs forwards it); resolves with the exit code and how long it took. */
+export async function stopNpmStart(p: NpmStart): Promise<{ code: number | null; ms: number }> {
+  const t0 = Date.now();
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGINT');
+  const { code } = await p.exited;
+  return { code, ms: Date.now() - t0 };
+}
+
+/** Every live process whose command line mentions `needle` (read from /proc; Linux). */
+export function processesMentioning(needle: string): { pid: number; cmd: string }[] {
+  const found: { pid: number; cmd: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      const state = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (/\) Z /.test(state)) continue; // exited, not yet reaped
+      if (cmd.includes(needle)) found.push({ pid: Number(entry), cmd });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+export function parentOf(pid: number): number | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number.parseInt(s.slice(s.lastIndexOf(')') + 2).split(' ')[1], 10);
+  } catch {
+    return null;
+  }
+}
+
+export const clusterDirOf = (dataDir: string) => path.join(dataDir, 'postgres');
+
+/** Database protocol errors a shared or broken session produces (the PGlite multiplexer's symptoms, and kin). */
+export const PROTOCOL_ERROR = /prepared statement .* does not exist|portal .* does not exist|bind message supplies|unnamed prepared statement|protocol (error|violation)|unexpected message (type|from)|current transaction is aborted/i;
