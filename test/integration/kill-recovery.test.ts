@@ -6,11 +6,17 @@
 // test asks Temporal which worker process runs that activity, kills exactly that process, and measures the time from
 // the kill to the retried request reaching the receiver. The retry must come within 15 s, Temporal must record the
 // first attempt's end as a heartbeat timeout, and the receiver must have accepted exactly one post.
+//
+// A thread to X, killed while its second part is in flight, shows that the periodic heartbeats keep the publication's
+// progress (the parts X accepted) intact: Temporal holds that progress while the call waits, and the retry posts only
+// the remaining parts, replying to the right ones, with X's own duplicate refusal switched off.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { startFakeWebhookServer, type FakeWebhookServer, type RecordedRequest } from '../fakes/webhook-server';
+import { startXFake, type XFake } from '../fakes/x-server';
 import { ROOT, TEST_DATA_DIR, temporalAddress, testDatabaseUrl } from '../helpers/env';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness } from '../helpers/harness';
 
@@ -27,6 +33,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let h: Harness;
 let fake: FakeWebhookServer;
+let x: XFake;
 
 // ---------------------------------------------------------------------------------------------
 // Worker processes (as in exactly-once-kill.test.ts)
@@ -52,6 +59,8 @@ function workerEnv(): Record<string, string> {
     LOG_FORMAT: 'json',
     TEXT_PROVIDERS: 'offline',
     IMAGE_SOURCES: 'card',
+    X_API_BASE_URL: x.url,
+    X_CLIENT_ID: x.clientId,
   };
 }
 
@@ -97,8 +106,8 @@ async function until<T>(what: string, timeoutMs: number, probe: () => T | undefi
 
 beforeAll(async () => {
   mkdirSync(LOG_DIR, { recursive: true });
-  fake = await startFakeWebhookServer();
-  h = await startHarness({ withWorker: false, env: { TEXT_PROVIDERS: 'offline', IMAGE_SOURCES: 'card' } });
+  [fake, x] = await Promise.all([startFakeWebhookServer(), startXFake()]);
+  h = await startHarness({ withWorker: false, env: { TEXT_PROVIDERS: 'offline', IMAGE_SOURCES: 'card', X_API_BASE_URL: x.url, X_CLIENT_ID: x.clientId } });
   const two = [startWorkerProcess(), startWorkerProcess()];
   await waitReady(two, 180_000);
 });
@@ -114,11 +123,13 @@ afterAll(async () => {
     // Logs are a convenience for whoever investigates a failure.
   }
   await h?.stop();
-  await fake?.close();
+  await Promise.all([fake?.close(), x?.close()]);
 });
 
 /** The worker process running the publishPost activity of this pipeline, as Temporal reports it (pid@host). */
-async function holderOf(pipelineWorkflowId: string): Promise<{ proc: WorkerProc; childWorkflowId: string; attempt: number; lastHeartbeatAt: number | null }> {
+async function holderOf(
+  pipelineWorkflowId: string,
+): Promise<{ proc: WorkerProc; childWorkflowId: string; attempt: number; lastHeartbeatAt: number | null; heartbeatDetails: unknown }> {
   return until('Temporal to report the worker running publishPost', 20_000, async () => {
     const parent = await h.client.workflow.getHandle(pipelineWorkflowId).describe();
     const childId = parent.raw.pendingChildren?.[0]?.workflowId;
@@ -130,7 +141,9 @@ async function holderOf(pipelineWorkflowId: string): Promise<{ proc: WorkerProc;
     const proc = procs.find((p) => p.child.pid === pid);
     const beat = act?.lastHeartbeatTime;
     const lastHeartbeatAt = beat?.seconds != null ? Number(beat.seconds) * 1000 + Math.floor((beat.nanos ?? 0) / 1e6) : null;
-    return proc ? { proc, childWorkflowId: childId, attempt: act?.attempt ?? 0, lastHeartbeatAt } : undefined;
+    const payload = act?.heartbeatDetails?.payloads?.[0];
+    const heartbeatDetails = payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
+    return proc ? { proc, childWorkflowId: childId, attempt: act?.attempt ?? 0, lastHeartbeatAt, heartbeatDetails } : undefined;
   }, 100);
 }
 
@@ -233,4 +246,76 @@ it(`a publication whose worker is killed mid-call is retried within ${RETRY_WITH
         .join('\n') +
       `\n  worst kill -> retry: ${(worst / 1000).toFixed(1)} s (bound ${RETRY_WITHIN_MS / 1000} s)`,
   );
+});
+
+it('a thread killed after its first part resumes from the progress its heartbeats kept: every part on X once, in order', async () => {
+  // Two workers again (the last round above killed one).
+  const live = procs.filter(alive);
+  const fresh = live.length < 2 ? Array.from({ length: 2 - live.length }, () => startWorkerProcess()) : [];
+  await waitReady(fresh, 180_000);
+
+  x.detectDuplicates(false); // Herald's own progress and reconciliation must prevent doubles, not X's refusal
+  const tokens = x.issueTokens();
+  const account = await h.api('POST', '/v1/accounts', {
+    platform: 'x',
+    handle: x.user.username,
+    credentials: { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken },
+    settings: { userId: x.user.id, username: x.user.username },
+    expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+  });
+  expect(account.status).toBe(201);
+  // Every X answer takes 10 s: the second part is in flight long enough to watch the heartbeats.
+  x.slow(10_000);
+  const res = await h.api('POST', '/v1/pipelines', {
+    topic: `Kill recovery thread ${Math.random().toString(36).slice(2, 6)}`,
+    brief: 'Durable workflows record every step. A killed worker loses nothing. Retries resume where the last attempt stopped. Nothing is posted twice.',
+    format: 'thread',
+    targets: [{ platform: 'x', accountId: account.body.id }],
+    image: { mode: 'none' },
+    cache: false,
+  });
+  expect(res.status).toBe(202);
+  const workflowId = decodeURIComponent(String(res.body.links.temporal).split('/').pop()!);
+  const tweetPosts = () => x.requests.filter((r) => r.method === 'POST' && r.path === '/2/tweets');
+
+  // The first part is on X and the second is in flight (received, not answered).
+  const inFlight = await until('part 2 in flight', 120_000, () => (x.posts.length === 1 ? tweetPosts().find((r, i) => i === 1 && !r.outcome) : undefined), 100);
+  const first = x.posts[0];
+  // Temporal holds the progress (part 1 accepted), and later periodic beats re-send it rather than replace it.
+  const recorded = await until('the progress in the heartbeat details', 8_000, async () => {
+    const hb = await holderOf(workflowId);
+    return (hb.heartbeatDetails as { parts?: { id: string }[] } | undefined)?.parts?.length === 1 ? hb : undefined;
+  }, 200);
+  const later = await until('a later periodic heartbeat', 8_000, async () => {
+    const hb = await holderOf(workflowId);
+    return hb.lastHeartbeatAt !== null && recorded.lastHeartbeatAt !== null && hb.lastHeartbeatAt > recorded.lastHeartbeatAt ? hb : undefined;
+  }, 200);
+  expect(later.heartbeatDetails).toEqual(recorded.heartbeatDetails);
+  expect((later.heartbeatDetails as { parts: { index: number; id: string }[] }).parts).toEqual([expect.objectContaining({ index: 0, id: first.id })]);
+  expect(inFlight.outcome).toBeUndefined();
+  expect(later.attempt).toBe(1);
+
+  later.proc.child.kill('SIGKILL');
+  const killedAt = Date.now();
+  await later.proc.exited;
+  x.slow(0);
+  const requestsBeforeRetry = x.requests.length;
+  const retried = await until('the retried attempt to reach X', 60_000, () => x.requests.slice(requestsBeforeRetry).find((r) => r.at > killedAt));
+  const done = await h.waitFor(res.body.id, (st) => ['published', 'failed', 'partially_published'].includes(st.status), { timeoutMs: 120_000 });
+  const parts: string[] = done.variants.find((v: { platform: string }) => v.platform === 'x').parts;
+  console.log(
+    `thread killed after part 1 of ${parts.length}: kill -> retry ${((retried.at - killedAt) / 1000).toFixed(1)} s; ` +
+      `progress in Temporal while part 2 was in flight: ${JSON.stringify(later.heartbeatDetails)}; ` +
+      `tweet requests per part: ${parts.map((p) => tweetPosts().filter((r) => (r.body as { text?: string })?.text === p).length).join(', ')}`,
+  );
+
+  expect(parts.length).toBeGreaterThanOrEqual(2);
+  expect(done.status).toBe('published');
+  expect(done.publications[0]).toMatchObject({ status: 'published', attempts: 2, externalId: first.id });
+  expect(retried.at - killedAt).toBeLessThanOrEqual(RETRY_WITHIN_MS);
+  // Every part on X exactly once, each replying to the one before.
+  expect(x.posts.map((p) => p.text)).toEqual(parts);
+  x.posts.forEach((p, i) => expect(p.replyTo).toBe(i === 0 ? null : x.posts[i - 1].id));
+  // The retry resumed: part 1 was never sent again.
+  expect(tweetPosts().filter((r) => (r.body as { text?: string })?.text === parts[0])).toHaveLength(1);
 });
