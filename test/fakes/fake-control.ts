@@ -68,6 +68,8 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** Parsed JSON, or the raw text when the body is not JSON. */
   body: unknown;
+  /** Set when the client closed the connection before the answer was sent (a cancelled or killed caller). */
+  abandonedAt?: number;
 }
 
 export interface FakeAiServer {
@@ -286,6 +288,9 @@ export async function startFakeAiServer(behaviour: ProviderBehaviour): Promise<F
       const now = Date.now();
       const record: RecordedRequest = { at: now, method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body };
       requests.push(record);
+      res.once('close', () => {
+        if (!res.writableFinished) record.abandonedAt = Date.now();
+      });
 
       const failure = nextFailure();
       if (failure) {
