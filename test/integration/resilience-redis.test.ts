@@ -354,7 +354,7 @@ describe.each([['redis'], ['memory']] as const)('with %s state', (mode) => {
     expect((await r.limiter.snapshot('ai')).windows[0]).toMatchObject({ used: 400 + 400 + 400 + 400 + 5000, remaining: 0 });
   });
 
-  test('a slot claimed later than the margin is given up, and the caller asks afresh', async () => {
+  test('a slot claimed later than the margin is still its holder\'s: granted, logged (within half the margin) when the call happens', async () => {
     const r = await make(config({ p: { requests: [{ count: 1, windowMs: 300 }], tokens: [] } }, { marginMs: 50 }));
     expect((await r.limiter.acquire('p', {})).ok).toBe(true);
     const a = await r.limiter.acquire('p', { ticket: 'a' });
@@ -362,8 +362,8 @@ describe.each([['redis'], ['memory']] as const)('with %s state', (mode) => {
     await sleep(a.retryAfterMs + 150);
     const late = await r.limiter.acquire('p', { ticket: 'a' });
     if (!late.ok) throw new Error(`expected a grant: ${late.reason}`);
-    expect(parseReservation(late.reservation)!.at).toBeGreaterThan(Date.now() - 20); // granted now, not at the old slot
-    expect((await r.limiter.snapshot('p')).windows[0]).toMatchObject({ used: 1 }); // the stale slot is gone
+    expect(parseReservation(late.reservation)!.at).toBeGreaterThan(Date.now() - 25 - 20); // now (less half the margin), not at the old slot
+    expect((await r.limiter.snapshot('p')).windows[0]).toMatchObject({ used: 1 }); // moved, not counted twice
   });
 
   test('while blocked each new ticket reserves its own slot after the block: no stampede when it lifts', async () => {
@@ -569,7 +569,7 @@ describe('when Redis goes away', () => {
       expect(r.fallbackActive).toBe(true);
       if (a.ok || b.ok || c.ok) throw new Error('expected reservations');
       expect(b.retryAfterMs).toBeGreaterThan(a.retryAfterMs - 100);
-      expect(b.retryAfterMs).toBeLessThanOrEqual(a.retryAfterMs);
+      expect(b.retryAfterMs).toBeLessThanOrEqual(a.retryAfterMs + 10); // the copy's estimate of the Redis clock may be a few ms off
       expect(c.retryAfterMs).toBeGreaterThan(a.retryAfterMs + 2000);
       await redis.restart();
       const deadline = Date.now() + 5000;
