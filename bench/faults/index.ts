@@ -4,7 +4,7 @@
 // The stack, all on 127.0.0.1, started here and stopped here (by process id, also on errors and signals):
 //   - a Temporal dev server of its own with a file database (so it can be stopped and restarted mid-run);
 //   - a fresh database `herald_faults_<pid>` on the shared PostgreSQL, migrated, reached by the API and the workers
-//     through a TCP proxy that can refuse new connections and terminate open ones (tcp-proxy.ts);
+//     through a TCP proxy that can refuse new connections and terminate open ones (test/helpers/tcp-proxy.ts);
 //   - a private redis-server (killable);
 //   - the imitation platforms from test/fakes (webhook, X, LinkedIn, Mastodon, Bluesky, Meta for Instagram, OpenAI
 //     text and images) with their own duplicate refusal switched OFF, each behind an HTTP tap (tap.ts) that records
@@ -56,9 +56,9 @@ import type { SocialFakeBase } from '../../test/fakes/social-fake-control';
 import { startFakeWebhookServer, type FakeWebhookServer } from '../../test/fakes/webhook-server';
 import { startXFake, type XFake } from '../../test/fakes/x-server';
 import { startPrivateRedis, type PrivateRedis } from '../../test/helpers/private-redis';
+import { startTcpProxy, type TcpProxy } from '../../test/helpers/tcp-proxy';
 import { BENCH_ROOT, markdownTable, printTable, writeResults, type Cell } from '../lib/report';
 import { startTap, type Tap, type TapCall, type TapDecision } from './tap';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy';
 
 // --- settings --------------------------------------------------------------------------------------------------------
 
@@ -86,7 +86,8 @@ const PIPELINES = Math.round(numFlag('pipelines', 24, 6));
 const LIMIT_MS = numFlag('limit-minutes', 28, 2) * 60_000;
 /** Pipelines still not terminal this long after a row's last fault ended are "stuck". */
 const STUCK_AFTER_MS = numFlag('stuck-minutes', 5, 0.5) * 60_000;
-const SUBMIT_SPACING_MS = 400;
+/** Time between submissions: long enough in the kill row that kills find work in every stage for a minute or more. */
+const SUBMIT_SPACING_MS: Record<ScenarioName, number> = { kill: 4000, temporal: 1000, postgres: 1000, redis: 1000, '5xx': 500, '429': 500, hang: 500, drop: 500 };
 const OUTAGE_MS = numFlag('outage-seconds', 30, 5) * 1000;
 const TEMPORAL_DOWN_MS = 15_000;
 const MAX_KILLS = Math.round(numFlag('kills', 10, 1));
@@ -198,7 +199,7 @@ interface WorkerProc {
 class Workers {
   procs: WorkerProc[] = [];
   slots: WorkerProc[] = [];
-  unexpectedExits: { worker: number; at: number; code: number | null; signal: string | null; tail: string }[] = [];
+  unexpectedExits: { worker: number; at: number; code: number | null; signal: string | null; wasPolling: boolean; tail: string }[] = [];
   private stopping = false;
 
   constructor(private readonly env: Record<string, string>) {}
@@ -236,8 +237,8 @@ class Workers {
       children.delete(child);
       this.saveLog(w);
       if (w.killedByBench || this.stopping) return;
-      this.unexpectedExits.push({ worker: w.n, at: Date.now(), code, signal, tail: w.tail.slice(-15).join('\n') });
-      say(`worker ${w.n} exited by itself (code ${code}, signal ${signal}); starting a replacement`);
+      this.unexpectedExits.push({ worker: w.n, at: Date.now(), code, signal, wasPolling: w.readyAt !== null, tail: w.tail.slice(-15).join('\n') });
+      say(`worker ${w.n} exited by itself (code ${code}, signal ${signal}, ${w.readyAt !== null ? 'while running' : 'during start-up'}); starting a replacement`);
       if (this.slots[slot] === w) setTimeout(() => this.replace(slot), 1000);
     });
     this.procs.push(w);
@@ -671,7 +672,7 @@ class Batch {
           }
           await sleep(1000);
         }
-        await sleep(SUBMIT_SPACING_MS);
+        await sleep(SUBMIT_SPACING_MS[this.scenario]);
       }
     } finally {
       this.submitting = false;
@@ -718,13 +719,17 @@ interface PlatformPost {
   id: string;
   text: string;
   replyTo: string | null;
+  /** Webhooks: the Idempotency-Key header it came with. */
+  key?: string;
 }
 
 /** Everything a platform stored, from the fake's own records (no Herald code involved). */
 function platformPosts(fakes: Fakes, platform: string): PlatformPost[] {
   switch (platform) {
     case 'webhook':
-      return fakes.webhook.received.filter((r) => r.path.startsWith('/hook/')).map((r, i) => ({ id: `hook-${i}`, text: JSON.stringify(r.body), replyTo: null }));
+      return fakes.webhook.received
+        .filter((r) => r.path.startsWith('/hook/'))
+        .map((r, i) => ({ id: `hook-${i}`, text: JSON.stringify(r.body), replyTo: null, key: String(r.headers['idempotency-key'] ?? `none-${i}`) }));
     case 'instagram':
       return fakes.meta.posts.filter((p) => p.platform === 'instagram').map((p) => ({ id: p.id, text: p.text, replyTo: null }));
     case 'x':
@@ -744,12 +749,14 @@ interface Verdict {
   failed: number;
   lost: number;
   doubled: number;
+  /** Webhook deliveries repeated with the same Idempotency-Key (a receiver honouring the key stores one). */
+  redelivered: number;
   stuck: number;
   notes: string[];
 }
 
 function judge(fakes: Fakes, batch: Batch): Verdict {
-  const v: Verdict = { pipelines: batch.tracked.length, publications: 0, published: 0, failed: 0, lost: 0, doubled: 0, stuck: 0, notes: [] };
+  const v: Verdict = { pipelines: batch.tracked.length, publications: 0, published: 0, failed: 0, lost: 0, doubled: 0, redelivered: 0, stuck: 0, notes: [] };
   const cache = new Map<string, PlatformPost[]>();
   const postsOf = (p: string) => {
     if (!cache.has(p)) cache.set(p, platformPosts(fakes, p));
@@ -766,7 +773,18 @@ function judge(fakes: Fakes, batch: Batch): Verdict {
       v.publications++;
       const posts = postsOf(pub.platform);
       const re = markerRe(t.marker);
-      const roots = posts.filter((p) => p.replyTo === null && re.test(p.text));
+      let roots = posts.filter((p) => p.replyTo === null && re.test(p.text));
+      if (pub.platform === 'webhook') {
+        // A generic webhook cannot be asked what it holds: Herald's promise there is one Idempotency-Key per
+        // publication (the receiver keeps the first). A double is the same post under two keys.
+        const keys = new Map<string, PlatformPost>();
+        for (const r of roots) if (!keys.has(r.key!)) keys.set(r.key!, r);
+        if (roots.length > keys.size) {
+          v.redelivered += roots.length - keys.size;
+          v.notes.push(`redelivered: ${t.id} webhook (${t.kind}) ${roots.length} deliveries under ${keys.size} Idempotency-Key(s)`);
+        }
+        roots = [...keys.values()];
+      }
       // Replies below the roots, walked down the chain.
       const byParent = new Map<string, PlatformPost[]>();
       for (const p of posts) if (p.replyTo) byParent.set(p.replyTo, [...(byParent.get(p.replyTo) ?? []), p]);
@@ -823,6 +841,18 @@ function nextSameWork(taps: Record<TapName, Tap>, call: TapCall, at: number): nu
   return next ? next.at - at : null;
 }
 
+/** ms from `at` to the next GET on the same tap (a reconciliation look-up), or null. */
+function nextLookup(taps: Record<TapName, Tap>, call: TapCall, at: number): number | null {
+  const next = taps[call.tap as TapName].calls.find((c) => c.at > at && c.method === 'GET' && !c.path.startsWith('/files/'));
+  return next ? next.at - at : null;
+}
+
+function minOf(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
+}
+
 /** ms from `at` to the first call any worker makes to any platform or provider. */
 function firstCallAfter(taps: Record<TapName, Tap>, at: number): number | null {
   let best: number | null = null;
@@ -860,6 +890,7 @@ interface RowResult {
   doubled: number;
   stuck: number;
   failed: number;
+  webhookRedeliveries: number;
   p95RecoveryS: number | null;
   maxRecoveryS: number | null;
   recoverySamples: number;
@@ -872,7 +903,6 @@ interface RowResult {
 }
 
 const allCalls = (taps: Record<TapName, Tap>) => Object.values(taps).flatMap((t) => t.calls);
-const publishCallsSince = (taps: Record<TapName, Tap>, since: number) => allCalls(taps).filter((c) => c.at >= since && isPublish(c)).length;
 
 async function waitUntil(cond: () => boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {
   const until = Math.min(Date.now() + timeoutMs, hardDeadline);
@@ -897,9 +927,10 @@ const STAGES: { name: string; match: (c: TapCall) => boolean }[] = [
 const killInjector: Injector = async (stack, batch, faults, extra) => {
   const { workers, taps } = stack;
   const stagesHit: Record<string, number> = {};
-  const windowEnd = Date.now() + 150_000;
+  const windowEnd = Date.now() + 240_000;
   for (let k = 0; k < MAX_KILLS && Date.now() < windowEnd && !batch.allTerminal() && Date.now() < hardDeadline - 60_000; k++) {
-    await waitUntil(() => workers.slots.every((w) => w.readyAt !== null), 60_000);
+    // The other worker is up, so the recovery measured is Herald's (heartbeat timeout, retry), not a process start.
+    await waitUntil(() => workers.slots.every((w) => w.readyAt !== null && workers.alive(w)), 90_000);
     const stage = STAGES[k % STAGES.length];
     // Up to 8 s to catch a live worker with a call of this stage open (or, for "waiting", a publication waiting).
     let victim: (typeof workers.slots)[number] | undefined;
@@ -957,7 +988,7 @@ const killInjector: Injector = async (stack, batch, faults, extra) => {
 
 const temporalInjector: Injector = async (stack, batch, faults, extra) => {
   const { taps } = stack;
-  await sleep(3_000);
+  await sleep(8_000);
   const open = allCalls(taps).filter((c) => c.outcome === 'open').length;
   const inFlight = batch.tracked.filter((t) => !TERMINAL.includes(t.state?.status)).length;
   const at = Date.now();
@@ -998,7 +1029,7 @@ const postgresInjector: Injector = async (stack, batch, faults, extra) => {
   await waitUntil(() => batch.tracked.length >= 3, 60_000);
   await sleep(2_000);
   const at = Date.now();
-  pgProxy.refuse();
+  await pgProxy.refuse();
   const terminated = pgProxy.terminate();
   say(`PostgreSQL unavailable: refusing, ${terminated} open connections terminated`);
   const acceptedDuringOutage: string[] = [];
@@ -1083,7 +1114,7 @@ function redisClients(port: number): Promise<number | null> {
 
 const redisInjector: Injector = async (stack, batch, faults, extra) => {
   const { redis, taps } = stack;
-  await waitUntil(() => publishCallsSince(taps, Date.now() - 60_000) > 0 || batch.allTerminal(), 60_000);
+  await waitUntil(() => allCalls(taps).some((c) => isPublish(c) && c.body.includes(`fz${CODES.redis}`)) || batch.allTerminal(), 90_000);
   const clients = await redisClients(redis.port);
   const at = Date.now();
   await redis.kill();
@@ -1154,7 +1185,9 @@ function tapInjector(kind: '5xx' | '429' | 'hang' | 'drop'): Injector {
               : served
                 ? `the fake answered ${c.status}; the caller's socket was destroyed`
                 : `not dropped (${c.outcome} ${c.status})`,
-          recoveryMs: served ? nextSameWork(taps, c, at) : null,
+          // After a drop Herald looks the post up before sending anything again: the first later call on that
+          // platform for the same work, or its first look-up (GET), is the retry starting.
+          recoveryMs: served ? minOf(nextSameWork(taps, c, at), kind === 'drop' ? nextLookup(taps, c, at) : null) : null,
         });
       }
     }
@@ -1178,6 +1211,7 @@ async function runScenario(stack: Stack, scenario: ScenarioName): Promise<RowRes
   const exitsBefore = stack.workers.unexpectedExits.length;
   const api500Before = apiErrors500.length;
   say(`--- ${scenario}: ${PIPELINES} pipelines`);
+  await waitUntil(() => stack.workers.slots.every((w) => w.readyAt !== null && stack.workers.alive(w)), 120_000);
   const batch = new Batch(stack, scenario);
   const submitting = batch.submitAll(PIPELINES);
   batch.startPolling();
@@ -1189,6 +1223,7 @@ async function runScenario(stack: Stack, scenario: ScenarioName): Promise<RowRes
     await INJECTORS[scenario](stack, batch, faults, extra, t0);
   } finally {
     resetTapMode();
+    stack.fakes.text.control.recover();
   }
   await submitting;
   const faultEnd = Math.max(Date.now(), ...faults.map((f) => f.endAt));
@@ -1209,6 +1244,25 @@ async function runScenario(stack: Stack, scenario: ScenarioName): Promise<RowRes
     delete f.held;
   }
   const verdict = judge(stack.fakes, batch);
+  try {
+    const log = allCalls(stack.taps)
+      .filter((c) => c.at >= t0)
+      .sort((a, b) => a.at - b.at)
+      .map((c) => ({
+        t: ((c.at - t0) / 1000).toFixed(2),
+        tap: c.tap,
+        call: `${c.method} ${c.path.split('?')[0]}`,
+        work: workKey(c),
+        status: c.status,
+        outcome: c.outcome,
+        injected: c.injected,
+        port: c.remotePort,
+        ms: c.endAt ? c.endAt - c.at : null,
+      }));
+    fs.writeFileSync(path.join(RUN_DIR, `calls-${scenario}.json`), JSON.stringify({ faults, pipelines: batch.tracked.map((t) => ({ id: t.id, marker: t.marker, kind: t.kind, status: t.state?.status, publications: t.state?.publications?.map((p: any) => [p.platform, p.status, p.attempts, p.error]) })), calls: log }, null, 1));
+  } catch {
+    // the call log is for whoever investigates
+  }
   const recoveries = faults.filter((f) => f.landed && f.recoveryMs !== null).map((f) => f.recoveryMs as number);
   const row: RowResult = {
     scenario,
@@ -1220,14 +1274,15 @@ async function runScenario(stack: Stack, scenario: ScenarioName): Promise<RowRes
     doubled: verdict.doubled,
     stuck: verdict.stuck,
     failed: verdict.failed,
+    webhookRedeliveries: verdict.redelivered,
     p95RecoveryS: p95(recoveries) === null ? null : Math.round(p95(recoveries)! / 100) / 10,
     maxRecoveryS: recoveries.length ? Math.round(Math.max(...recoveries) / 100) / 10 : null,
     recoverySamples: recoveries.length,
     wallS: Math.round((Date.now() - t0) / 1000),
     faults,
     notes: verdict.notes,
-    extra: { ...extra, submitFailures: batch.submitFailures, statuses: batch.tracked.reduce<Record<string, number>>((a, t) => ((a[t.state?.status ?? 'unknown'] = (a[t.state?.status ?? 'unknown'] ?? 0) + 1), a), {}) },
-    workerUnexpectedExits: stack.workers.unexpectedExits.length - exitsBefore,
+    extra: { ...extra, workerStartFailures: stack.workers.unexpectedExits.slice(exitsBefore).filter((e) => !e.wasPolling).length, submitFailures: batch.submitFailures, statuses: batch.tracked.reduce<Record<string, number>>((a, t) => ((a[t.state?.status ?? 'unknown'] = (a[t.state?.status ?? 'unknown'] ?? 0) + 1), a), {}) },
+    workerUnexpectedExits: stack.workers.unexpectedExits.slice(exitsBefore).filter((e) => e.wasPolling).length,
     api500s: apiErrors500.length - api500Before,
   };
   say(
@@ -1263,15 +1318,15 @@ async function main(): Promise<number> {
     await cleanup();
   }
 
-  const headers = ['scenario', 'pipelines', 'faults injected', 'landed mid-call', 'lost', 'doubled', 'stuck after 5 min', 'p95 recovery (s)', 'failed pubs'];
-  const table: Cell[][] = rows.map((r) => [r.scenario, r.pipelines, r.faultsInjected, r.faultsLanded, r.lost, r.doubled, r.stuck, r.p95RecoveryS, r.failed]);
+  const headers = ['scenario', 'pipelines', 'faults injected', 'landed mid-call', 'lost', 'doubled', 'stuck after 5 min', 'p95 recovery (s)', 'failed pubs', 'worker crashes'];
+  const table: Cell[][] = rows.map((r) => [r.scenario, r.pipelines, r.faultsInjected, r.faultsLanded, r.lost, r.doubled, r.stuck, r.p95RecoveryS, r.failed, r.workerUnexpectedExits]);
   printTable('Fault matrix (0 lost, 0 doubled, 0 stuck is the promise)', headers, table);
   const md = markdownTable(headers, table);
   console.log(`\n${md}\n`);
   if (skipped.length) say(`skipped for lack of time: ${skipped.join(', ')}`);
   const file = writeResults('faults', {
     command: `npm run bench -- faults ${process.argv.slice(2).join(' ')}`.trim(),
-    settings: { pipelinesPerRow: PIPELINES, outageMs: OUTAGE_MS, temporalDownMs: TEMPORAL_DOWN_MS, maxKills: MAX_KILLS, tapLatencyMs: TAP_LATENCY_MS, stuckAfterMs: STUCK_AFTER_MS },
+    settings: { pipelinesPerRow: PIPELINES, submitSpacingMs: SUBMIT_SPACING_MS, outageMs: OUTAGE_MS, temporalDownMs: TEMPORAL_DOWN_MS, maxKills: MAX_KILLS, tapLatencyMs: TAP_LATENCY_MS, stuckAfterMs: STUCK_AFTER_MS },
     wallSeconds: Math.round((Date.now() - t00) / 1000),
     rows,
     skipped,
