@@ -74,7 +74,7 @@ describe('event streams', () => {
   it('an unknown pipeline id is the same 404 as another tenant\'s: nothing tells the two apart', async () => {
     const res = await fetch(`${h.baseUrl}/v1/pipelines/pl_doesnotexist000/events`, { headers: { authorization: `Bearer ${h.keys.b}` } });
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe('not_found');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
   });
 });
 
