@@ -32,7 +32,8 @@ interface PgliteLike {
 
 /** The message start-up stops with when an import fails: what happened and exactly what to do. */
 export function importFailureMessage(source: string, reason: string): string {
-  const rel = path.relative(process.cwd(), source) || source;
+  const relative = path.relative(process.cwd(), source);
+  const rel = relative && !relative.startsWith('..') ? relative : source;
   return [
     `Herald could not import the database of an earlier version in ${rel} (PGlite) into the embedded PostgreSQL:`,
     `  ${reason}`,
