@@ -878,6 +878,9 @@ interface FaultRecord {
   landed: boolean;
   evidence: string;
   recoveryMs: number | null;
+  /** Kill: the calls the victim held. Per-call faults: the faulted call. Recovery is computed once the row is over. */
+  held?: TapCall[];
+  pending?: { call: TapCall; lookup: boolean };
 }
 
 interface RowResult {
@@ -932,9 +935,14 @@ const killInjector: Injector = async (stack, batch, faults, extra) => {
     // The other worker is up, so the recovery measured is Herald's (heartbeat timeout, retry), not a process start.
     await waitUntil(() => workers.slots.every((w) => w.readyAt !== null && workers.alive(w)), 90_000);
     const stage = STAGES[k % STAGES.length];
-    // Up to 8 s to catch a live worker with a call of this stage open (or, for "waiting", a publication waiting).
+    // Up to 15 s to catch a live worker with a call of this stage open (or, for "waiting", a publication waiting).
     let victim: (typeof workers.slots)[number] | undefined;
-    const until = Date.now() + 8_000;
+    const until = Date.now() + 15_000;
+    if (stage.name === 'waiting' && batch.waiting().length === 0) {
+      // The webhook answers its next post with its 429 and Retry-After 10: that publication waits on a durable timer.
+      stack.fakes.webhook.failNext(429, { error: 'rate_limited' }, { 'Retry-After': '10' });
+      extra.webhook429sForWaiting = ((extra.webhook429sForWaiting as number | undefined) ?? 0) + 1;
+    }
     while (!victim && Date.now() < until && !batch.allTerminal()) {
       const live = workers.slots.filter((w) => workers.alive(w) && w.readyAt !== null);
       if (stage.name === 'waiting') {
@@ -979,7 +987,7 @@ const killInjector: Injector = async (stack, batch, faults, extra) => {
           : 'no open call',
       recoveryMs: null,
     });
-    (faults[faults.length - 1] as FaultRecord & { held?: TapCall[] }).held = held;
+    faults[faults.length - 1].held = held;
     await sleep(2_000 + Math.random() * 3_000);
   }
   extra.stagesHit = stagesHit;
@@ -1166,7 +1174,7 @@ function tapInjector(kind: '5xx' | '429' | 'hang' | 'drop'): Injector {
       );
       for (const c of served) {
         const at = c.endAt ?? c.at;
-        faults.push({ kind: `${kind} from ${c.tap} ${c.method} ${c.path.split('?')[0]}`, at, endAt: at, landed: true, evidence: `served ${c.status}`, recoveryMs: nextSameWork(taps, c, at) });
+        faults.push({ kind: `${kind} from ${c.tap} ${c.method} ${c.path.split('?')[0]}`, at, endAt: at, landed: true, evidence: `served ${c.status}`, recoveryMs: null, pending: { call: c, lookup: false } });
       }
       // Armed switches whose answer never went out (none expected) count as injected, not landed.
       for (let i = served.length; i < armed; i++) faults.push({ kind: `${kind} armed`, at: Date.now(), endAt: Date.now(), landed: false, evidence: 'armed, not served', recoveryMs: null });
@@ -1185,9 +1193,10 @@ function tapInjector(kind: '5xx' | '429' | 'hang' | 'drop'): Injector {
               : served
                 ? `the fake answered ${c.status}; the caller's socket was destroyed`
                 : `not dropped (${c.outcome} ${c.status})`,
+          recoveryMs: null,
           // After a drop Herald looks the post up before sending anything again: the first later call on that
           // platform for the same work, or its first look-up (GET), is the retry starting.
-          recoveryMs: served ? minOf(nextSameWork(taps, c, at), kind === 'drop' ? nextLookup(taps, c, at) : null) : null,
+          pending: served ? { call: c, lookup: kind === 'drop' } : undefined,
         });
       }
     }
@@ -1237,11 +1246,18 @@ async function runScenario(stack: Stack, scenario: ScenarioName): Promise<RowRes
   }
 
   // Kill recovery: each call the victim held, to the retry of the same work.
-  for (const f of faults as (FaultRecord & { held?: TapCall[] })[]) {
-    if (!f.held) continue;
-    const samples = f.held.map((c) => nextSameWork(stack.taps, c, f.at)).filter((x): x is number => x !== null);
-    f.recoveryMs = samples.length ? Math.max(...samples) : null;
-    delete f.held;
+  for (const f of faults) {
+    if (f.held) {
+      const samples = f.held.map((c) => nextSameWork(stack.taps, c, f.at)).filter((x): x is number => x !== null);
+      f.recoveryMs = samples.length ? Math.max(...samples) : null;
+      delete f.held;
+    }
+    if (f.pending) {
+      const { call, lookup } = f.pending;
+      const at = call.injected === 'hang' ? call.at : (call.endAt ?? call.at);
+      f.recoveryMs = minOf(nextSameWork(stack.taps, call, at), lookup ? nextLookup(stack.taps, call, at) : null);
+      delete f.pending;
+    }
   }
   const verdict = judge(stack.fakes, batch);
   try {
