@@ -171,12 +171,22 @@ afterAll(async () => {
   await Promise.all([x?.close(), mastodon?.close(), bluesky?.close(), linkedin?.close()]);
 });
 
+interface AccountBody {
+  platform: P;
+  handle: string;
+  credentials: Record<string, string>;
+  settings: Record<string, string>;
+  expiresAt?: string;
+}
+/** What connectAccounts sent (the tokens). */
+let connected: Record<P, AccountBody>;
+
 async function connectAccounts(): Promise<Record<P, string>> {
   const far = new Date(Date.now() + 30 * 86_400_000).toISOString();
   const xt = x.issueTokens();
   const bt = bluesky.issueTokens();
   const lt = linkedin.issueTokens();
-  const bodies: Record<P, unknown> = {
+  const bodies: Record<P, AccountBody> = {
     x: {
       platform: 'x',
       handle: x.user.username,
@@ -206,7 +216,8 @@ async function connectAccounts(): Promise<Record<P, string>> {
     },
   };
   // A Bluesky DID names the account (it is in every post's URI): no secret.
-  for (const p of PLATFORMS) scan.addAll(`${p} credentials`, (bodies[p] as { credentials: unknown }).credentials, { public: ['did', 'identifier'] });
+  for (const p of PLATFORMS) scan.addAll(`${p} credentials`, bodies[p].credentials, { public: ['did', 'identifier'] });
+  connected = bodies;
   const ids = {} as Record<P, string>;
   for (const p of PLATFORMS) {
     const res = await h.api('POST', '/v1/accounts', bodies[p]);
@@ -365,8 +376,16 @@ it('every publication ends published exactly once while workers are killed and c
 
   // The unknown outcome: a platform stores the next post and drops the connection.
   const drops: { platform: P; at: number; postsBefore: number }[] = [];
+  const echoes: P[] = [];
   const dropper = (async () => {
     while (totalPosts() === 0 && !finished() && Date.now() - t0 < 60_000) await sleep(100);
+    // A platform that echoes the caller's token in a 5xx: the workers' own lines about the failed attempt (their
+    // Temporal SDK logs the activity's error) must not carry it.
+    for (const platform of ['x', 'mastodon'] as const) {
+      const token = connected[platform].credentials.accessToken;
+      fakes()[platform].respondNext({ status: 503, body: { error: `upstream rejected ${token}`, detail: `upstream rejected ${token}` } });
+      echoes.push(platform);
+    }
     for (let k = 0; k < DROPS_PER_PLATFORM * PLATFORMS.length && !finished(); k++) {
       await sleep(500 + Math.random() * 1_500);
       const platform = PLATFORMS[k % PLATFORMS.length];
@@ -444,6 +463,7 @@ it('every publication ends published exactly once while workers are killed and c
   }
 
   // ---- The faults landed ---------------------------------------------------------------------
+  const publishOrAny503 = (platform: P) => fakes()[platform].requests.filter((r) => r.outcome?.kind === 'answered' && r.outcome.status === 503).length;
   // An aimed kill landed when its worker was dead before the platform's answer was written: the connection was
   // seen to go (client gone), or the answer went out only after the SIGKILL (into a dead process's socket).
   const landedBeforeAnswer = (k: (typeof kills)[number]) =>
@@ -495,6 +515,7 @@ it('every publication ends published exactly once while workers are killed and c
       publishRequestsCutByAKill: killedMidPublish.length,
       postsStoredThenWorkerKilled: killedAfterStore.length,
       dropsUsed: dropsUsed.length,
+      tokenEchoesServed: echoes.map((p) => `${p}: ${publishOrAny503(p)}`),
       unknownOutcomes: unknownOutcomes.length,
       reconciled: reconciled.length,
     },
@@ -558,6 +579,9 @@ it('every publication ends published exactly once while workers are killed and c
   expect(dropsUsed.length).toBeGreaterThan(0);
   expect(reconciled.length).toBe(unknownOutcomes.length);
   expect(reconciled.length).toBeGreaterThan(0);
+  for (const p of echoes) expect(publishOrAny503(p)).toBeGreaterThan(0);
+  // ...and the echoed error did reach a worker's output (scrubbed), so the scan below searched a line that held it.
+  expect(procs.some((p) => p.output.includes('upstream rejected'))).toBe(true);
   // No secret in any process's output, and the scan really read them (workers' info lines included).
   expect(describeFindings(secretFindings)).toEqual([]);
   const coverage = scan.coverage();

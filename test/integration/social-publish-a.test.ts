@@ -211,6 +211,7 @@ describe('X', () => {
   });
 
   it('finds the account through /2/users/me when the settings carry no user id', async () => {
+    fake.detectDuplicates(false);
     fake.acceptThenDrop();
     await failure(x.publish(input({ account: { id: 'acc-x', handle: 'herald_test', settings: {} } })));
     const result = await x.publish(input({ account: { id: 'acc-x', handle: 'herald_test', settings: {} } }), { reconcile: true });
