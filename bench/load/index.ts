@@ -1,26 +1,30 @@
-// `npm run bench -- load [clients] [seconds]`: `npm start` with its embedded PostgreSQL (no DATABASE_URL) under N
+// `npm run bench -- load [clients] [seconds] [--baseline <git ref>]`: `npm start` with its embedded PostgreSQL (no DATABASE_URL) under N
 // concurrent HTTP clients (default 50) for S seconds (default 60). Each client submits a dry-run pipeline (x and
 // mastodon), then reads it and the first page of the list every 100 ms until it is published, and submits the next.
 // Afterwards every pipeline must reach `published`. Prints a table and writes bench/results/load.json.
 // The Temporal dev server is the one `npm run bench` starts (TEMPORAL_ADDRESS), so only Herald is measured.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+// --baseline <ref> first measures that commit the same way (extracted with `git archive` to a temporary directory,
+// sharing this node_modules), for a side-by-side row: b88d0c8 is the last commit with PGlite behind pglite-socket.
+import { execSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, processesMentioning, PROTOCOL_ERROR, spawnNpmStart, stopNpmStart, waitReady } from '../../test/helpers/npm-start-process';
 
-const CLIENTS = Number(process.argv[2] ?? 50);
-const SECONDS = Number(process.argv[3] ?? 60);
+const args = process.argv.slice(2);
+const baselineAt = args.indexOf('--baseline');
+const BASELINE = baselineAt >= 0 ? args.splice(baselineAt, 2)[1] : null;
+const CLIENTS = Number(args[0] ?? 50);
+const SECONDS = Number(args[1] ?? 60);
 const KEY = 'bench-load-key';
 
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : 0);
 
-async function main() {
-  const temporalAddress = process.env.TEMPORAL_ADDRESS;
-  if (!temporalAddress) throw new Error('run with `npm run bench -- load` (it starts a Temporal dev server)');
+async function measure(label: string, root: string | undefined, temporalAddress: string) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'herald-bench-load-'));
   const port = await freePort();
   const t0 = Date.now();
-  const herald = spawnNpmStart({ dataDir, port, apiKeys: `bench:${KEY}`, taskQueue: `herald-bench-load-${process.pid}`, temporalAddress });
+  const herald = spawnNpmStart({ dataDir, port, apiKeys: `bench:${KEY}`, taskQueue: `herald-bench-load-${process.pid}-${label.replace(/\W+/g, '-')}`, temporalAddress, root });
   try {
     await waitReady(herald, 180_000);
     const startMs = Date.now() - t0;
@@ -83,7 +87,7 @@ async function main() {
     const drain0 = Date.now();
     const pending = new Set(created);
     const last = new Map<string, string>();
-    while (pending.size && Date.now() - drain0 < 600_000) {
+    while (pending.size && Date.now() - drain0 < 300_000) {
       for (const id of [...pending]) {
         const r = await api('GET', `/v1/pipelines/${id}`).catch(() => null);
         const status = r && r.status === 200 ? (JSON.parse(r.text).status as string) : `http ${r?.status ?? 'error'}`;
@@ -106,7 +110,9 @@ async function main() {
     };
     const rows = [row('POST /v1/pipelines', latencies.post), row('GET /v1/pipelines/:id', latencies.get), row('GET /v1/pipelines', latencies.list), row('all', all)];
     const published = created.length - pending.size;
-    const result = {
+    await writeFile(path.resolve(__dirname, '..', 'results', `load-${label.replace(/\W+/g, '-')}.log`), herald.output()).catch(() => undefined);
+    return {
+      label,
       clients: CLIENTS,
       seconds: SECONDS,
       machine: { cpus: cpus().length, loadavg1mAtStart: Number(load0.toFixed(2)) },
@@ -125,29 +131,47 @@ async function main() {
       stop: { code: stopped.code, ms: stopped.ms, postgresLeftRunning: leftover.length },
       sampleErrors: errors,
     };
-
-    console.log(`\nnpm start (embedded PostgreSQL), ${CLIENTS} clients for ${SECONDS} s on ${cpus().length} CPUs (load average ${load0.toFixed(1)} at start)\n`);
-    console.log('| route | requests | p50 ms | p95 ms | p99 ms |');
-    console.log('|---|---:|---:|---:|---:|');
-    for (const r of rows) console.log(`| ${r.name} | ${r.requests} | ${r.p50} | ${r.p95} | ${r.p99} |`);
-    console.log('');
-    console.log('| requests | 5xx | network errors | pipelines created | published | drain after load | protocol errors in log | Ctrl-C exit, time | postgres left |');
-    console.log('|---:|---:|---:|---:|---:|---:|---:|---|---:|');
-    console.log(
-      `| ${requests} | ${fiveXX} | ${networkErrors} | ${created.length} | ${published} | ${(drainMs / 1000).toFixed(1)} s | ${protocolErrors.length} | ${stopped.code}, ${(stopped.ms / 1000).toFixed(1)} s | ${leftover.length} |`,
-    );
-    if (errors.length) console.log(`\nsample errors:\n  ${errors.join('\n  ')}`);
-    const out = path.resolve(__dirname, '..', 'results', 'load.json');
-    await mkdir(path.dirname(out), { recursive: true });
-    await writeFile(out, JSON.stringify(result, null, 2) + '\n');
-    // Herald's own output (warnings and errors, JSON lines) for diagnosis; *.log is not committed.
-    await writeFile(out.replace(/\.json$/, '.log'), herald.output());
-    console.log(`\nwrote ${path.relative(process.cwd(), out)} (Herald's output: ${path.relative(process.cwd(), out.replace(/\.json$/, '.log'))})`);
-    if (fiveXX || networkErrors || pending.size || protocolErrors.length) process.exitCode = 1;
   } finally {
     if (herald.child.exitCode === null) await stopNpmStart(herald);
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+async function main() {
+  const temporalAddress = process.env.TEMPORAL_ADDRESS;
+  if (!temporalAddress) throw new Error('run with `npm run bench -- load` (it starts a Temporal dev server)');
+  await mkdir(path.resolve(__dirname, '..', 'results'), { recursive: true });
+  const results = [];
+  if (BASELINE) {
+    const dir = await mkdtemp(path.join(tmpdir(), 'herald-baseline-'));
+    try {
+      execSync(`git archive ${BASELINE} | tar -x -C ${dir}`, { cwd: path.resolve(__dirname, '../..'), stdio: 'inherit' });
+      await symlink(path.resolve(__dirname, '../../node_modules'), path.join(dir, 'node_modules'));
+      results.push(await measure(`baseline ${BASELINE}`, dir, temporalAddress));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  results.push(await measure('this tree (embedded PostgreSQL)', undefined, temporalAddress));
+
+  console.log(`\nnpm start with embedded defaults, ${CLIENTS} clients for ${SECONDS} s each, ${cpus().length} CPUs (load average at start: ${results.map((r) => r.machine.loadavg1mAtStart).join(', ')})\n`);
+  console.log('| run | route | requests | p50 ms | p95 ms | p99 ms |');
+  console.log('|---|---|---:|---:|---:|---:|');
+  for (const r of results) for (const l of r.latencyMs) console.log(`| ${r.label} | ${l.name} | ${l.requests} | ${l.p50} | ${l.p95} | ${l.p99} |`);
+  console.log('');
+  console.log('| run | requests | 5xx | network errors | pipelines created | published | drain after load | protocol errors in log | Ctrl-C exit, time | postgres left |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|---:|');
+  for (const r of results) {
+    console.log(
+      `| ${r.label} | ${r.requests} | ${r.fiveXX} | ${r.networkErrors} | ${r.pipelines.created} | ${r.pipelines.published} | ${(r.drainMs / 1000).toFixed(1)} s | ${r.protocolErrorLines} | ${r.stop.code}, ${(r.stop.ms / 1000).toFixed(1)} s | ${r.stop.postgresLeftRunning} |`,
+    );
+    if (r.sampleErrors.length) console.log(`\n${r.label}: sample errors:\n  ${r.sampleErrors.join('\n  ')}\n`);
+  }
+  const out = path.resolve(__dirname, '..', 'results', 'load.json');
+  await writeFile(out, JSON.stringify(BASELINE ? { baseline: results[0], current: results[1] } : { current: results[0] }, null, 2) + '\n');
+  console.log(`\nwrote ${path.relative(process.cwd(), out)} (each run's own output: bench/results/load-*.log)`);
+  const current = results[results.length - 1];
+  if (current.fiveXX || current.networkErrors || current.pipelines.published < current.pipelines.created || current.protocolErrorLines) process.exitCode = 1;
 }
 
 main().catch((err) => {

@@ -316,7 +316,9 @@ async function launch(
       if (!line.trim()) continue;
       lines.push(line);
       if (lines.length > 40) lines.shift();
-      log(/^(WARNING|ERROR|FATAL|PANIC)/.test(line) && !/terminating connection due to administrator command/.test(line) ? 'warn' : 'debug', `postgres: ${line}`);
+      // Start-up and shutdown are announced to connecting clients as FATAL; they are not problems.
+      const routine = /terminating connection due to administrator command|the database system is (starting up|shutting down)/.test(line);
+      log(/^(WARNING|ERROR|FATAL|PANIC)/.test(line) && !routine ? 'warn' : 'debug', `postgres: ${line}`);
     }
   });
   child.stdin!.on('error', () => undefined); // EPIPE after the watchdog ended
@@ -358,6 +360,10 @@ async function launch(
 
 export async function startEmbeddedPostgres(dataDir: string, options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
   const log = options.log ?? (() => undefined);
+  if (platform() === 'win32') {
+    // The watchdog that keeps PostgreSQL from outliving Herald is a POSIX shell script.
+    throw new EmbeddedDatabaseError('the embedded PostgreSQL runs on Linux and macOS; on Windows set DATABASE_URL to a PostgreSQL server (or use WSL)');
+  }
   const bin = await binaries();
   const ids = await runAsIds();
   const root = path.resolve(dataDir);

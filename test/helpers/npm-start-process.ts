@@ -26,10 +26,19 @@ export interface NpmStart {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnNpmStart(opts: { dataDir: string; port: number; apiKeys: string; taskQueue: string; temporalAddress: string; env?: Record<string, string> }): NpmStart {
+export function spawnNpmStart(opts: {
+  dataDir: string;
+  port: number;
+  apiKeys: string;
+  taskQueue: string;
+  temporalAddress: string;
+  env?: Record<string, string>;
+  /** Another checkout to run (bench/load measures an earlier version side by side); default this one. */
+  root?: string;
+}): NpmStart {
   let out = '';
   const child = spawn(process.execPath, ['scripts/run.mjs', 'start'], {
-    cwd: ROOT,
+    cwd: opts.root ?? ROOT,
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: opts.temporalAddress,
