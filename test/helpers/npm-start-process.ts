@@ -33,11 +33,16 @@ export function spawnNpmStart(opts: {
   taskQueue: string;
   temporalAddress: string;
   env?: Record<string, string>;
-  /** Another checkout to run (bench/load measures an earlier version side by side); default this one. */
+  /**
+   * Another checkout to run (bench/load measures an earlier version side by side); default this one. It is started
+   * without scripts/run.mjs (TEMPORAL_ADDRESS is set, so run.mjs would only pass through), because run.mjs may run
+   * `npm ci`, which must never touch the node_modules such a checkout borrows from this one.
+   */
   root?: string;
 }): NpmStart {
   let out = '';
-  const child = spawn(process.execPath, ['scripts/run.mjs', 'start'], {
+  const args = opts.root ? ['--import', 'tsx', 'src/dev/start.ts'] : ['scripts/run.mjs', 'start'];
+  const child = spawn(process.execPath, args, {
     cwd: opts.root ?? ROOT,
     env: {
       ...process.env,
