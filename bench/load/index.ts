@@ -6,7 +6,7 @@
 // --baseline <ref> first measures that commit the same way (extracted with `git archive` to a temporary directory,
 // sharing this node_modules), for a side-by-side row: b88d0c8 is the last commit with PGlite behind pglite-socket.
 import { execSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, processesMentioning, PROTOCOL_ERROR, spawnNpmStart, stopNpmStart, waitReady } from '../../test/helpers/npm-start-process';
@@ -149,6 +149,7 @@ async function main() {
       await symlink(path.resolve(__dirname, '../../node_modules'), path.join(dir, 'node_modules'));
       results.push(await measure(`baseline ${BASELINE}`, dir, temporalAddress));
     } finally {
+      await unlink(path.join(dir, 'node_modules')).catch(() => undefined); // the link only, never what it points to
       await rm(dir, { recursive: true, force: true });
     }
   }
