@@ -42,7 +42,8 @@ export interface ExecuteOptions<T> {
   signal?: AbortSignal;
   /**
    * Names this logical call, the same on every retry (e.g. workflowId + activityId). A refused call then holds a future
-   * slot of its own: the RateLimitedError's retryAfterMs is that slot, and the retry at that time is granted.
+   * slot of its own: the RateLimitedError's retryAfterMs is that slot, and the retry from then on (however late, within
+   * the slot's lease) is admitted in its place in line.
    */
   ticket?: string;
   /** With a ticket: reserve no slot further ahead than this; refuse without one instead (default 10 minutes). */

@@ -45,8 +45,9 @@ export interface AcquireCost {
   tokens?: number;
   /**
    * Names one logical call, the same on every retry (e.g. Temporal workflowId + activityId). A refused caller with a
-   * ticket gets a future slot of its own: `retryAfterMs` says when, and the same ticket is granted from then on.
-   * Without a ticket nothing is reserved.
+   * ticket gets a place in line and a future slot of its own: `retryAfterMs` says when. Back early, it is told the same
+   * slot; back from then on, however late (until the slot's lease runs out), it is admitted in its place. Without a
+   * ticket nothing is reserved.
    */
   ticket?: string;
   /** With a ticket: reserve no slot further ahead than this; refuse without a reservation instead (default 10 minutes). */
