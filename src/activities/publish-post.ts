@@ -19,6 +19,8 @@ export interface PublishPostArgs {
   format: ContentFormat;
   images: ImageRef[];
   dryRun: boolean;
+  /** Attempts of earlier calls for this publication (before a wait for a quota or a breaker): reconcile then too. */
+  earlierAttempts?: number;
 }
 export interface PublishPostResult {
   status: 'published' | 'previewed';
@@ -91,7 +93,7 @@ export function createPublishPost({
     let progress = initial;
     const ctx = (): PublishContext => ({
       progress,
-      reconcile: attempt > 1,
+      reconcile: attempt > 1 || (args.earlierAttempts ?? 0) > 0,
       onProgress: (p) => {
         progress = p;
         keep(p);

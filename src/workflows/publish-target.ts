@@ -57,7 +57,9 @@ export async function publishTarget(input: PublishTargetInput): Promise<PublishT
       // Once a post is on its way it is not abandoned halfway: its outcome is always recorded.
       let r;
       try {
-        r = await CancellationScope.nonCancellable(() => publishPost(input));
+        // After a wait the call is a new activity (attempt 1), but an earlier attempt may have posted without hearing
+        // the answer: `earlierAttempts` tells it to look before posting again.
+        r = await CancellationScope.nonCancellable(() => publishPost(tries > 0 ? { ...input, earlierAttempts: tries } : input));
       } finally {
         const t = told;
         told = null;
