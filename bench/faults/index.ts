@@ -115,7 +115,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const children = new Set<ChildProcess>();
 const extraPids = new Set<number>();
+/** The private redis-server (its kill() signals synchronously). */
+let redisRef: PrivateRedis | null = null;
 function killEverything() {
+  void redisRef?.kill();
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const pid of extraPids) {
     try {
@@ -314,6 +317,61 @@ interface Stack {
   workers: Workers;
   baseUrl: string;
   accounts: Record<string, string>;
+  /** New imitation platforms and accounts for the next row. */
+  freshPlatforms(): Promise<void>;
+}
+
+async function startFakes(): Promise<Fakes> {
+  const [webhook, x, linkedin, mastodon, bluesky, meta, text, images] = await Promise.all([
+    startFakeWebhookServer(),
+    startXFake(),
+    startLinkedInFake(),
+    startMastodonFake(),
+    startBlueskyFake(),
+    startMetaGraphFake(),
+    startOpenAIFake({ apiKey: 'bench-openai' }),
+    startOpenAIImagesFake(),
+  ]);
+  // Herald's reconciliation, not the platforms' own duplicate refusal, must keep posts single.
+  for (const f of [x, linkedin, mastodon, bluesky]) f.detectDuplicates(false);
+  meta.duplicateDetection(false);
+  // Instagram containers answer IN_PROGRESS twice before FINISHED: the publication polls (a stage the kills aim at).
+  meta.containerDelay(2);
+  return { webhook, x, linkedin, mastodon, bluesky, meta, text, images };
+}
+
+async function closeFakes(f: Fakes): Promise<void> {
+  await Promise.all([f.webhook.close(), f.x.close(), f.linkedin.close(), f.mastodon.close(), f.bluesky.close(), f.meta.close(), f.text.close(), f.images.close()]);
+}
+
+/** One account per platform on these fakes, through the API. */
+async function connectAccounts(baseUrl: string, fakes: Fakes, taps: Record<TapName, Tap>): Promise<Record<string, string>> {
+  const { x, bluesky, linkedin, mastodon, meta } = fakes;
+  const xt = x.issueTokens();
+  const bt = bluesky.issueTokens();
+  const lt = linkedin.issueTokens();
+  const far = new Date(Date.now() + 30 * 86_400_000).toISOString();
+  const bodies: Record<string, unknown> = {
+    webhook: { platform: 'webhook', handle: 'faults-hook', credentials: { url: `${taps.webhook.url}/hook/faults` } },
+    x: { platform: 'x', handle: x.user.username, credentials: { accessToken: xt.accessToken, refreshToken: xt.refreshToken }, settings: { userId: x.user.id, username: x.user.username }, expiresAt: far },
+    linkedin: { platform: 'linkedin', handle: linkedin.member.name, credentials: { accessToken: lt.accessToken, refreshToken: lt.refreshToken }, settings: { personId: linkedin.member.id }, expiresAt: far },
+    mastodon: { platform: 'mastodon', handle: mastodon.account.acct, credentials: { accessToken: mastodon.issueTokens().accessToken }, settings: { instanceUrl: taps.mastodon.url } },
+    bluesky: { platform: 'bluesky', handle: bluesky.account.handle, credentials: { accessJwt: bt.accessJwt, refreshJwt: bt.refreshJwt, did: bluesky.account.did }, settings: { did: bluesky.account.did }, expiresAt: far },
+    instagram: { platform: 'instagram', handle: 'herald', credentials: { accessToken: meta.issueToken('instagram') }, settings: { igUserId: IG_USER } },
+  };
+  const accounts: Record<string, string> = {};
+  for (const [p, body] of Object.entries(bodies)) {
+    for (let attempt = 0; ; attempt++) {
+      const res = await api(baseUrl, 'POST', '/v1/accounts', body);
+      if (res.status === 201) {
+        accounts[p] = res.json.id;
+        break;
+      }
+      if (attempt >= 20 || (res.status !== 503 && res.status !== 0)) throw new Error(`connecting ${p}: ${res.status} ${JSON.stringify(res.json)}`);
+      await sleep(1000);
+    }
+  }
+  return accounts;
 }
 
 type TemporalModule = {
@@ -437,6 +495,7 @@ async function startStack(): Promise<{ stack: Stack; cleanup: () => Promise<void
 
     // Redis.
     const redis = await startPrivateRedis();
+    redisRef = redis;
     cleanups.push(() => redis.kill());
 
     // Temporal with a file database.
@@ -458,39 +517,28 @@ async function startStack(): Promise<{ stack: Stack; cleanup: () => Promise<void
     say(`Temporal dev server (file ${dbFile}) at ${temporal.address} in ${(temporal.startMs / 1000).toFixed(1)} s`);
 
     // Fakes and taps.
-    const [webhook, x, linkedin, mastodon, bluesky, meta, text, images] = await Promise.all([
-      startFakeWebhookServer(),
-      startXFake(),
-      startLinkedInFake(),
-      startMastodonFake(),
-      startBlueskyFake(),
-      startMetaGraphFake(),
-      startOpenAIFake({ apiKey: 'bench-openai' }),
-      startOpenAIImagesFake(),
-    ]);
-    const fakes: Fakes = { webhook, x, linkedin, mastodon, bluesky, meta, text, images };
-    cleanups.push(() => Promise.all([webhook.close(), x.close(), linkedin.close(), mastodon.close(), bluesky.close(), meta.close(), text.close(), images.close()]));
-    // Herald's reconciliation, not the platforms' own duplicate refusal, must keep posts single.
-    for (const f of [x, linkedin, mastodon, bluesky]) f.detectDuplicates(false);
-    meta.duplicateDetection(false);
-    meta.containerDelay(2);
-
-    const social = (f: SocialFakeBase) => (fault: '5xx' | '429') => (fault === '5xx' ? f.serverErrorNext(1) : f.rateLimitNext(1, 2));
+    // Fresh imitation platforms for every row (their daily caps, X's 100 posts and Instagram's 50, would otherwise
+    // carry over): the taps stay, and route to whichever set is current.
+    const cur = { fakes: await startFakes() };
+    const retired: Fakes[] = [];
+    cleanups.push(() => Promise.all([cur.fakes, ...retired].map(closeFakes)));
+    const f = () => cur.fakes;
+    const social = (pick: () => SocialFakeBase) => (fault: '5xx' | '429') => (fault === '5xx' ? pick().serverErrorNext(1) : pick().rateLimitNext(1, 2));
     const tapSpecs: Record<TapName, { target: (p: string) => string; arm: (fault: '5xx' | '429', p: string) => void }> = {
       webhook: {
-        target: () => webhook.url,
-        arm: (fault) => (fault === '5xx' ? webhook.failNext(503, { error: 'unavailable' }) : webhook.failNext(429, { error: 'rate_limited' }, { 'Retry-After': '2' })),
+        target: () => f().webhook.url,
+        arm: (fault) => (fault === '5xx' ? f().webhook.failNext(503, { error: 'unavailable' }) : f().webhook.failNext(429, { error: 'rate_limited' }, { 'Retry-After': '2' })),
       },
-      x: { target: () => x.url, arm: social(x) },
-      linkedin: { target: () => linkedin.url, arm: social(linkedin) },
-      mastodon: { target: () => mastodon.url, arm: social(mastodon) },
-      bluesky: { target: () => bluesky.url, arm: social(bluesky) },
-      meta: { target: () => meta.url, arm: (fault) => (fault === '5xx' ? meta.serverErrorNext(1) : meta.rateLimitNext(80002, 1, { regainMinutes: 1 })) },
+      x: { target: () => f().x.url, arm: social(() => f().x) },
+      linkedin: { target: () => f().linkedin.url, arm: social(() => f().linkedin) },
+      mastodon: { target: () => f().mastodon.url, arm: social(() => f().mastodon) },
+      bluesky: { target: () => f().bluesky.url, arm: social(() => f().bluesky) },
+      meta: { target: () => f().meta.url, arm: (fault) => (fault === '5xx' ? f().meta.serverErrorNext(1) : f().meta.rateLimitNext(80002, 1, { regainMinutes: 1 })) },
       openai: {
-        target: (p) => (p.startsWith('/v1/images') || p.startsWith('/files/') ? images.url : text.url),
+        target: (p) => (p.startsWith('/v1/images') || p.startsWith('/files/') ? f().images.url : f().text.url),
         arm: (fault, p) => {
-          if (p.startsWith('/v1/images')) images.failNext(fault === '5xx' ? 'server_error' : 'rate_limit');
-          else text.control.failNext(fault === '5xx' ? 'server_error' : 'rate_limit', 1, { retryAfterSeconds: 2 });
+          if (p.startsWith('/v1/images')) f().images.failNext(fault === '5xx' ? 'server_error' : 'rate_limit');
+          else f().text.control.failNext(fault === '5xx' ? 'server_error' : 'rate_limit', 1, { retryAfterSeconds: 2 });
         },
       },
     };
@@ -524,15 +572,15 @@ async function startStack(): Promise<{ stack: Stack; cleanup: () => Promise<void
       RATE_LIMIT_OPENAI: '100000/1m',
       RATE_LIMIT_OPENAI_TOKENS: '1000000000/1m',
       X_API_BASE_URL: taps.x.url,
-      X_CLIENT_ID: x.clientId,
+      X_CLIENT_ID: f().x.clientId,
       LINKEDIN_API_BASE_URL: taps.linkedin.url,
       LINKEDIN_OAUTH_BASE_URL: taps.linkedin.url,
-      LINKEDIN_CLIENT_ID: linkedin.clientId,
-      LINKEDIN_CLIENT_SECRET: linkedin.clientSecret,
+      LINKEDIN_CLIENT_ID: f().linkedin.clientId,
+      LINKEDIN_CLIENT_SECRET: f().linkedin.clientSecret,
       BLUESKY_SERVICE_URL: taps.bluesky.url,
       META_GRAPH_BASE_URL: `${taps.meta.url}/v21.0`,
-      META_APP_ID: meta.appId,
-      META_APP_SECRET: meta.appSecret,
+      META_APP_ID: f().meta.appId,
+      META_APP_SECRET: f().meta.appSecret,
       // The platforms' real daily quotas would make a 20-minute run wait for tomorrow; the webhook account is paced so
       // publications do wait on the limiter (the "waiting" stage).
       RATE_LIMIT_X: '100000/15m',
@@ -568,28 +616,10 @@ async function startStack(): Promise<{ stack: Stack; cleanup: () => Promise<void
     await workers.waitReady(180_000);
     say(`2 workers polling ${taskQueue}; API on ${baseUrl}`);
 
-    // Accounts, one per platform.
-    const xt = x.issueTokens();
-    const bt = bluesky.issueTokens();
-    const lt = linkedin.issueTokens();
-    const far = new Date(Date.now() + 30 * 86_400_000).toISOString();
-    const bodies: Record<string, unknown> = {
-      webhook: { platform: 'webhook', handle: 'faults-hook', credentials: { url: `${taps.webhook.url}/hook/faults` } },
-      x: { platform: 'x', handle: x.user.username, credentials: { accessToken: xt.accessToken, refreshToken: xt.refreshToken }, settings: { userId: x.user.id, username: x.user.username }, expiresAt: far },
-      linkedin: { platform: 'linkedin', handle: linkedin.member.name, credentials: { accessToken: lt.accessToken, refreshToken: lt.refreshToken }, settings: { personId: linkedin.member.id }, expiresAt: far },
-      mastodon: { platform: 'mastodon', handle: mastodon.account.acct, credentials: { accessToken: mastodon.issueTokens().accessToken }, settings: { instanceUrl: taps.mastodon.url } },
-      bluesky: { platform: 'bluesky', handle: bluesky.account.handle, credentials: { accessJwt: bt.accessJwt, refreshJwt: bt.refreshJwt, did: bluesky.account.did }, settings: { did: bluesky.account.did }, expiresAt: far },
-      instagram: { platform: 'instagram', handle: 'herald', credentials: { accessToken: meta.issueToken('instagram') }, settings: { igUserId: IG_USER } },
-    };
-    const accounts: Record<string, string> = {};
-    for (const [p, body] of Object.entries(bodies)) {
-      const res = await api(baseUrl, 'POST', '/v1/accounts', body);
-      if (res.status !== 201) throw new Error(`connecting ${p}: ${res.status} ${JSON.stringify(res.json)}`);
-      accounts[p] = res.json.id;
-    }
-
     const stack: Stack = {
-      fakes,
+      get fakes() {
+        return cur.fakes;
+      },
       taps,
       pgProxy,
       redis,
@@ -601,8 +631,14 @@ async function startStack(): Promise<{ stack: Stack; cleanup: () => Promise<void
       },
       workers,
       baseUrl,
-      accounts,
+      accounts: {},
+      async freshPlatforms() {
+        retired.push(cur.fakes);
+        cur.fakes = await startFakes();
+        stack.accounts = await connectAccounts(baseUrl, cur.fakes, taps);
+      },
     };
+    stack.accounts = await connectAccounts(baseUrl, cur.fakes, taps);
     return { stack, cleanup };
   } catch (err) {
     await cleanup();
@@ -660,7 +696,7 @@ class Batch {
       for (let i = 0; i < count; i++) {
         const { marker, kind, body } = pipelineBody(this.scenario, i, this.stack.accounts);
         // Submissions are retried while the API answers 503 (a client following Retry-After would).
-        for (let attempt = 0; attempt < 30; attempt++) {
+        for (let attempt = 0; attempt < 120; attempt++) {
           const res = await api(this.stack.baseUrl, 'POST', '/v1/pipelines', body);
           if (res.status === 202) {
             this.tracked.push({ id: res.json.id, marker, kind, state: null, approved: false });
@@ -828,6 +864,7 @@ function judge(fakes: Fakes, batch: Batch): Verdict {
 // --- recovery --------------------------------------------------------------------------------------------------------------
 
 const MARKER = /fz[a-z]\d{3}q/;
+const rowMarker = (scenario: ScenarioName) => new RegExp(`fz${CODES[scenario]}\\d{3}q`);
 /** Which piece of work a call belongs to: the pipeline marker it carries, else its method and path. */
 function workKey(c: TapCall): string {
   const m = MARKER.exec(c.body) ?? MARKER.exec(c.path);
@@ -1122,7 +1159,8 @@ function redisClients(port: number): Promise<number | null> {
 
 const redisInjector: Injector = async (stack, batch, faults, extra) => {
   const { redis, taps } = stack;
-  await waitUntil(() => allCalls(taps).some((c) => isPublish(c) && c.body.includes(`fz${CODES.redis}`)) || batch.allTerminal(), 90_000);
+  const mine = rowMarker('redis');
+  await waitUntil(() => allCalls(taps).some((c) => isPublish(c) && mine.test(c.body)) || batch.allTerminal(), 90_000);
   const clients = await redisClients(redis.port);
   const at = Date.now();
   await redis.kill();
@@ -1215,17 +1253,19 @@ const INJECTORS: Record<ScenarioName, Injector> = {
   drop: tapInjector('drop'),
 };
 
-async function runScenario(stack: Stack, scenario: ScenarioName): Promise<RowResult> {
+async function runScenario(stack: Stack, scenario: ScenarioName, firstRow: boolean): Promise<RowResult> {
   const t0 = Date.now();
   const exitsBefore = stack.workers.unexpectedExits.length;
   const api500Before = apiErrors500.length;
   say(`--- ${scenario}: ${PIPELINES} pipelines`);
   await waitUntil(() => stack.workers.slots.every((w) => w.readyAt !== null && stack.workers.alive(w)), 120_000);
+  if (!firstRow) await stack.freshPlatforms();
   const batch = new Batch(stack, scenario);
   const submitting = batch.submitAll(PIPELINES);
   batch.startPolling();
   // Faults start once the row's pipelines are really working (a call to a provider or platform made for them).
-  await waitUntil(() => allCalls(stack.taps).some((c) => c.at >= t0 && MARKER.test(c.body) && c.body.includes(`fz${CODES[scenario]}`)), 90_000);
+  const mine = rowMarker(scenario);
+  await waitUntil(() => allCalls(stack.taps).some((c) => c.at >= t0 && mine.test(c.body)), 90_000);
   const faults: FaultRecord[] = [];
   const extra: Record<string, unknown> = {};
   try {
@@ -1328,7 +1368,7 @@ async function main(): Promise<number> {
         skipped.push(s);
         continue;
       }
-      rows.push(await runScenario(stack, s));
+      rows.push(await runScenario(stack, s, rows.length === 0));
     }
   } finally {
     await cleanup();
