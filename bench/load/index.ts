@@ -97,7 +97,7 @@ async function measure(label: string, root: string | undefined, temporalAddress:
       if (pending.size) await new Promise((r) => setTimeout(r, 1000));
     }
     const drainMs = Date.now() - drain0;
-    const stopped = await stopNpmStart(herald);
+    const stopped = await stopNpmStart(herald, 30_000);
     const leftover = processesMentioning(path.join(dataDir, 'postgres'));
     const protocolErrors = herald.output().split('\n').filter((l) => PROTOCOL_ERROR.test(l));
 
@@ -128,7 +128,7 @@ async function measure(label: string, root: string | undefined, temporalAddress:
       drainMs,
       protocolErrors: protocolErrors.slice(0, 5),
       protocolErrorLines: protocolErrors.length,
-      stop: { code: stopped.code, ms: stopped.ms, postgresLeftRunning: leftover.length },
+      stop: { code: stopped.code, ms: stopped.ms, killedAfter30s: stopped.killed, postgresLeftRunning: leftover.length },
       sampleErrors: errors,
     };
   } finally {
@@ -164,7 +164,7 @@ async function main() {
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|---:|');
   for (const r of results) {
     console.log(
-      `| ${r.label} | ${r.requests} | ${r.fiveXX} | ${r.networkErrors} | ${r.pipelines.created} | ${r.pipelines.published} | ${(r.drainMs / 1000).toFixed(1)} s | ${r.protocolErrorLines} | ${r.stop.code}, ${(r.stop.ms / 1000).toFixed(1)} s | ${r.stop.postgresLeftRunning} |`,
+      `| ${r.label} | ${r.requests} | ${r.fiveXX} | ${r.networkErrors} | ${r.pipelines.created} | ${r.pipelines.published} | ${(r.drainMs / 1000).toFixed(1)} s | ${r.protocolErrorLines} | ${r.stop.killedAfter30s ? 'hung, killed' : r.stop.code}, ${(r.stop.ms / 1000).toFixed(1)} s | ${r.stop.postgresLeftRunning} |`,
     );
     if (r.sampleErrors.length) console.log(`\n${r.label}: sample errors:\n  ${r.sampleErrors.join('\n  ')}\n`);
   }

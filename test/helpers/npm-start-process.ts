@@ -84,11 +84,20 @@ export async function waitReady(p: NpmStart, timeoutMs = 120_000): Promise<void>
 }
 
 /** Ctrl-C as a terminal would deliver it (run.mjs forwards it); resolves with the exit code and how long it took. */
-export async function stopNpmStart(p: NpmStart): Promise<{ code: number | null; ms: number }> {
+export async function stopNpmStart(p: NpmStart, graceMs?: number): Promise<{ code: number | null; ms: number; killed: boolean }> {
   const t0 = Date.now();
+  let killed = false;
   if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGINT');
+  // With graceMs (the bench's earlier versions can hang in shutdown): SIGKILL after that long, as run.mjs does after 5 s.
+  const timer = graceMs
+    ? setTimeout(() => {
+        killed = true;
+        p.child.kill('SIGKILL');
+      }, graceMs)
+    : null;
   const { code } = await p.exited;
-  return { code, ms: Date.now() - t0 };
+  if (timer) clearTimeout(timer);
+  return { code, ms: Date.now() - t0, killed };
 }
 
 /** Every live process whose command line mentions `needle` (read from /proc; Linux). */
