@@ -1,6 +1,6 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, chown, lstat, mkdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -213,29 +213,49 @@ function reachable(dir: string, ids: Ids, write: boolean): boolean {
   return spawnSync('sh', ['-c', script, dir, process.execPath], { uid: ids.uid, gid: ids.gid }).status === 0;
 }
 
+/** Where clusters live, as root, when the data directory is closed to the user PostgreSQL runs as (e.g. under /root). */
+const FALLBACK_CLUSTERS = '/var/lib/herald';
+
 /**
- * As root, PostgreSQL runs as an unprivileged user that must reach the cluster. Herald's own data directory is made
- * traversable for it (o+x: not listable; the files in it keep their own 0600 modes); any other directory in the way
- * is the user's to open, and the error says which.
+ * The cluster directory: `<dataDir>/postgres`, or where that symlink points. As root, PostgreSQL runs as an
+ * unprivileged user that must reach the cluster: Herald's own data directory is made traversable for it (o+x: not
+ * listable; the files in it keep their own 0600 modes). When a parent directory is closed to others as well (a clone
+ * under /root), the cluster is made in /var/lib/herald/<hash of the data directory>/postgres instead, and
+ * `<dataDir>/postgres` links to it, so it is still found there.
  */
-async function makeReachable(dataRoot: string, ids: Ids | null, log: NonNullable<EmbeddedPostgresOptions['log']>) {
-  if (!ids || reachable(dataRoot, ids, false)) return;
+async function resolveClusterDir(dataRoot: string, ids: Ids | null, log: NonNullable<EmbeddedPostgresOptions['log']>): Promise<string> {
+  const link = path.join(dataRoot, 'postgres');
+  const st = await lstat(link).catch(() => null);
+  if (st?.isSymbolicLink()) return path.resolve(dataRoot, await readlink(link));
+  if (!ids || reachable(dataRoot, ids, false)) return link;
   const mode = (await stat(dataRoot)).mode;
   if ((mode & 0o001) === 0) {
     await chmod(dataRoot, (mode & 0o7777) | 0o001);
     log('info', `made ${dataRoot} traversable (o+x) for the "${RUN_AS}" user PostgreSQL runs as`);
   }
-  if (reachable(dataRoot, ids, false)) return;
+  if (reachable(dataRoot, ids, false)) return link;
   const closed: string[] = [];
   for (let d = path.dirname(dataRoot); d !== path.dirname(d); d = path.dirname(d)) {
     if (((await stat(d)).mode & 0o001) === 0) closed.unshift(d);
   }
-  throw new EmbeddedDatabaseError(
-    `PostgreSQL refuses to run as root, so Herald runs it as the user "${RUN_AS}", which cannot reach ${dataRoot}` +
-      (closed.length ? ` (closed to others: ${closed.join(', ')})` : '') +
-      `. Either let it through (for example \`chmod o+x ${closed.join(' ') || path.dirname(dataRoot)}\`), set DATA_DIR to a ` +
-      'directory it can reach (for example under /srv or /var/lib), run Herald as a normal user, or set DATABASE_URL to a PostgreSQL server.',
-  );
+  const unreachable = (why: string) =>
+    new EmbeddedDatabaseError(
+      `PostgreSQL refuses to run as root, so Herald runs it as the user "${RUN_AS}", which cannot reach ${dataRoot}` +
+        (closed.length ? ` (closed to others: ${closed.join(', ')})` : '') +
+        `; ${why}. Either let it through (for example \`chmod o+x ${closed.join(' ') || path.dirname(dataRoot)}\`), set DATA_DIR to a ` +
+        'directory it can reach, run Herald as a normal user, or set DATABASE_URL to a PostgreSQL server.',
+    );
+  if (st) throw unreachable(`${link} already exists there`);
+  const target = path.join(FALLBACK_CLUSTERS, createHash('sha256').update(dataRoot).digest('hex').slice(0, 16), 'postgres');
+  try {
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+  } catch (err) {
+    throw unreachable(`and ${path.dirname(target)} could not be made (${(err as Error).message})`);
+  }
+  if (!reachable(path.dirname(target), ids, false)) throw unreachable(`and it cannot reach ${path.dirname(target)} either`);
+  await symlink(target, link);
+  log('warn', `${dataRoot} is closed to the "${RUN_AS}" user PostgreSQL must run as: the cluster lives in ${target} (linked from ${link})`);
+  return target;
 }
 
 /** Checks, as the user PostgreSQL runs as, that it can write the directory. */
@@ -367,10 +387,9 @@ export async function startEmbeddedPostgres(dataDir: string, options: EmbeddedPo
   const bin = await binaries();
   const ids = await runAsIds();
   const root = path.resolve(dataDir);
-  const clusterDir = path.join(root, 'postgres');
   const passwordFile = path.join(root, 'postgres.password');
   await mkdir(root, { recursive: true });
-  await makeReachable(root, ids, log);
+  const clusterDir = await resolveClusterDir(root, ids, log);
 
   let password: string;
   const initialised = await exists(path.join(clusterDir, 'PG_VERSION'));

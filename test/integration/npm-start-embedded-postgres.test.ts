@@ -217,3 +217,31 @@ it('a run killed outright (postgres too, postmaster.pid left behind) does not bl
   expect(stopped.code).toBe(0);
   expect(processesMentioning(clusterDirOf(dataDir))).toEqual([]);
 });
+
+// As root, PostgreSQL runs as the user "postgres"; a project under a directory closed to others (a clone in /root)
+// still starts: the cluster is made under /var/lib/herald and linked from <dataDir>/postgres.
+(process.getuid?.() === 0 ? it : it.skip)('as root, a data directory under a closed parent still starts (cluster linked from .data/postgres)', async () => {
+  const closed = await mkdtemp(path.join(tmpdir(), 'herald-closed-')); // 0700: closed to the postgres user
+  const nested = path.join(closed, 'project', '.data');
+  let target: string | null = null;
+  const { mkdir, readlink, lstat } = await import('node:fs/promises');
+  await mkdir(nested, { recursive: true });
+  const closedPort = await freePort();
+  const h = spawnNpmStart({ dataDir: nested, port: closedPort, apiKeys: `load:${KEY}`, taskQueue, temporalAddress: temporalAddress() });
+  try {
+    await waitReady(h);
+    expect((await lstat(path.join(nested, 'postgres'))).isSymbolicLink()).toBe(true);
+    target = await readlink(path.join(nested, 'postgres'));
+    expect(target).toMatch(/^\/var\/lib\/herald\/[0-9a-f]{16}\/postgres$/);
+    expect(existsSync(path.join(target, 'PG_VERSION'))).toBe(true);
+    const res = await fetch(`http://127.0.0.1:${closedPort}/v1/pipelines`, { headers: { authorization: `Bearer ${KEY}` } });
+    expect(res.status).toBe(200);
+    const stopped = await stopNpmStart(h);
+    expect(stopped.code).toBe(0);
+    expect(processesMentioning(target)).toEqual([]);
+  } finally {
+    if (h.child.exitCode === null) await stopNpmStart(h);
+    if (target) await rm(path.dirname(target), { recursive: true, force: true });
+    await rm(closed, { recursive: true, force: true });
+  }
+});
