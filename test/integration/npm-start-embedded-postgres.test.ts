@@ -1,7 +1,8 @@
 // `npm start` with no DATABASE_URL runs a real PostgreSQL (not PGlite behind a multiplexer): many concurrent clients
 // get no 5xx and no protocol errors and every pipeline publishes; `herald keys create` reaches the running database;
-// Ctrl-C leaves no postgres behind; a run killed outright (postgres included, postmaster.pid left behind) does not
-// block the next start, and nothing stored is lost.
+// Ctrl-C leaves no postgres behind; Herald killed with SIGKILL takes its PostgreSQL down cleanly; a run killed outright
+// (postgres included, postmaster.pid left behind) does not block the next start, and nothing stored is lost; as root,
+// a data directory under a closed parent still starts.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -176,6 +177,22 @@ it('Ctrl-C stops PostgreSQL with Herald: exit 0, no postgres left, no postmaster
   expect(processesMentioning(clusterDirOf(dataDir))).toEqual([]);
   expect(existsSync(path.join(clusterDirOf(dataDir), 'postmaster.pid'))).toBe(false);
   expect(existsSync(path.join(dataDir, 'postgres.url'))).toBe(false);
+});
+
+it('Herald killed with SIGKILL (as run.mjs does after its 5 s grace): PostgreSQL shuts itself down cleanly, nothing orphaned', async () => {
+  herald = start();
+  await waitReady(herald);
+  const pidFile = path.join(clusterDirOf(dataDir), 'postmaster.pid');
+  const postmaster = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  const app = parentOf(parentOf(postmaster)!)!;
+  expect(parentOf(app)).toBe(herald.child.pid); // run.mjs -> app -> watchdog -> postmaster
+  expect(processesMentioning(clusterDirOf(dataDir)).some((p) => p.pid === postmaster)).toBe(true);
+  process.kill(app, 'SIGKILL'); // only the app: no chance to stop anything itself
+  await herald.exited;
+  const deadline = Date.now() + 30_000;
+  while (processesMentioning(clusterDirOf(dataDir)).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  expect(processesMentioning(clusterDirOf(dataDir))).toEqual([]);
+  expect(existsSync(pidFile)).toBe(false); // a clean shutdown, not a crash
 });
 
 it('a run killed outright (postgres too, postmaster.pid left behind) does not block the next start; nothing is lost', async () => {
