@@ -384,7 +384,7 @@ type TemporalModule = {
   }>;
 };
 
-/** Counts of API answers the bench got, by status; 500s are the bug the contract forbids. */
+/** Counts of API answers the bench got, by status; 500s are the bug the contract forbids (no answer at all is 0). */
 const apiStatuses = new Map<number, number>();
 const apiErrors500: { at: number; method: string; path: string; status: number; body: string }[] = [];
 
@@ -410,6 +410,7 @@ async function api(baseUrl: string, method: string, p: string, body?: unknown, t
   } catch (err) {
     // A timeout or a refused connection: status 0.
     apiStatuses.set(0, (apiStatuses.get(0) ?? 0) + 1);
+    apiErrors500.push({ at: Date.now(), method, path: p, status: 0, body: String(err).slice(0, 300) });
     return { status: 0, json: { error: String(err) }, headers: new Headers(), ms: Date.now() - started };
   }
 }
@@ -1341,7 +1342,7 @@ async function runScenario(stack: Stack, scenario: ScenarioName, firstRow: boole
     notes: verdict.notes,
     extra: { ...extra, workerStartFailures: stack.workers.unexpectedExits.slice(exitsBefore).filter((e) => !e.wasPolling).length, submitFailures: batch.submitFailures, statuses: batch.tracked.reduce<Record<string, number>>((a, t) => ((a[t.state?.status ?? 'unknown'] = (a[t.state?.status ?? 'unknown'] ?? 0) + 1), a), {}) },
     workerUnexpectedExits: stack.workers.unexpectedExits.slice(exitsBefore).filter((e) => e.wasPolling).length,
-    api500s: apiErrors500.length - api500Before,
+    api500s: apiErrors500.slice(api500Before).filter((e) => e.status >= 500).length,
   };
   say(
     `${scenario}: ${row.pipelines} pipelines, ${row.faultsInjected} faults (${row.faultsLanded} landed), lost ${row.lost}, doubled ${row.doubled}, stuck ${row.stuck}, failed ${row.failed}, p95 recovery ${row.p95RecoveryS ?? '-'} s`,
@@ -1389,7 +1390,7 @@ async function main(): Promise<number> {
     rows,
     skipped,
     markdown: md,
-    api: { statuses: Object.fromEntries(apiStatuses), errors500: apiErrors500.slice(0, 50) },
+    api: { statuses: Object.fromEntries(apiStatuses), errors500: apiErrors500.filter((e) => e.status >= 500).slice(0, 50), unanswered: apiErrors500.filter((e) => e.status === 0).slice(0, 50) },
     workerUnexpectedExits: stack.workers.unexpectedExits,
   });
   say(`results: ${path.relative(ROOT, file)}; logs: ${path.relative(ROOT, RUN_DIR)}`);
