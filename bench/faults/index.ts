@@ -24,7 +24,7 @@
 //   hang      calls held open without an answer (the caller must give up)
 //   drop      the platform stores the post (or makes the image) and the connection is dropped before the answer
 //
-//   npm run bench -- faults                         (all rows; about 15-20 minutes on 2 cores)
+//   npm run bench -- faults                         (all rows; about 11 minutes on 2 cores)
 //   npm run bench -- faults --only kill,postgres    (some rows)
 //   npm run bench -- faults --pipelines 12          (pipelines per row; default 24)
 //   npm run bench -- faults --limit-minutes 30      (hard bound for the whole run; default 28)
