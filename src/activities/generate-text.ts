@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/error-types';
+import { storableText } from '../domain/storable-text';
 import type { Content, PipelineRequest, TokenUsage } from '../domain/types';
 import { BreakerOpenError, RateLimitedError } from '../providers/errors';
 import { buildPrompt } from '../providers/text/prompt';
@@ -36,7 +37,7 @@ export function createGenerateText({ textGenerators, guard, aiCache, cacheTtlMs 
     }
     const input: GenerateTextInput = { topic: request.topic, brief: request.brief, voice: request.voice, audience: request.audience, format: request.format };
     const toResult = (out: GeneratedText, cached: boolean): GenerateTextResult => ({
-      content: { title: out.title, body: out.body, hashtags: out.hashtags, provider: out.provider, model: out.model, cached },
+      content: { title: storableText(out.title), body: storableText(out.body), hashtags: out.hashtags.map(storableText), provider: out.provider, model: out.model, cached },
       usage: out.usage ?? null,
     });
     if (provider === 'offline') return toResult(await generator.generate(input), false);

@@ -149,3 +149,17 @@ it('shows each provider\'s windows and cache use in GET /v1/providers and in /me
   expect(metrics).toMatch(/herald_breaker_state\{provider="openai"\}/);
   expect(metrics).toMatch(/herald_cache_hits_total\{provider="openai"\} [1-9]/);
 });
+
+it('a provider answer holding NUL characters or unpaired surrogates is cleaned, stored and published, not a stuck pipeline', async () => {
+  // JSON escapes keep the bad characters intact on the wire: "\u0000" and a lone "\ud800" reach Herald as such.
+  openai.control.respondWith('{"title": "Bad\\u0000 title", "body": "Half a pair \\ud800 here and a NUL\\u0000 there.", "hashtags": ["ok\\u0000"]}');
+  const done = await run({ cache: false });
+  expect(done.status).toBe('published');
+  expect(done.content.provider).toBe('openai');
+  expect(done.content.title).toBe('Bad title');
+  expect(done.content.body).toBe('Half a pair \uFFFD here and a NUL there.');
+  // What the platform would have received is clean too.
+  const sent = done.variants.flatMap((v: { parts: string[] }) => v.parts).join('\n');
+  expect(sent).toContain('Half a pair');
+  expect(sent).not.toMatch(/\u0000|\ud800/);
+});
