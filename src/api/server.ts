@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../config';
 import { createAccountRepository } from '../db/accounts-repo';
 import { resolveEncryptionKey } from '../db/encryption-key';
 import { createMediaRepository } from '../db/media-repo';
-import { runMigrations } from '../db/migrate';
+import { runMigrationsWhenReachable } from '../db/migrate';
 import { createPipelineRepository } from '../db/pipelines-repo';
 import { createPool } from '../db/pool';
 import { createSecretBox } from '../db/secret-box';
@@ -104,7 +104,9 @@ async function main() {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'herald-api' });
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL is required for `npm run api` (npm start embeds PostgreSQL instead)');
   const pool = createPool(config.databaseUrl);
-  await runMigrations(pool);
+  await runMigrationsWhenReachable(pool, {
+    onWait: (err, delayMs) => logger.warn({ err: err.message, retryInMs: delayMs }, 'PostgreSQL is not reachable yet; waiting for it'),
+  });
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir, logger);
   // Lazy: the API starts and answers /health (and 503 elsewhere) while Temporal is down, and connects when it is back.
   const connection = Connection.lazy({ address: config.temporal.address });

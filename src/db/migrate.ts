@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Pool } from 'pg';
+import { isDatabaseUnavailable } from './availability';
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '../../migrations');
 
@@ -36,5 +37,30 @@ export async function runMigrations(pool: Pool, dir = MIGRATIONS_DIR): Promise<s
     }
   } finally {
     client.release();
+  }
+}
+
+export interface WaitForDatabaseOptions {
+  /** Called before each wait with the error and the delay; an entry point logs it. */
+  onWait?: (err: Error, delayMs: number) => void;
+  /** Longest pause between two tries, ms. */
+  maxDelayMs?: number;
+}
+
+/**
+ * runMigrations, waiting for PostgreSQL while it is unreachable (a worker or API started before the database, or
+ * during an outage) instead of exiting: tries again after 0.5 s, doubling up to maxDelayMs. Any other error (a failed
+ * migration) is thrown at once.
+ */
+export async function runMigrationsWhenReachable(pool: Pool, opts: WaitForDatabaseOptions = {}): Promise<string[]> {
+  const maxDelayMs = opts.maxDelayMs ?? 5_000;
+  for (let delay = 500; ; delay = Math.min(delay * 2, maxDelayMs)) {
+    try {
+      return await runMigrations(pool);
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      opts.onWait?.(err as Error, delay);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }

@@ -26,5 +26,11 @@ export function createPool(connectionString: string, max = 10, opts: PoolOptions
   // An idle client losing its connection (PostgreSQL restarted, an admin ended the backend) must not crash the process;
   // the pool drops that client and the next query opens a new connection.
   pool.on('error', () => undefined);
+  // A checked-out client whose connection dies between two queries (PostgreSQL stopped, a backend terminated) emits
+  // 'error' on itself, where the pool does not listen: without a listener Node ends the process. The query that was
+  // running, or the next one, still gets the error and the client is thrown away on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }

@@ -4,7 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { ensureTokenRefreshSchedule } from './schedules';
 import { loadConfig, ConfigError } from '../config';
 import { resolveEncryptionKey } from '../db/encryption-key';
-import { runMigrations } from '../db/migrate';
+import { runMigrationsWhenReachable } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { createLogger } from '../logger';
 import { Registry } from 'prom-client';
@@ -17,7 +17,9 @@ async function main() {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'herald-worker' });
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL is required for `npm run worker` (npm start embeds PostgreSQL instead)');
   const pool = createPool(config.databaseUrl);
-  await runMigrations(pool);
+  await runMigrationsWhenReachable(pool, {
+    onWait: (err, delayMs) => logger.warn({ err: err.message, retryInMs: delayMs }, 'PostgreSQL is not reachable yet; waiting for it'),
+  });
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir, logger);
   const resilience = createProcessResilience(config, logger, new Registry());
   Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'INFO' : 'WARN') });
