@@ -35,6 +35,8 @@ export interface FakeMetaContainer {
   pollsLeft: number;
   /** Why the image could not be fetched, when it could not. */
   imageProblem: string | null;
+  /** Instagram: the `status` text of a container in ERROR (Meta's reason, with its subcode), else null. */
+  errorStatus: string | null;
   /** The post it became. */
   publishedAs: string | null;
 }
@@ -57,6 +59,12 @@ export type MetaThrottleCode = 4 | 9 | 17 | 32 | 368 | 613 | 80001 | 80002;
 export interface MetaFakeSwitches {
   /** New containers answer IN_PROGRESS to this many status polls before FINISHED (0 by default). */
   containerDelay(pollsUntilFinished: number): void;
+  /**
+   * The next `times` Instagram image containers (carousel items included), or carousel containers with
+   * `mediaType: 'CAROUSEL'`, end in ERROR with this `status` text, even when their image was fetched (default: Meta's
+   * text for media it could not download, subcode 2207052). `times` 0 clears what is still queued.
+   */
+  containerErrorNext(times?: number, status?: string, mediaType?: 'IMAGE' | 'CAROUSEL'): void;
   /** Containers older than this are EXPIRED (null: never, the default in tests). */
   expireContainersAfter(ms: number | null): void;
   /** The next `times` requests are throttled with this code's real status, body and usage headers. */
@@ -128,6 +136,11 @@ export function throttleAnswer(
       };
   }
 }
+
+/** Meta's container `status` for media it could not download (a URL that refused, timed out or failed). */
+export const META_FETCH_FAILED_STATUS = "Error: Media download has failed. The media URI doesn't meet our requirements. (2207052)";
+/** Meta's container `status` for a download that was not an image it can use. */
+export const META_UNSUPPORTED_MEDIA_STATUS = 'Error: The media type is not supported. (2207005)';
 
 /** Graph's timestamp format: 2026-03-01T09:30:00+0000. */
 export function graphTime(ms: number): string {

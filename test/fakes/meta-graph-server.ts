@@ -4,7 +4,8 @@
 //   POST /{page}/feed (message, link, attached_media) answers {id:"{page}_{n}"}; 506 for the page's latest message again
 //   GET  /{page}/posts                                newest first {data:[{id, message, created_time}]}
 //   POST /{ig}/media (image_url, caption | is_carousel_item | media_type=CAROUSEL, children)  a container; fetches the image
-//   GET  /{container}?fields=status_code | status     IN_PROGRESS (containerDelay), FINISHED, ERROR, EXPIRED, PUBLISHED
+//   GET  /{container}?fields=status_code | status     IN_PROGRESS (containerDelay), FINISHED, ERROR, EXPIRED, PUBLISHED;
+//                                                     `status` of an ERROR is Meta's reason ("Error: ... (2207052)")
 //   POST /{ig}/media_publish (creation_id)            answers {id}; code 9 / 2207042 past 50 posts in 24 h
 //   GET  /{ig}/media, /{ig}/content_publishing_limit, /{media}?fields=permalink
 //   POST /{user}/threads (media_type TEXT | IMAGE | CAROUSEL, text, image_url, reply_to_id), POST /{user}/threads_publish
@@ -22,6 +23,8 @@ import {
   type FakeMetaRequest,
   type MetaFakeSwitches,
   type MetaThrottleCode,
+  META_FETCH_FAILED_STATUS,
+  META_UNSUPPORTED_MEDIA_STATUS,
   graphErrorBody,
   graphTime,
   throttleAnswer,
@@ -73,6 +76,7 @@ export async function startMetaGraphFake(options: MetaGraphFakeOptions = {}): Pr
 
   // Switches.
   let delayPolls = 0;
+  const forcedErrors: Record<'IMAGE' | 'CAROUSEL', string[]> = { IMAGE: [], CAROUSEL: [] };
   let expireAfter: number | null = null;
   const throttles: { code: MetaThrottleCode; regainMinutes: number }[] = [];
   let dedupe = true;
@@ -121,7 +125,7 @@ export async function startMetaGraphFake(options: MetaGraphFakeOptions = {}): Pr
   const statusOf = (c: FakeMetaContainer, poll: boolean): FakeContainerStatus => {
     if (c.publishedAs) return 'PUBLISHED';
     if (expireAfter !== null && now() - c.createdAt > expireAfter) return 'EXPIRED';
-    if (c.imageProblem) return 'ERROR';
+    if (c.imageProblem || c.errorStatus) return 'ERROR';
     if (c.children.some((id) => {
       const child = containers.find((x) => x.id === id);
       return !child || statusOf(child, false) !== 'FINISHED';
@@ -305,6 +309,12 @@ export async function startMetaGraphFake(options: MetaGraphFakeOptions = {}): Pr
         return answer(400, graphErrorBody(100, `(#100) Unsupported media_type ${mediaType}`));
       }
       const imageProblem = mediaType === 'IMAGE' ? await fetchImage(params.image_url) : null;
+      // Meta's reason: a download that failed may pass, a download that is not an image never will.
+      let errorStatus: string | null = null;
+      if (imageProblem) errorStatus = /not an image/.test(imageProblem) ? `${META_UNSUPPORTED_MEDIA_STATUS}: ${imageProblem}` : `${META_FETCH_FAILED_STATUS}: ${imageProblem}`;
+      if (platform === 'instagram' && (mediaType === 'IMAGE' || mediaType === 'CAROUSEL') && forcedErrors[mediaType].length > 0) {
+        errorStatus = forcedErrors[mediaType].shift() ?? null;
+      }
       const c: FakeMetaContainer = {
         id: nextId(platform === 'instagram' ? '1789' : '1801'),
         platform,
@@ -318,6 +328,7 @@ export async function startMetaGraphFake(options: MetaGraphFakeOptions = {}): Pr
         createdAt: now(),
         pollsLeft: delayPolls,
         imageProblem,
+        errorStatus,
         publishedAs: null,
       };
       containers.push(c);
@@ -370,7 +381,7 @@ export async function startMetaGraphFake(options: MetaGraphFakeOptions = {}): Pr
         const out: Record<string, unknown> = { id: c.id };
         if (c.platform === 'instagram') {
           if (fields.includes('status_code')) out.status_code = status;
-          if (fields.includes('status')) out.status = status === 'ERROR' ? `Error: ${c.imageProblem}` : status;
+          if (fields.includes('status')) out.status = status === 'ERROR' ? (c.errorStatus ?? 'Error') : status;
         } else {
           if (fields.includes('status') || fields.includes('status_code')) out.status = status;
           if (fields.includes('error_message') && status === 'ERROR') out.error_message = `FAILED_DOWNLOADING_MEDIA: ${c.imageProblem}`;
@@ -414,6 +425,10 @@ export async function startMetaGraphFake(options: MetaGraphFakeOptions = {}): Pr
     tokenState: (t) => tokens.get(t) ?? 'unknown',
     containerDelay(n) {
       delayPolls = Math.max(0, n);
+    },
+    containerErrorNext(times = 1, status = META_FETCH_FAILED_STATUS, mediaType = 'IMAGE') {
+      if (times <= 0) forcedErrors[mediaType].length = 0;
+      for (let i = 0; i < times; i++) forcedErrors[mediaType].push(status);
     },
     expireContainersAfter(ms) {
       expireAfter = ms;

@@ -1,6 +1,9 @@
 // Instagram (Graph API content publishing): create a container with image_url and caption, ask its status_code until
 // FINISHED, then POST /{ig-user}/media_publish {creation_id}. Images must be at public URLs; text-only is impossible.
 // Never sleeps: a container still processing is a NotReadyError, and the retry resumes from the recorded container.
+// A container that ends in ERROR for a reason that may pass (Meta could not fetch the image: Herald's media URL answered
+// 503 during a database outage, a timeout, an unknown reason) is forgotten and the next attempt makes a fresh one, a
+// bounded number of times; a reason that cannot pass (format, aspect ratio, size, caption) fails at once.
 import { PermanentError, RateLimitedError, TransientError } from '../errors';
 import { BEARER_REDACTED, JSON_HEADERS, joinParts, placeholder, setting, trimTrailingSlash } from './common';
 import { type GraphCall, graphErrorOf, graphSend, isRecord, META_BLOCK_RETRY_AFTER_MS, parseGraphTime } from './meta-http';
@@ -9,6 +12,7 @@ import {
   DEFAULT_CONTAINER_RETRY_MS,
   DEFAULT_RECONCILE_WINDOW_MS,
   META_DEFAULT_GRAPH_BASE_URL,
+  type ContainerStatus,
   type MetaPublishSettings,
   ProgressBook,
   bareMessage,
@@ -28,12 +32,36 @@ export const INSTAGRAM_MAX_CAPTION = 2200;
 /** Published posts allowed per rolling 24 h. */
 export const INSTAGRAM_DAILY_POSTS = 50;
 const DAY_MS = 24 * 60 * 60_000;
+/**
+ * Fresh containers made after containers ended in ERROR for a reason that may pass, before the publication fails.
+ * Attempts follow Temporal's backoff (2 s, doubling), so 5 fresh containers span about a minute: a PostgreSQL
+ * outage of 30 s behind the media URL is outlasted; Meta allows 400 containers a day.
+ */
+export const DEFAULT_CONTAINER_ERROR_RETRIES = 5;
+/** Meta subcodes of media that can never be processed as sent: the post must change. */
+const PERMANENT_CONTAINER_SUBCODES = [2207004, 2207005, 2207009, 2207010, 2207023, 2207026, 2207028];
+/** Meta subcodes that say "try again": fetch timeouts and failures, server errors, unknown upload errors. */
+const RETRYABLE_CONTAINER_SUBCODES = [2207001, 2207003, 2207008, 2207032, 2207052, 2207053];
+const PERMANENT_CONTAINER_WORDS = /aspect ratio|unsupported|not supported|too (?:large|big|small|long|wide|tall)|caption|dimension|resolution|file format|media type is not/i;
 const USER_SETTINGS = ['igUserId', 'instagramUserId', 'userId'] as const;
 const TOKEN_FIELDS = ['accessToken'] as const;
 
 export interface InstagramPublisherConfig extends MetaPublishSettings {
   /** Graph API base including the version, e.g. https://graph.facebook.com/v21.0. */
   graphBaseUrl?: string;
+  /** Fresh containers after containers ended in ERROR for a reason that may pass; DEFAULT_CONTAINER_ERROR_RETRIES by default. */
+  containerErrorRetries?: number;
+}
+
+/**
+ * Whether a container's ERROR (its `status` text, or an error body's message and subcode) can never pass: the media
+ * itself is refused. A fetch failure, a timeout or a reason Meta does not give may pass, and earns a fresh container.
+ */
+export function instagramContainerErrorIsPermanent(detail: string | undefined, subcode?: number): boolean {
+  const codes = [...(subcode !== undefined ? [subcode] : []), ...[...(detail ?? '').matchAll(/\b(2207\d{3})\b/g)].map((m) => Number(m[1]))];
+  if (codes.some((c) => RETRYABLE_CONTAINER_SUBCODES.includes(c))) return false;
+  if (codes.some((c) => PERMANENT_CONTAINER_SUBCODES.includes(c))) return true;
+  return detail !== undefined && PERMANENT_CONTAINER_WORDS.test(detail);
 }
 
 const HEADERS = { Authorization: BEARER_REDACTED, ...JSON_HEADERS };
@@ -71,6 +99,11 @@ export function instagramStatusRequest(base: string, containerId: string, what: 
     body: null,
     note: `repeat until status_code is FINISHED (${what}); ERROR or EXPIRED fails`,
   };
+}
+
+/** Asked only of a container in ERROR: its `status` text carries Meta's reason. */
+export function instagramStatusDetailRequest(base: string, containerId: string): PreparedRequest {
+  return { method: 'GET', url: `${base}/${containerId}?fields=status_code,status`, headers: { ...AUTH }, body: null, note: 'why the container ended in ERROR' };
 }
 
 export function instagramPublishRequest(base: string, igUser: string, creationId: string): PreparedRequest {
@@ -113,6 +146,65 @@ export function createInstagramPublisher(config: InstagramPublisherConfig = {}):
     containerLifetimeMs: config.containerLifetimeMs ?? CONTAINER_LIFETIME_MS,
   };
   const windowMs = config.reconcileWindowMs ?? DEFAULT_RECONCILE_WINDOW_MS;
+  const maxFresh = Math.max(0, config.containerErrorRetries ?? DEFAULT_CONTAINER_ERROR_RETRIES);
+
+  /** Meta's reason for a container in ERROR (its `status` text), or undefined when it cannot be had. */
+  async function errorDetail(containerId: string, call: GraphCall): Promise<string | undefined> {
+    try {
+      const { json } = await graphSend(instagramStatusDetailRequest(base, containerId), call);
+      const text = typeof json.status === 'string' ? json.status : typeof json.error_message === 'string' ? json.error_message : '';
+      return text && text.toUpperCase() !== 'ERROR' ? text : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Containers (or a container's creation) failed: fails for good when the reason cannot pass or fresh containers are
+   * used up; otherwise forgets the failed containers (`dropContainer`, and the carousel items in `imageIds`), counts
+   * one more round in the progress, and throws a TransientError so Temporal's retry makes fresh ones. Never returns.
+   */
+  function containerFailed(
+    book: ProgressBook,
+    what: string,
+    reason: { detail?: string; permanent: boolean },
+    forget: { dropContainer: boolean; imageIds: string[] },
+  ): never {
+    const why = reason.detail ? `: ${reason.detail}` : ' (Meta gave no reason)';
+    if (reason.permanent) {
+      throw new PermanentError('instagram', `Instagram refused the ${what}${why}`);
+    }
+    const used = book.value.containerErrors ?? 0;
+    if (used >= maxFresh) {
+      throw new PermanentError(
+        'instagram',
+        `the ${what} ended in ERROR${why}; gave up after ${used + 1} rounds of containers (is every image at a public URL that answers with an image?)`,
+      );
+    }
+    const { container: _c, media, ...rest } = book.value;
+    const keptMedia = Object.fromEntries(Object.entries(media ?? {}).filter(([k]) => !forget.imageIds.includes(k)));
+    book.save({
+      ...rest,
+      ...(forget.dropContainer || !book.value.container ? {} : { container: book.value.container }),
+      ...(forget.dropContainer || Object.keys(keptMedia).length === 0 ? {} : { media: keptMedia }),
+      containerErrors: used + 1,
+    });
+    throw new TransientError('instagram', `the ${what} ended in ERROR${why}; the next attempt makes a fresh one (${used + 1} of ${maxFresh})`);
+  }
+
+  /** Creates a container; Meta's synchronous "could not fetch the media" (2207052, 2207003...) counts like an ERROR. */
+  async function createContainer(req: PreparedRequest, what: string, call: GraphCall, book: ProgressBook, imageIds: string[]): Promise<string> {
+    try {
+      const { json } = await graphSend(req, call);
+      return createdId('instagram', json, what);
+    } catch (e) {
+      const info = graphErrorOf(e);
+      if (info?.subcode !== undefined && RETRYABLE_CONTAINER_SUBCODES.includes(info.subcode) && info.subcode !== 2207001) {
+        containerFailed(book, what, { detail: `${info.message} (subcode ${info.subcode})`, permanent: false }, { dropContainer: false, imageIds });
+      }
+      throw e;
+    }
+  }
 
   /** Until ~24 h after the oldest of the last 50 posts inside the window; 1 h when that cannot be known. */
   async function dailyLimitRetryAfter(igUser: string, call: GraphCall): Promise<number> {
@@ -189,27 +281,41 @@ export function createInstagramPublisher(config: InstagramPublisherConfig = {}):
         const images = input.images.slice(0, INSTAGRAM_MAX_CAROUSEL_ITEMS);
         let creationId: string;
         if (images.length === 1) {
-          const { json } = await graphSend(instagramImageContainerRequest(base, igUser, images[0].url, caption), call);
-          creationId = createdId('instagram', json, 'the container');
+          creationId = await createContainer(instagramImageContainerRequest(base, igUser, images[0].url, caption), 'media container', call, book, []);
         } else {
           const children: string[] = [];
           for (const [i, img] of images.entries()) {
             let child = book.value.media?.[img.id];
             if (!child) {
-              const { json } = await graphSend(instagramCarouselItemRequest(base, igUser, img.url, i + 1, images.length), call);
-              child = createdId('instagram', json, `carousel item ${i + 1}`);
+              child = await createContainer(instagramCarouselItemRequest(base, igUser, img.url, i + 1, images.length), `carousel item ${i + 1}`, call, book, [img.id]);
               book.addMedia(img.id, child);
             }
             children.push(child);
           }
+          // Every item is asked before deciding, so all the items in ERROR are replaced in one round.
+          const states: { status: ContainerStatus; detail?: string }[] = [];
           for (const [i, child] of children.entries()) {
             const state = await containerStatus(instagramStatusRequest(base, child, `carousel item ${i + 1}`), call);
             if (state.status === 'PUBLISHED') throw new PermanentError('instagram', `carousel item ${i + 1} was already used`);
+            states.push(state);
+          }
+          const failed = states.map((st, i) => ({ st, i })).filter(({ st }) => st.status === 'ERROR');
+          if (failed.length > 0) {
+            const reasons: string[] = [];
+            let permanent = false;
+            for (const { st, i } of failed) {
+              const detail = st.detail ?? (await errorDetail(children[i], call));
+              permanent ||= instagramContainerErrorIsPermanent(detail);
+              reasons.push(`item ${i + 1} (${children[i]}): ${detail ?? 'no reason given'}`);
+            }
+            const label = failed.length === 1 ? `carousel item ${failed[0].i + 1} container` : `carousel item containers ${failed.map((f) => f.i + 1).join(', ')}`;
+            containerFailed(book, label, { detail: reasons.join('; '), permanent }, { dropContainer: false, imageIds: failed.map(({ i }) => images[i].id) });
+          }
+          for (const [i, state] of states.entries()) {
             // Items have no recorded time of their own; they are as old as the attempt that made them.
             decideOnContainer('instagram', `carousel item ${i + 1}`, state, 0, settings, book);
           }
-          const { json } = await graphSend(instagramCarouselRequest(base, igUser, children, caption), call);
-          creationId = createdId('instagram', json, 'the carousel container');
+          creationId = await createContainer(instagramCarouselRequest(base, igUser, children, caption), 'carousel container', call, book, []);
         }
         container = { id: creationId, createdAt: now() };
         book.setContainer(container.id, container.createdAt);
@@ -217,6 +323,11 @@ export function createInstagramPublisher(config: InstagramPublisherConfig = {}):
 
       // Step 2: is it ready? (Also how an earlier attempt's lost publish answer is discovered: PUBLISHED.)
       const state = await containerStatus(instagramStatusRequest(base, container.id, 'container'), call);
+      if (state.status === 'ERROR') {
+        // A carousel's items go with it: they are made again with the fresh carousel.
+        const detail = state.detail ?? (await errorDetail(container.id, call));
+        containerFailed(book, `media container ${container.id}`, { detail, permanent: instagramContainerErrorIsPermanent(detail) }, { dropContainer: true, imageIds: Object.keys(book.value.media ?? {}) });
+      }
       const next = decideOnContainer('instagram', 'media container', state, now() - container.createdAt, settings, book);
       if (next === 'published') {
         const found = await findPosted(instagramRecentMediaRequest(base, igUser), call, 'caption', 'timestamp', caption, container.createdAt);

@@ -40,6 +40,7 @@ export class ProgressBook {
       parts: (p?.parts ?? []).map((x) => ({ ...x })),
       ...(p?.container ? { container: { ...p.container } } : {}),
       ...(p?.media ? { media: { ...p.media } } : {}),
+      ...(p?.containerErrors ? { containerErrors: p.containerErrors } : {}),
     };
   }
 

@@ -50,6 +50,8 @@ export interface PublishProgress {
   container?: { id: string; createdAt: number };
   /** Media the platform already holds, by image id (X media ids, Mastodon media ids, LinkedIn image urns...). */
   media?: Record<string, string>;
+  /** Instagram: how many times containers ended in ERROR and were replaced by fresh ones (bounded). */
+  containerErrors?: number;
 }
 
 export interface PublishContext {
