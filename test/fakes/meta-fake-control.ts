@@ -65,6 +65,11 @@ export interface MetaFakeSwitches {
    * text for media it could not download, subcode 2207052). `times` 0 clears what is still queued.
    */
   containerErrorNext(times?: number, status?: string, mediaType?: 'IMAGE' | 'CAROUSEL'): void;
+  /**
+   * How an Instagram image Meta could not download shows: 'container' (the default) makes the container and it ends in
+   * ERROR; 'request' refuses the POST /media itself with 400 code 9004 / subcode 2207052, as Meta also does.
+   */
+  mediaFetchFailures(mode: 'container' | 'request'): void;
   /** Containers older than this are EXPIRED (null: never, the default in tests). */
   expireContainersAfter(ms: number | null): void;
   /** The next `times` requests are throttled with this code's real status, body and usage headers. */

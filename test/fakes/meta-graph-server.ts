@@ -76,6 +76,7 @@ export async function startMetaGraphFake(options: MetaGraphFakeOptions = {}): Pr
 
   // Switches.
   let delayPolls = 0;
+  let fetchFailures: 'container' | 'request' = 'container';
   const forcedErrors: Record<'IMAGE' | 'CAROUSEL', string[]> = { IMAGE: [], CAROUSEL: [] };
   let expireAfter: number | null = null;
   const throttles: { code: MetaThrottleCode; regainMinutes: number }[] = [];
@@ -309,6 +310,15 @@ export async function startMetaGraphFake(options: MetaGraphFakeOptions = {}): Pr
         return answer(400, graphErrorBody(100, `(#100) Unsupported media_type ${mediaType}`));
       }
       const imageProblem = mediaType === 'IMAGE' ? await fetchImage(params.image_url) : null;
+      if (imageProblem && platform === 'instagram' && fetchFailures === 'request' && !/not an image/.test(imageProblem)) {
+        return answer(
+          400,
+          graphErrorBody(9004, 'Only photo or video can be accepted as media type.', {
+            subcode: 2207052,
+            userTitle: "Media download has failed. The media URI doesn't meet our requirements.",
+          }),
+        );
+      }
       // Meta's reason: a download that failed may pass, a download that is not an image never will.
       let errorStatus: string | null = null;
       if (imageProblem) errorStatus = /not an image/.test(imageProblem) ? `${META_UNSUPPORTED_MEDIA_STATUS}: ${imageProblem}` : `${META_FETCH_FAILED_STATUS}: ${imageProblem}`;
@@ -429,6 +439,9 @@ export async function startMetaGraphFake(options: MetaGraphFakeOptions = {}): Pr
     containerErrorNext(times = 1, status = META_FETCH_FAILED_STATUS, mediaType = 'IMAGE') {
       if (times <= 0) forcedErrors[mediaType].length = 0;
       for (let i = 0; i < times; i++) forcedErrors[mediaType].push(status);
+    },
+    mediaFetchFailures(mode) {
+      fetchFailures = mode;
     },
     expireContainersAfter(ms) {
       expireAfter = ms;

@@ -92,11 +92,12 @@ async function runPipeline(topic: string) {
 
 it('media URLs refused with 503 (a database outage): the containers in ERROR are replaced and the post is published once', async () => {
   gate.state.refuse = 3;
+  const refusedBefore = gate.state.refused.length;
   const { done, containers, posts } = await runPipeline(`Instagram outage ${Date.now()}`);
   expect(done.publications[0].error).toBeNull();
   expect(done.status).toBe('published');
   // The fault landed: Meta's fetches were refused and containers ended in ERROR for it.
-  expect(gate.state.refused).toHaveLength(3);
+  expect(gate.state.refused.length - refusedBefore).toBe(3);
   const errored = containers.filter((c) => c.errorStatus !== null);
   expect(errored.length).toBeGreaterThanOrEqual(1);
   for (const c of errored) expect(c.imageProblem).toMatch(/HTTP 503/);
@@ -112,6 +113,27 @@ it('media URLs refused with 503 (a database outage): the containers in ERROR are
   // Only the failed items were made again: two good items, one per refused fetch, and one carousel.
   expect(containers.filter((c) => c.isCarouselItem)).toHaveLength(2 + errored.length);
   expect(containers.filter((c) => c.mediaType === 'CAROUSEL')).toHaveLength(1);
+});
+
+it('media URLs refused while Meta refuses the container request itself (code 9004 / 2207052): fresh requests, published once', async () => {
+  fake.mediaFetchFailures('request');
+  try {
+    gate.state.refuse = 2;
+    const refusedBefore = gate.state.refused.length;
+    const requestsBefore = fake.requests.length;
+    const { done, containers, posts } = await runPipeline(`Instagram outage, refused requests ${Date.now()}`);
+    expect(done.publications[0].error).toBeNull();
+    expect(done.status).toBe('published');
+    expect(gate.state.refused.length - refusedBefore).toBe(2);
+    const refusedCreates = fake.requests.slice(requestsBefore).filter((r) => r.method === 'POST' && r.path === `/${IG_USER}/media` && r.status === 400);
+    expect(refusedCreates.length).toBeGreaterThanOrEqual(1);
+    expect(posts).toHaveLength(1);
+    expect(containers.every((c) => c.errorStatus === null)).toBe(true);
+    expect(containers.filter((c) => c.isCarouselItem)).toHaveLength(2);
+    expect(done.publications[0].attempts).toBeGreaterThanOrEqual(2);
+  } finally {
+    fake.mediaFetchFailures('container');
+  }
 });
 
 it('the carousel container itself in ERROR: a fresh carousel with fresh items is made, and published once', async () => {
