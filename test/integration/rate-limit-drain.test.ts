@@ -7,6 +7,7 @@
 // lateness), so most holders come back well past the old 250 ms margin, and the test counts that they did.
 import type { ProviderGuard } from '../../src/activities/deps';
 import { startFakeWebhookServer, type FakeWebhookServer, type RecordedRequest } from '../fakes/webhook-server';
+import { busiest } from '../helpers/busiest';
 import { startHarness, type Harness } from '../helpers/harness';
 
 jest.setTimeout(150_000);
@@ -66,17 +67,6 @@ afterAll(async () => {
   await h?.stop();
   await fake?.close();
 });
-
-/** The most times in any interval [t, t + span). */
-function busiest(times: number[], span: number): number {
-  const s = [...times].sort((a, b) => a - b);
-  let worst = 0;
-  for (let i = 0, j = 0; i < s.length; i++) {
-    while (j < s.length && s[j] < s[i] + span) j++;
-    worst = Math.max(worst, j - i);
-  }
-  return worst;
-}
 
 it(`${POSTS} posts to one account at ${COUNT} per ${WINDOW_MS / 1000} s all arrive once, in their turn, within the limit's time`, async () => {
   const account = await h.api('POST', '/v1/accounts', { platform: 'webhook', handle: 'drain', credentials: { url: `${fake.url}/hook/drain-secret` } });

@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { BreakerOpenError, PermanentError, RateLimitedError, TransientError } from '../../src/providers/errors';
 import { createRedisClient, createResilience, type AcquireResult, type ProviderLimits, type RateLimiter, type Resilience, type ResilienceConfig } from '../../src/resilience';
 import { parseReservation } from '../../src/resilience/rate-limiter-common';
+import { busiest } from '../helpers/busiest';
 import { startPrivateRedis } from '../helpers/private-redis';
 
 jest.setTimeout(20_000);
@@ -97,17 +98,6 @@ async function ticketCaller(limiters: RateLimiter[], provider: string, ticket: s
     if (answers.length >= 6) throw new Error(`${ticket}: refused ${answers.length} times: ${g.reason}`);
     await sleep(g.retryAfterMs + 3);
   }
-}
-
-/** The most times in any interval [t, t + span). */
-function busiest(times: number[], span: number): number {
-  const s = [...times].sort((a, b) => a - b);
-  let worst = 0;
-  for (let i = 0, j = 0; i < s.length; i++) {
-    while (j < s.length && s[j] < s[i] + span) j++;
-    worst = Math.max(worst, j - i);
-  }
-  return worst;
 }
 
 /** Each caller was granted on its first or second acquire, at its own slot; no interval of the window held more than count. */

@@ -10,6 +10,7 @@ import { createResilience, type AcquireResult, type ProviderLimits, type RateLim
 import { DEFAULT_MAX_WAIT_MS, parseReservation, ticketLeaseMs } from '../../src/resilience/rate-limiter-common';
 import { MemoryRateLimiter } from '../../src/resilience/rate-limiter-memory';
 import { RedisRateLimiter } from '../../src/resilience/rate-limiter-redis';
+import { busiest } from '../helpers/busiest';
 import { ROOT } from '../helpers/env';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis';
 
@@ -31,17 +32,6 @@ function refused(r: AcquireResult): { retryAfterMs: number; reason: string } {
 function granted(r: AcquireResult): number {
   if (!r.ok) throw new Error(`expected a grant, got ${r.reason}`);
   return parseReservation(r.reservation)!.at;
-}
-
-/** The most entries in any interval [t, t + span). */
-function busiest(times: number[], span: number): number {
-  const s = [...times].sort((a, b) => a - b);
-  let worst = 0;
-  for (let i = 0, j = 0; i < s.length; i++) {
-    while (j < s.length && s[j] < s[i] + span) j++;
-    worst = Math.max(worst, j - i);
-  }
-  return worst;
 }
 
 test('refused ticket callers get slots one window apart, in order, and the slot is granted when it comes round', async () => {
