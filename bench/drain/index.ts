@@ -44,6 +44,8 @@ import { createRedisClient, createResilience, parseLimitSpec, type Resilience } 
 import type { FakeAiServer, RecordedRequest as AiRequest } from '../../test/fakes/fake-control';
 import { startOpenAIFake } from '../../test/fakes/openai-server';
 import { startFakeWebhookServer, type FakeWebhookServer, type RecordedRequest as HookRequest } from '../../test/fakes/webhook-server';
+import { busiest } from '../../test/helpers/busiest';
+import { freePort } from '../../test/helpers/ports';
 import { BENCH_ROOT, machineInfo, markdownTable, printTable, RESULTS_DIR, writeResults, type Cell } from '../lib/report';
 import { round } from '../lib/stats';
 
@@ -100,17 +102,6 @@ async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function startRedis(): Promise<{ port: number; child: ChildProcess }> {
@@ -180,17 +171,6 @@ async function api(baseUrl: string, method: string, p: string, body?: unknown): 
     // not JSON
   }
   return { status: res.status, json };
-}
-
-/** The most times in any interval [t, t + span). */
-function busiest(times: number[], span: number): number {
-  const s = [...times].sort((a, b) => a - b);
-  let worst = 0;
-  for (let i = 0, j = 0; i < s.length; i++) {
-    while (j < s.length && s[j] < s[i] + span) j++;
-    worst = Math.max(worst, j - i);
-  }
-  return worst;
 }
 
 // --- one run -----------------------------------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ import type { FakeAiServer } from '../../test/fakes/fake-control';
 import type { SocialFakeBase } from '../../test/fakes/social-fake-control';
 import { startFakeWebhookServer, type FakeWebhookServer } from '../../test/fakes/webhook-server';
 import { startXFake, type XFake } from '../../test/fakes/x-server';
+import { freePort } from '../../test/helpers/ports';
 import { startPrivateRedis, type PrivateRedis } from '../../test/helpers/private-redis';
 import { startTcpProxy, type TcpProxy } from '../../test/helpers/tcp-proxy';
 import { BENCH_ROOT, markdownTable, printTable, writeResults, type Cell } from '../lib/report';
@@ -134,17 +135,6 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     say(`${sig}: stopping`);
     killEverything();
     process.exit(130);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
   });
 }
 

@@ -9,7 +9,8 @@ import { execSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, processesMentioning, PROTOCOL_ERROR, spawnNpmStart, stopNpmStart, waitReady } from '../../test/helpers/npm-start-process';
+import { processesMentioning, PROTOCOL_ERROR, spawnNpmStart, stopNpmStart, waitReady } from '../../test/helpers/npm-start-process';
+import { freePort } from '../../test/helpers/ports';
 
 const args = process.argv.slice(2);
 const baselineAt = args.indexOf('--baseline');

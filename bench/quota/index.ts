@@ -38,6 +38,7 @@ import { createLogger } from '../../src/logger';
 import { createRedisClient, createResilience, type Resilience } from '../../src/resilience';
 import { startOpenAIFake } from '../../test/fakes/openai-server';
 import type { FakeAiServer, RecordedRequest } from '../../test/fakes/fake-control';
+import { freePort } from '../../test/helpers/ports';
 import { BENCH_ROOT, markdownTable, printTable, writeResults, type Cell } from '../lib/report';
 import { round, roundSummary, summarize } from '../lib/stats';
 
@@ -121,17 +122,6 @@ function boundedOutput(keep = 8) {
     },
     lines,
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function startRedis(): Promise<{ port: number; child: ChildProcess }> {

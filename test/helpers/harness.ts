@@ -1,7 +1,6 @@
 // A real Herald for a test file: real Temporal (the run's dev server), real PostgreSQL, a worker on its own task queue,
 // and the API listening on a loopback port, driven over HTTP.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
@@ -16,19 +15,9 @@ import { buildActivityDeps } from '../../src/worker/build-deps';
 import { createHeraldWorker } from '../../src/worker/create-worker';
 import type { ActivityDeps } from '../../src/activities';
 import { temporalAddress, testDatabaseUrl, WORKFLOW_BUNDLE_PATH } from './env';
+import { freePort } from './ports';
 
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 let runtimeInstalled = false;
 function quietRuntime() {

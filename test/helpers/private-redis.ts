@@ -1,6 +1,7 @@
 // A redis-server of the test's own on a free port, which the test may kill and restart (the shared one must stay up).
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { freePort } from './ports';
 
 export interface PrivateRedis {
   url: string;
@@ -13,17 +14,6 @@ export interface PrivateRedis {
   /** SIGSTOP / SIGCONT: Redis hangs (connections stay open, nothing answers). */
   pause(): void;
   resume(): void;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function answersPing(port: number): Promise<boolean> {

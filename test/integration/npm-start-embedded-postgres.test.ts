@@ -11,7 +11,6 @@ import path from 'node:path';
 import { ROOT, temporalAddress } from '../helpers/env';
 import {
   clusterDirOf,
-  freePort,
   parentOf,
   processesMentioning,
   PROTOCOL_ERROR,
@@ -20,6 +19,7 @@ import {
   waitReady,
   type NpmStart,
 } from '../helpers/npm-start-process';
+import { freePort } from '../helpers/ports';
 
 jest.setTimeout(600_000);
 

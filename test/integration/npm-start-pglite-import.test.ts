@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { ROOT, temporalAddress } from '../helpers/env';
-import { freePort, processesMentioning, spawnNpmStart, stopNpmStart, waitReady, type NpmStart } from '../helpers/npm-start-process';
+import { processesMentioning, spawnNpmStart, stopNpmStart, waitReady, type NpmStart } from '../helpers/npm-start-process';
+import { freePort } from '../helpers/ports';
 
 jest.setTimeout(600_000);
 

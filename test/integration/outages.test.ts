@@ -4,7 +4,6 @@
 // answered 503 `unavailable` with Retry-After within 5 s (never a hang, never a 500) and /ready is 503 naming it; with
 // Redis away Herald keeps publishing on its fallback and /ready says `degraded`; everything recovers by itself.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
@@ -18,6 +17,7 @@ import { buildActivityDeps } from '../../src/worker/build-deps';
 import { createHeraldWorker } from '../../src/worker/create-worker';
 import { createProcessResilience } from '../../src/worker/resilience';
 import { temporalAddress, testDatabaseUrl, WORKFLOW_BUNDLE_PATH } from '../helpers/env';
+import { freePort } from '../helpers/ports';
 import { dryRunRequest, TEST_ENCRYPTION_KEY } from '../helpers/harness';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
@@ -54,17 +54,6 @@ let worker: Worker;
 let workerRun: Promise<void>;
 let baseUrl = '';
 const logs: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function hostPort(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(':');
