@@ -27,35 +27,34 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
-import type Redis from 'ioredis';
 import { Pool } from 'pg';
-import { createApi, createMetricsRegistry } from '../../src/api/server';
-import { loadConfig } from '../../src/config';
-import { runMigrations } from '../../src/db/migrate';
-import { createPool } from '../../src/db/pool';
 import { pipelineWorkflowId } from '../../src/domain/ids';
-import { createLogger } from '../../src/logger';
-import { createRedisClient, createResilience, parseLimitSpec, type Resilience } from '../../src/resilience';
+import { parseLimitSpec } from '../../src/resilience';
 import type { FakeAiServer, RecordedRequest as AiRequest } from '../../test/fakes/fake-control';
 import { startOpenAIFake } from '../../test/fakes/openai-server';
 import { startFakeWebhookServer, type FakeWebhookServer, type RecordedRequest as HookRequest } from '../../test/fakes/webhook-server';
 import { busiest } from '../../test/helpers/busiest';
-import { freePort } from '../../test/helpers/ports';
 import { BENCH_ROOT, machineInfo, markdownTable, printTable, RESULTS_DIR, writeResults, type Cell } from '../lib/report';
+import {
+  ADMIN_DATABASE_URL,
+  apiRequest,
+  boundedOutput,
+  freshDatabase,
+  numEnv,
+  sleep,
+  spawnWorker,
+  startBenchApi,
+  startRedis,
+  stopChild,
+  stackEnv,
+  stopOnSignals,
+  tearDownBench,
+  track,
+  type BenchApi,
+} from '../lib/stack';
 import { round } from '../lib/stats';
-
-function numEnv(name: string, dflt: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number >= ${min} (got "${raw}")`);
-  return n;
-}
 
 const N = Math.round(numEnv('DRAIN_N', 200, 1));
 const LIMIT = process.env.DRAIN_LIMIT || '60/1m';
@@ -80,52 +79,6 @@ const ENCRYPTION_KEY = Buffer.alloc(32, 13);
 const TERMINAL = ['published', 'partially_published', 'failed', 'rejected', 'cancelled', 'expired'];
 
 const say = (msg: string) => console.log(`drain bench: ${msg}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// --- child processes: always killed --------------------------------------------------------------------------------
-
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function startRedis(): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const child = track(
-    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    }),
-  );
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return { port, child };
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}`);
-    await sleep(100);
-  }
-}
 
 /** Busy loops, one per core beyond the first: the worker shares a core with one for the whole run. */
 function startLoad(): ChildProcess[] {
@@ -134,44 +87,7 @@ function startLoad(): ChildProcess[] {
   return [...Array(n)].map(() => track(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })));
 }
 
-/** Keeps the first lines of a child's output and counts the rest. */
-function boundedOutput(keep = 6) {
-  const lines: string[] = [];
-  let count = 0;
-  let partial = '';
-  return {
-    feed(chunk: Buffer) {
-      const parts = (partial + chunk.toString('utf8')).split('\n');
-      partial = parts.pop() ?? '';
-      for (const l of parts) {
-        if (!l.trim()) continue;
-        count++;
-        if (lines.length < keep) lines.push(l.trim().slice(0, 400));
-      }
-    },
-    get count() {
-      return count;
-    },
-    lines,
-  };
-}
-
-async function api(baseUrl: string, method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${baseUrl}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(20_000),
-  });
-  const text = await res.text();
-  let json: any = text;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, json };
-}
+const api = (baseUrl: string, method: string, p: string, body?: unknown) => apiRequest(baseUrl, API_KEY, method, p, body, 20_000);
 
 // --- one run -----------------------------------------------------------------------------------------------------------
 
@@ -207,13 +123,7 @@ async function runOnce(name: RunName, admin: Pool, temporalAddress: string, redi
   const label = name === 'webhook' ? `${N} posts to one webhook account` : `${N} pipelines, text from one AI provider`;
   say(`--- run "${name}": ${label}, limit ${LIMIT}, worker ${LOAD ? 'under CPU load' : 'not loaded'}; stops by itself within ${RUN_LIMIT_MS / 1000} s`);
 
-  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB_NAME}`);
-  const u = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  u.pathname = `/${DB_NAME}`;
-  const dbUrl = u.toString();
-  const pool = createPool(dbUrl, 6);
-  await runMigrations(pool);
+  const { dbUrl, pool } = await freshDatabase(admin, DB_NAME);
 
   // The imitation on the other end, timestamping what it accepts.
   let hook: FakeWebhookServer | null = null;
@@ -256,46 +166,21 @@ async function runOnce(name: RunName, admin: Pool, temporalAddress: string, redi
   const taskQueue = `herald-drain-${name}-${randomBytes(4).toString('hex')}`;
   const redisUrl = `redis://127.0.0.1:${redisPort}/${redisDb}`;
   const env: Record<string, string> = {
-    DATABASE_URL: dbUrl,
-    TEMPORAL_ADDRESS: temporalAddress,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    REDIS_URL: redisUrl,
-    IMAGE_SOURCES: 'card',
-    TOKEN_ENCRYPTION_KEY: ENCRYPTION_KEY.toString('base64'),
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-    API_KEYS: `${TENANT}:${API_KEY}`,
-    TENANT_MAX_ACTIVE_PIPELINES: '100000',
-    PUBLIC_BASE_URL: 'http://127.0.0.1:3999',
-    DATA_DIR: path.join(ROOT, '.data', 'drain-bench'),
+    ...stackEnv({ dbUrl, temporalAddress, taskQueue, redisUrl, encryptionKey: ENCRYPTION_KEY, tenant: TENANT, apiKey: API_KEY, dataDir: path.join(ROOT, '.data', 'drain-bench') }),
     ...(name === 'webhook'
       ? { RATE_LIMIT_WEBHOOK: LIMIT, TEXT_PROVIDERS: 'offline' }
       : { OPENAI_API_KEY: 'drain', OPENAI_BASE_URL: ai!.url, TEXT_PROVIDERS: 'openai', RATE_LIMIT_OPENAI: LIMIT, RATE_LIMIT_OPENAI_TOKENS: 'none' }),
   };
 
-  const out = boundedOutput();
+  const out = boundedOutput(6);
   let worker: ChildProcess | null = null;
   let load: ChildProcess[] = [];
-  let connection: Connection | null = null;
-  let app: FastifyInstance | null = null;
-  let resilience: Resilience | null = null;
-  let redis: Redis | null = null;
+  let benchApi: BenchApi | null = null;
   try {
-    worker = track(spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
-    worker.stdout!.on('data', (c: Buffer) => out.feed(c));
-    worker.stderr!.on('data', (c: Buffer) => out.feed(c));
+    worker = spawnWorker(ROOT, env, out);
 
-    const config = loadConfig(env);
-    const logger = createLogger({ level: 'warn', format: 'json', name: 'drain-bench-api' }, { write: () => undefined });
-    connection = await Connection.connect({ address: temporalAddress });
-    const client = new Client({ connection, namespace: config.temporal.namespace });
-    const metrics = createMetricsRegistry();
-    redis = createRedisClient(redisUrl);
-    resilience = createResilience({ redis, config: config.resilience, logger, metrics });
-    app = await createApi(config, pool, client, ENCRYPTION_KEY, logger, { resilience, metrics });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = app.server.address();
-    const baseUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    benchApi = await startBenchApi({ env, pool, temporalAddress, redisUrl, encryptionKey: ENCRYPTION_KEY, name: 'drain-bench-api' });
+    const { config, client, baseUrl } = benchApi;
 
     // The worker polling both task queues.
     const readyBy = Date.now() + 120_000;
@@ -460,10 +345,7 @@ async function runOnce(name: RunName, admin: Pool, temporalAddress: string, redi
   } finally {
     await Promise.all(load.map((c) => stopChild(c, 2000)));
     if (worker) await stopChild(worker, 12_000);
-    await app?.close().catch(() => undefined);
-    await resilience?.close().catch(() => undefined);
-    redis?.disconnect();
-    await connection?.close().catch(() => undefined);
+    await benchApi?.close();
     await hook?.close().catch(() => undefined);
     await ai?.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
@@ -517,27 +399,9 @@ async function main(): Promise<number> {
   const temporalAddress = process.env.TEMPORAL_ADDRESS;
   if (!temporalAddress) throw new Error('TEMPORAL_ADDRESS is not set: run this with `npm run bench -- drain`');
   say(`${N} calls behind ${LIMIT}: the limit alone needs ${IDEAL_MS / 1000} s; target ${TARGET_MS / 1000} s; runs: ${RUNS.join(', ')}`);
-  const admin = new Pool({ connectionString: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', max: 2 });
+  const admin = new Pool({ connectionString: ADMIN_DATABASE_URL, max: 2 });
   let redisChild: ChildProcess | null = null;
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    say(`${signal}: stopping`);
-    for (const c of children) c.kill('SIGKILL');
-    void admin
-      .query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`)
-      .catch(() => undefined)
-      .finally(() => process.exit(130));
-    setTimeout(() => process.exit(130), 5000).unref();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
-  setTimeout(() => {
-    console.error('drain bench: overall time limit reached; killing everything');
-    process.exit(1);
-  }, RUNS.length * RUN_LIMIT_MS + 60_000).unref();
+  stopOnSignals({ admin, dbName: DB_NAME, say, overallMs: RUNS.length * RUN_LIMIT_MS + 60_000, benchName: 'drain' });
 
   try {
     const r = await startRedis();
@@ -568,9 +432,7 @@ async function main(): Promise<number> {
     for (const x of runs) say(`${x.name}: last call ${x.lastCallS} s after submit -> target ${x.withinTarget ? 'MET' : 'NOT met'}`);
     return runs.every((x) => x.withinTarget) ? 0 : 1;
   } finally {
-    if (redisChild) await stopChild(redisChild, 3000);
-    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`).catch((err: Error) => console.error(`could not drop ${DB_NAME}: ${err.message}`));
-    await admin.end().catch(() => undefined);
+    await tearDownBench(admin, DB_NAME, redisChild);
   }
 }
 

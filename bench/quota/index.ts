@@ -21,36 +21,35 @@
 //
 // Everything is bounded: each run stops by itself QUOTA_MINUTES + 2 minutes after it started; the worker processes and
 // the private redis-server are killed at the end (also on errors and signals); all traffic stays on 127.0.0.1.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
-import type Redis from 'ioredis';
+import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
-import { createApi, createMetricsRegistry } from '../../src/api/server';
-import { loadConfig } from '../../src/config';
-import { runMigrations } from '../../src/db/migrate';
-import { createPool } from '../../src/db/pool';
 import { pipelineWorkflowId } from '../../src/domain/ids';
-import { createLogger } from '../../src/logger';
-import { createRedisClient, createResilience, type Resilience } from '../../src/resilience';
 import { startOpenAIFake } from '../../test/fakes/openai-server';
 import type { FakeAiServer, RecordedRequest } from '../../test/fakes/fake-control';
-import { freePort } from '../../test/helpers/ports';
 import { BENCH_ROOT, markdownTable, printTable, writeResults, type Cell } from '../lib/report';
+import {
+  ADMIN_DATABASE_URL,
+  apiRequest,
+  boundedOutput,
+  freshDatabase,
+  numEnv,
+  sleep,
+  spawnWorker,
+  startBenchApi,
+  startRedis,
+  stopChild,
+  stackEnv,
+  stopOnSignals,
+  tearDownBench,
+  type BenchApi,
+  type BoundedOutput,
+} from '../lib/stack';
 import { round, roundSummary, summarize } from '../lib/stats';
 
 // --- settings --------------------------------------------------------------------------------------------------------
-
-function numEnv(name: string, dflt: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number >= ${min} (got "${raw}")`);
-  return n;
-}
 
 const R = Math.round(numEnv('QUOTA_R', 120, 1));
 const MINUTES = numEnv('QUOTA_MINUTES', 3, 0.5);
@@ -77,79 +76,6 @@ const TERMINAL = ['published', 'partially_published', 'failed', 'rejected', 'can
 const CLEANUP_RESERVE_MS = 25_000;
 
 const say = (msg: string) => console.log(`quota bench: ${msg}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// --- child processes (workers, redis-server): always killed ---------------------------------------------------------
-
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Keeps the first lines of a child's output and counts the rest. */
-function boundedOutput(keep = 8) {
-  const lines: string[] = [];
-  let count = 0;
-  let partial = '';
-  return {
-    feed(chunk: Buffer) {
-      const text = partial + chunk.toString('utf8');
-      const parts = text.split('\n');
-      partial = parts.pop() ?? '';
-      for (const l of parts) {
-        if (!l.trim()) continue;
-        count++;
-        if (lines.length < keep) lines.push(l.trim().slice(0, 400));
-      }
-    },
-    get count() {
-      return count;
-    },
-    lines,
-  };
-}
-
-async function startRedis(): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const child = track(
-    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    }),
-  );
-  const spawnError = new Promise<never>((_, reject) => child.once('error', (err) => reject(new Error(`could not start redis-server: ${err.message}`))));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await Promise.race([
-      spawnError,
-      new Promise<boolean>((resolve) => {
-        const s = net.connect(port, '127.0.0.1');
-        s.once('connect', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.once('error', () => resolve(false));
-      }),
-    ]);
-    if (ok) return { port, child };
-    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port} within 10 s`);
-    await sleep(100);
-  }
-}
 
 // --- the fake: every request with its outcome -----------------------------------------------------------------------
 
@@ -179,22 +105,7 @@ function recordOutcomes(fake: FakeAiServer): () => Outcome[] {
 
 // --- HTTP ------------------------------------------------------------------------------------------------------------
 
-async function post(baseUrl: string, body: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${baseUrl}/v1/pipelines`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await res.text();
-  let json: any = text;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, json };
-}
+const post = (baseUrl: string, body: unknown) => apiRequest(baseUrl, API_KEY, 'POST', '/v1/pipelines', body, 15_000);
 
 // --- one run ---------------------------------------------------------------------------------------------------------
 
@@ -276,15 +187,7 @@ async function runOnce(spec: RunSpec, admin: Pool, temporalAddress: string, redi
   say(`--- run "${spec.label}": RATE_LIMIT_OPENAI=${spec.rateLimitOpenai}, fake refuses above ${R} per ${WINDOW_MS / 1000} s, stops by itself within ${RUN_LIMIT_MS / 60_000} min`);
 
   // A fresh database per run.
-  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB_NAME}`);
-  const dbUrl = (() => {
-    const u = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-    u.pathname = `/${DB_NAME}`;
-    return u.toString();
-  })();
-  const pool = createPool(dbUrl, 6);
-  await runMigrations(pool);
+  const { dbUrl, pool } = await freshDatabase(admin, DB_NAME);
 
   const fake = await startOpenAIFake({ apiKey: FAKE_KEY, flavour: spec.flavour });
   fake.control.enforceRateLimit({ requests: R, windowMs: WINDOW_MS });
@@ -293,62 +196,30 @@ async function runOnce(spec: RunSpec, admin: Pool, temporalAddress: string, redi
   const taskQueue = `herald-quota-${spec.name}-${randomBytes(4).toString('hex')}`;
   const redisUrl = `redis://127.0.0.1:${redisPort}/${redisDb}`;
   const env: Record<string, string> = {
-    DATABASE_URL: dbUrl,
-    TEMPORAL_ADDRESS: temporalAddress,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    REDIS_URL: redisUrl,
+    ...stackEnv({ dbUrl, temporalAddress, taskQueue, redisUrl, encryptionKey: ENCRYPTION_KEY, tenant: TENANT, apiKey: API_KEY, dataDir: path.join(ROOT, '.data', 'quota-bench') }),
     OPENAI_API_KEY: FAKE_KEY,
     OPENAI_BASE_URL: fake.url,
     TEXT_PROVIDERS: 'openai',
-    IMAGE_SOURCES: 'card',
     RATE_LIMIT_OPENAI: spec.rateLimitOpenai,
     // The default token window (30k/min) would bind long before R requests: the fake enforces requests only.
     RATE_LIMIT_OPENAI_TOKENS: '1000000000/1m',
-    TOKEN_ENCRYPTION_KEY: ENCRYPTION_KEY.toString('base64'),
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-    API_KEYS: `${TENANT}:${API_KEY}`,
-    TENANT_MAX_ACTIVE_PIPELINES: '100000',
-    PUBLIC_BASE_URL: 'http://127.0.0.1:3999',
-    DATA_DIR: path.join(ROOT, '.data', 'quota-bench'),
   };
 
-  const workers: { child: ChildProcess; out: ReturnType<typeof boundedOutput> }[] = [];
-  let connection: Connection | null = null;
-  let app: FastifyInstance | null = null;
-  let resilience: Resilience | null = null;
-  let redis: Redis | null = null;
+  const workers: { child: ChildProcess; out: BoundedOutput }[] = [];
+  let benchApi: BenchApi | null = null;
   const stopAt = setTimeout(() => say(`run "${spec.label}" reached its time limit`), RUN_LIMIT_MS).unref();
 
   try {
     // Two worker processes.
     const t = Date.now();
     for (let i = 0; i < 2; i++) {
-      const out = boundedOutput();
-      const child = track(
-        spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
-          cwd: ROOT,
-          env: { ...process.env, ...env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        }),
-      );
-      child.stdout!.on('data', (c: Buffer) => out.feed(c));
-      child.stderr!.on('data', (c: Buffer) => out.feed(c));
-      workers.push({ child, out });
+      const out = boundedOutput(8);
+      workers.push({ child: spawnWorker(ROOT, env, out), out });
     }
 
     // The API in this process, on the same database, task queue and Redis.
-    const config = loadConfig(env);
-    const logger = createLogger({ level: 'warn', format: 'json', name: 'quota-bench-api' }, { write: () => undefined });
-    connection = await Connection.connect({ address: temporalAddress });
-    const client = new Client({ connection, namespace: config.temporal.namespace });
-    const metrics = createMetricsRegistry();
-    redis = createRedisClient(redisUrl);
-    resilience = createResilience({ redis, config: config.resilience, logger, metrics });
-    app = await createApi(config, pool, client, ENCRYPTION_KEY, logger, { resilience, metrics });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = app.server.address();
-    const baseUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    benchApi = await startBenchApi({ env, pool, temporalAddress, redisUrl, encryptionKey: ENCRYPTION_KEY, name: 'quota-bench-api' });
+    const { config, client, baseUrl } = benchApi;
 
     // Both workers polling (workflow and activity task queues; identities are pid@host, one per process).
     const readyBy = Date.now() + Math.min(180_000, remaining() - MEASURE_MS - CLEANUP_RESERVE_MS);
@@ -623,10 +494,7 @@ async function runOnce(spec: RunSpec, admin: Pool, temporalAddress: string, redi
   } finally {
     clearTimeout(stopAt);
     await Promise.all(workers.map((w) => stopChild(w.child, 12_000)));
-    await app?.close().catch(() => undefined);
-    await resilience?.close().catch(() => undefined);
-    redis?.disconnect();
-    await connection?.close().catch(() => undefined);
+    await benchApi?.close();
     await fake.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
   }
@@ -661,29 +529,10 @@ async function main(): Promise<number> {
   const temporalAddress = process.env.TEMPORAL_ADDRESS;
   if (!temporalAddress) throw new Error('TEMPORAL_ADDRESS is not set: run this with `npm run bench -- quota`');
   say(`R = ${R} requests per minute, ${MINUTES} measured minute(s) per run, pace ${PACE === 'upfront' ? `up front (${UPFRONT_PIPELINES} pipelines)` : `backlog of ${BACKLOG}`}`);
-  const admin = new Pool({ connectionString: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', max: 2 });
+  const admin = new Pool({ connectionString: ADMIN_DATABASE_URL, max: 2 });
   let redisChild: ChildProcess | null = null;
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    say(`${signal}: stopping`);
-    for (const c of children) c.kill('SIGKILL');
-    void admin
-      .query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`)
-      .catch(() => undefined)
-      .finally(() => process.exit(130));
-    setTimeout(() => process.exit(130), 5000).unref();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
   // Belt and braces: whatever hangs, the whole bench ends (children killed by the exit hook) after every run's limit.
-  const runCount = RUNS.length;
-  setTimeout(() => {
-    console.error('quota bench: overall time limit reached; killing everything');
-    process.exit(1);
-  }, runCount * RUN_LIMIT_MS + 60_000).unref();
+  stopOnSignals({ admin, dbName: DB_NAME, say, overallMs: RUNS.length * RUN_LIMIT_MS + 60_000, benchName: 'quota' });
 
   try {
     const redisServer = await startRedis();
@@ -733,9 +582,7 @@ async function main(): Promise<number> {
     if (target) say(`limiter on: ${pct(target.shareOfR)} of R, ${pct(target.refusedShare)} refused -> target ${target.met ? 'MET' : 'NOT met'}`);
     return 0;
   } finally {
-    if (redisChild) await stopChild(redisChild, 3000);
-    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`).catch((err) => console.error(`could not drop ${DB_NAME}: ${err.message}`));
-    await admin.end().catch(() => undefined);
+    await tearDownBench(admin, DB_NAME, redisChild);
   }
 }
 
