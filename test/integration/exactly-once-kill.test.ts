@@ -5,7 +5,6 @@
 // Mastodon's Idempotency-Key): only Herald's reconciliation stands between a retry and a double. Every publication
 // must end `published`, and each platform must hold every pipeline's post exactly once: none lost, none doubled. The
 // faults are shown to have landed, and no secret appears in any process's output.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startBlueskyFake, type BlueskyFake } from '../fakes/bluesky-server';
@@ -16,6 +15,7 @@ import { startXFake, type XFake } from '../fakes/x-server';
 import { ROOT, TEST_DATA_DIR, temporalAddress, testDatabaseUrl } from '../helpers/env';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness } from '../helpers/harness';
 import { describeFindings, SecretScan } from '../helpers/secret-scan';
+import { alive, spawnWorkerProcess, waitReady, type WorkerProc } from '../helpers/worker-process';
 
 jest.setTimeout(420_000);
 
@@ -53,14 +53,6 @@ const fakes = (): Record<P, SocialFakeBase> => ({ x, mastodon, bluesky, linkedin
 // ---------------------------------------------------------------------------------------------
 // Worker processes
 
-interface WorkerProc {
-  n: number;
-  child: ChildProcess;
-  startedAt: number;
-  readyAt: number | null;
-  exited: Promise<void>;
-  output: string;
-}
 const procs: WorkerProc[] = [];
 let slots: WorkerProc[] = [];
 const scan = new SecretScan();
@@ -88,38 +80,9 @@ function workerEnv(): Record<string, string> {
 }
 
 function startWorkerProcess(): WorkerProc {
-  const n = procs.length + 1;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { cwd: ROOT, env: workerEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc: WorkerProc = {
-    n,
-    child,
-    startedAt: Date.now(),
-    readyAt: null,
-    output: '',
-    exited: new Promise<void>((resolve) => child.once('exit', () => resolve())),
-  };
-  const onData = (d: Buffer) => {
-    const text = d.toString();
-    proc.output += text;
-    if (proc.readyAt === null && text.includes('worker polling')) proc.readyAt = Date.now();
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  const proc = spawnWorkerProcess(procs.length + 1, workerEnv());
   procs.push(proc);
   return proc;
-}
-
-const alive = (p: WorkerProc) => p.child.exitCode === null && p.child.signalCode === null;
-
-async function waitReady(ps: WorkerProc[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const dead = ps.find((p) => !alive(p));
-    if (dead) throw new Error(`worker ${dead.n} exited while starting:\n${dead.output.slice(-3000)}`);
-    if (ps.every((p) => p.readyAt !== null)) return;
-    await sleep(200);
-  }
-  throw new Error(`workers did not start polling within ${timeoutMs} ms:\n${ps.map((p) => p.output.slice(-1500)).join('\n---\n')}`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,15 +10,15 @@
 // A thread to X, killed while its second part is in flight, shows that the periodic heartbeats keep the publication's
 // progress (the parts X accepted) intact: Temporal holds that progress while the call waits, and the retry posts only
 // the remaining parts, replying to the right ones, with X's own duplicate refusal switched off.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { startFakeWebhookServer, type FakeWebhookServer, type RecordedRequest } from '../fakes/webhook-server';
 import { startXFake, type XFake } from '../fakes/x-server';
-import { ROOT, TEST_DATA_DIR, temporalAddress, testDatabaseUrl } from '../helpers/env';
+import { TEST_DATA_DIR, temporalAddress, testDatabaseUrl } from '../helpers/env';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness } from '../helpers/harness';
+import { alive, spawnWorkerProcess, waitReady, type WorkerProc } from '../helpers/worker-process';
 
 jest.setTimeout(600_000);
 
@@ -38,13 +38,6 @@ let x: XFake;
 // ---------------------------------------------------------------------------------------------
 // Worker processes (as in exactly-once-kill.test.ts)
 
-interface WorkerProc {
-  n: number;
-  child: ChildProcess;
-  readyAt: number | null;
-  exited: Promise<void>;
-  output: string;
-}
 const procs: WorkerProc[] = [];
 
 function workerEnv(): Record<string, string> {
@@ -65,31 +58,9 @@ function workerEnv(): Record<string, string> {
 }
 
 function startWorkerProcess(): WorkerProc {
-  const n = procs.length + 1;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { cwd: ROOT, env: workerEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc: WorkerProc = { n, child, readyAt: null, output: '', exited: new Promise<void>((resolve) => child.once('exit', () => resolve())) };
-  const onData = (d: Buffer) => {
-    const text = d.toString();
-    proc.output += text;
-    if (proc.readyAt === null && text.includes('worker polling')) proc.readyAt = Date.now();
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  const proc = spawnWorkerProcess(procs.length + 1, workerEnv());
   procs.push(proc);
   return proc;
-}
-
-const alive = (p: WorkerProc) => p.child.exitCode === null && p.child.signalCode === null;
-
-async function waitReady(ps: WorkerProc[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const dead = ps.find((p) => !alive(p));
-    if (dead) throw new Error(`worker ${dead.n} exited while starting:\n${dead.output.slice(-3000)}`);
-    if (ps.every((p) => p.readyAt !== null)) return;
-    await sleep(200);
-  }
-  throw new Error(`workers did not start polling within ${timeoutMs} ms:\n${ps.map((p) => p.output.slice(-1500)).join('\n---\n')}`);
 }
 
 async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>, everyMs = 50): Promise<T> {

@@ -1,16 +1,16 @@
 // A PostgreSQL outage must not kill a worker: one started while the database is away waits for it and then polls, and a
 // connection that dies while a worker holds it is an error for that query only, never the end of the process.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createPool } from '../../src/db/pool';
-import { ROOT, temporalAddress, testDatabaseUrl } from '../helpers/env';
+import { temporalAddress, testDatabaseUrl } from '../helpers/env';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
+import { alive, spawnWorkerProcess, type WorkerProc } from '../helpers/worker-process';
 
 jest.setTimeout(180_000);
 
 let proxy: TcpProxy;
-let child: ChildProcess | null = null;
+let worker: WorkerProc | null = null;
 
 function viaProxy(): string {
   const u = new URL(testDatabaseUrl());
@@ -33,49 +33,41 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child!.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+  if (worker && alive(worker)) {
+    worker.child.kill('SIGKILL');
+    await worker.exited;
   }
   await proxy?.close();
 });
 
 it('a worker started while PostgreSQL refuses connections waits for it, then polls once it is back', async () => {
   await proxy.refuse();
-  let output = '';
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...(process.env as Record<string, string>),
-      DATABASE_URL: viaProxy(),
-      TEMPORAL_ADDRESS: temporalAddress(),
-      TEMPORAL_TASK_QUEUE: `herald-dbwait-${randomBytes(4).toString('hex')}`,
-      TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-      TEXT_PROVIDERS: 'offline',
-      IMAGE_SOURCES: 'card',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = () => child!.exitCode !== null || child!.signalCode !== null;
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const w = (worker = spawnWorkerProcess(1, {
+    ...(process.env as Record<string, string>),
+    DATABASE_URL: viaProxy(),
+    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_TASK_QUEUE: `herald-dbwait-${randomBytes(4).toString('hex')}`,
+    TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    LOG_LEVEL: 'info',
+    LOG_FORMAT: 'json',
+    TEXT_PROVIDERS: 'offline',
+    IMAGE_SOURCES: 'card',
+  }));
+  const exited = () => !alive(w);
 
   // It tried, was refused, and said so (the fault landed) instead of exiting.
-  await until('the worker to report that PostgreSQL is not reachable', 60_000, () => exited() || output.includes('PostgreSQL is not reachable yet'));
+  await until('the worker to report that PostgreSQL is not reachable', 60_000, () => exited() || w.output.includes('PostgreSQL is not reachable yet'));
   expect(exited()).toBe(false);
-  expect(output).toMatch(/ECONNREFUSED/);
+  expect(w.output).toMatch(/ECONNREFUSED/);
   // Still waiting a few tries later.
-  await until('a second try', 30_000, () => exited() || output.split('PostgreSQL is not reachable yet').length > 2);
+  await until('a second try', 30_000, () => exited() || w.output.split('PostgreSQL is not reachable yet').length > 2);
   expect(exited()).toBe(false);
-  expect(output).not.toContain('worker polling');
+  expect(w.output).not.toContain('worker polling');
 
   await proxy.restore();
-  await until('the worker to poll after PostgreSQL came back', 90_000, () => exited() || output.includes('worker polling'));
+  await until('the worker to poll after PostgreSQL came back', 90_000, () => exited() || w.output.includes('worker polling'));
   expect(exited()).toBe(false);
-  expect(output).toContain('worker polling');
+  expect(w.output).toContain('worker polling');
 });
 
 it('a connection that dies while a client is checked out fails that client, not the process; the pool serves again', async () => {
