@@ -1,7 +1,9 @@
 // A worker process as a user runs it (`node --import tsx src/worker/main.ts`), for tests that kill workers: its output
 // collected, and when it started polling.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ROOT } from './env';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, temporalAddress, testDatabaseUrl } from './env';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,4 +51,37 @@ export async function waitReady(ps: WorkerProc[], timeoutMs: number): Promise<vo
     await sleep(200);
   }
   throw new Error(`workers did not start polling within ${timeoutMs} ms:\n${ps.map((p) => p.output.slice(-1500)).join('\n---\n')}`);
+}
+
+/**
+ * The environment of a worker process serving a test harness (started with `withWorker: false`): the run's database and
+ * Temporal, the harness's task queue, encryption key and base URL, offline text and card images, plus `extra`.
+ */
+export function harnessWorkerEnv(h: { taskQueue: string; baseUrl: string }, encryptionKey: Buffer, extra: Record<string, string>): Record<string, string> {
+  return {
+    ...(process.env as Record<string, string>),
+    DATABASE_URL: testDatabaseUrl(),
+    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_TASK_QUEUE: h.taskQueue,
+    TOKEN_ENCRYPTION_KEY: encryptionKey.toString('base64'),
+    PUBLIC_BASE_URL: h.baseUrl,
+    LOG_LEVEL: 'info',
+    LOG_FORMAT: 'json',
+    TEXT_PROVIDERS: 'offline',
+    IMAGE_SOURCES: 'card',
+    ...extra,
+  };
+}
+
+/** SIGKILL for every one still alive, up to 5 s for them to exit, then each one's output to logDir/worker-<n>.log. */
+export async function stopWorkerProcesses(procs: WorkerProc[], logDir: string): Promise<void> {
+  for (const p of procs) if (alive(p)) p.child.kill('SIGKILL');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+  clearTimeout(timer);
+  try {
+    for (const p of procs) writeFileSync(path.join(logDir, `worker-${p.n}.log`), p.output);
+  } catch {
+    // Logs are a convenience for whoever investigates a failure.
+  }
 }

@@ -5,17 +5,17 @@
 // Mastodon's Idempotency-Key): only Herald's reconciliation stands between a retry and a double. Every publication
 // must end `published`, and each platform must hold every pipeline's post exactly once: none lost, none doubled. The
 // faults are shown to have landed, and no secret appears in any process's output.
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { startBlueskyFake, type BlueskyFake } from '../fakes/bluesky-server';
 import { littleTextToPlain, startLinkedInFake, type LinkedInFake } from '../fakes/linkedin-server';
 import { startMastodonFake, type MastodonFake } from '../fakes/mastodon-server';
 import type { SocialFakeBase, SocialPost, SocialRequest } from '../fakes/social-fake-control';
 import { startXFake, type XFake } from '../fakes/x-server';
-import { ROOT, TEST_DATA_DIR, temporalAddress, testDatabaseUrl } from '../helpers/env';
+import { ROOT, TEST_DATA_DIR } from '../helpers/env';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness } from '../helpers/harness';
 import { describeFindings, SecretScan } from '../helpers/secret-scan';
-import { alive, spawnWorkerProcess, waitReady, type WorkerProc } from '../helpers/worker-process';
+import { alive, harnessWorkerEnv, spawnWorkerProcess, stopWorkerProcesses, waitReady, type WorkerProc } from '../helpers/worker-process';
 
 jest.setTimeout(420_000);
 
@@ -58,17 +58,7 @@ let slots: WorkerProc[] = [];
 const scan = new SecretScan();
 
 function workerEnv(): Record<string, string> {
-  return {
-    ...(process.env as Record<string, string>),
-    DATABASE_URL: testDatabaseUrl(),
-    TEMPORAL_ADDRESS: temporalAddress(),
-    TEMPORAL_TASK_QUEUE: h.taskQueue,
-    TOKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY.toString('base64'),
-    PUBLIC_BASE_URL: h.baseUrl,
-    LOG_LEVEL: 'info',
-    LOG_FORMAT: 'json',
-    TEXT_PROVIDERS: 'offline',
-    IMAGE_SOURCES: 'card',
+  return harnessWorkerEnv(h, TEST_ENCRYPTION_KEY, {
     X_API_BASE_URL: x.url,
     X_CLIENT_ID: x.clientId,
     LINKEDIN_API_BASE_URL: linkedin.url,
@@ -76,7 +66,7 @@ function workerEnv(): Record<string, string> {
     LINKEDIN_CLIENT_SECRET: linkedin.clientSecret,
     LINKEDIN_OAUTH_BASE_URL: linkedin.url,
     BLUESKY_SERVICE_URL: bluesky.url,
-  };
+  });
 }
 
 function startWorkerProcess(): WorkerProc {
@@ -121,15 +111,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const p of procs) if (alive(p)) p.child.kill('SIGKILL');
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => (timer = setTimeout(r, 5_000)))]);
-  clearTimeout(timer);
-  try {
-    for (const p of procs) writeFileSync(path.join(LOG_DIR, `worker-${p.n}.log`), p.output);
-  } catch {
-    // Logs are a convenience for whoever investigates a failure.
-  }
+  await stopWorkerProcesses(procs, LOG_DIR);
   await h?.stop();
   await Promise.all([x?.close(), mastodon?.close(), bluesky?.close(), linkedin?.close()]);
 });

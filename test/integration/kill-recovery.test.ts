@@ -10,15 +10,15 @@
 // A thread to X, killed while its second part is in flight, shows that the periodic heartbeats keep the publication's
 // progress (the parts X accepted) intact: Temporal holds that progress while the call waits, and the retry posts only
 // the remaining parts, replying to the right ones, with X's own duplicate refusal switched off.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { startFakeWebhookServer, type FakeWebhookServer, type RecordedRequest } from '../fakes/webhook-server';
 import { startXFake, type XFake } from '../fakes/x-server';
-import { TEST_DATA_DIR, temporalAddress, testDatabaseUrl } from '../helpers/env';
+import { TEST_DATA_DIR } from '../helpers/env';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness } from '../helpers/harness';
-import { alive, spawnWorkerProcess, waitReady, type WorkerProc } from '../helpers/worker-process';
+import { alive, harnessWorkerEnv, spawnWorkerProcess, stopWorkerProcesses, waitReady, type WorkerProc } from '../helpers/worker-process';
 
 jest.setTimeout(600_000);
 
@@ -41,20 +41,10 @@ let x: XFake;
 const procs: WorkerProc[] = [];
 
 function workerEnv(): Record<string, string> {
-  return {
-    ...(process.env as Record<string, string>),
-    DATABASE_URL: testDatabaseUrl(),
-    TEMPORAL_ADDRESS: temporalAddress(),
-    TEMPORAL_TASK_QUEUE: h.taskQueue,
-    TOKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY.toString('base64'),
-    PUBLIC_BASE_URL: h.baseUrl,
-    LOG_LEVEL: 'info',
-    LOG_FORMAT: 'json',
-    TEXT_PROVIDERS: 'offline',
-    IMAGE_SOURCES: 'card',
+  return harnessWorkerEnv(h, TEST_ENCRYPTION_KEY, {
     X_API_BASE_URL: x.url,
     X_CLIENT_ID: x.clientId,
-  };
+  });
 }
 
 function startWorkerProcess(): WorkerProc {
@@ -84,15 +74,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const p of procs) if (alive(p)) p.child.kill('SIGKILL');
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => (timer = setTimeout(r, 5_000)))]);
-  clearTimeout(timer);
-  try {
-    for (const p of procs) writeFileSync(path.join(LOG_DIR, `worker-${p.n}.log`), p.output);
-  } catch {
-    // Logs are a convenience for whoever investigates a failure.
-  }
+  await stopWorkerProcesses(procs, LOG_DIR);
   await h?.stop();
   await Promise.all([fake?.close(), x?.close()]);
 });
