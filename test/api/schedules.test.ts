@@ -141,8 +141,16 @@ describe('tenancy', () => {
     expect(listB.status).toBe(200);
     expect(listB.body.items.map((s: any) => s.id)).not.toContain(schedule.id);
     // Untouched for its owner.
-    const listA = await h.api('GET', '/v1/schedules');
-    expect(listA.body.items.find((s: any) => s.id === schedule.id)).toMatchObject({ paused: false, nextRunAt: expect.any(String) });
+    // nextRunAt comes from Temporal's description of the schedule; on a busy machine a describe can miss the API's
+    // per-call deadline, and the list then shows the row alone (nextRunAt null): read again until Temporal answers.
+    let mine: any;
+    for (const deadline = Date.now() + 30_000; ; ) {
+      const listA = await h.api('GET', '/v1/schedules');
+      mine = listA.body.items.find((s: any) => s.id === schedule.id);
+      if (!mine || mine.nextRunAt !== null || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(mine).toMatchObject({ paused: false, nextRunAt: expect.any(String) });
     expectError(await h.api('POST', '/v1/schedules/sc_doesnotexist/pause'), 404, 'not_found');
   });
 
