@@ -3,7 +3,8 @@ import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const TEST_DATA_DIR = path.join(ROOT, '.data', 'test');
-export const WORKFLOW_BUNDLE_PATH = path.join(TEST_DATA_DIR, 'workflow-bundle.js');
+// One bundle per run (named like the run's database), so two runs in one tree never read each other's workflow code.
+export const WORKFLOW_BUNDLE_PATH = path.join(TEST_DATA_DIR, `workflow-bundle-${process.env.HERALD_TEST_DB ?? 'herald_test'}.js`);
 
 export function adminDatabaseUrl(): string {
   return process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
