@@ -1,5 +1,5 @@
 // `npm start` as a user runs it (node scripts/run.mjs start), pointed at the test run's Temporal dev server so no
-// second one starts, with its own port, data directory and task queue. Used by test/integration/npm-start-*.test.ts
+// second one starts, with its own port, data directory and task queue. Used by test/system/npm-start-*.test.ts
 // and bench/load.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
