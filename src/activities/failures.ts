@@ -1,5 +1,9 @@
+// The one place provider errors (and the activities' own refusals) become ApplicationFailures. Workflows branch on the
+// failure's type (src/domain/error-types.ts) and read details[0] through readFailureDetails; every details[0] here is
+// built by failureDetails, so every reader sees every key.
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/error-types';
+import { failureDetails } from '../domain/failure-details';
 import {
   AuthExpiredError,
   BreakerOpenError,
@@ -13,36 +17,34 @@ import {
   TransientError,
 } from '../providers/errors';
 
-/** The one place provider errors become ApplicationFailures that workflows can branch on by type. */
+/** Maps a provider error; ApplicationFailures pass unchanged, unknown errors stay retryable with Temporal's backoff. */
 export function toApplicationFailure(err: unknown, context: { attempt?: number } = {}): unknown {
   if (err instanceof ApplicationFailure) return err;
-  if (!(err instanceof ProviderError)) return err; // Unknown errors stay retryable, with Temporal's backoff.
-  const details = [{ provider: err.provider, status: err.status ?? null, attempt: context.attempt ?? null }];
+  if (!(err instanceof ProviderError)) return err;
+  const fields = { provider: err.provider, status: err.status ?? null, attempt: context.attempt ?? null };
+  const details = [failureDetails(fields)];
+  const { message } = err;
   if (err instanceof RateLimitedError) {
-    return ApplicationFailure.create({
-      type: ErrorType.RateLimited,
-      message: err.message,
-      details,
-      nextRetryDelay: Math.max(1, err.retryAfterMs),
-    });
+    return ApplicationFailure.create({ type: ErrorType.RateLimited, message, details, nextRetryDelay: Math.max(1, err.retryAfterMs) });
   }
-  if (err instanceof QuotaExhaustedError) return ApplicationFailure.create({ type: ErrorType.QuotaExhausted, message: err.message, details, nonRetryable: true });
-  if (err instanceof ReauthRequiredError) return ApplicationFailure.create({ type: ErrorType.ReauthRequired, message: err.message, details, nonRetryable: true });
-  if (err instanceof AuthExpiredError) return ApplicationFailure.create({ type: ErrorType.AuthExpired, message: err.message, details });
+  if (err instanceof QuotaExhaustedError) return ApplicationFailure.create({ type: ErrorType.QuotaExhausted, message, details, nonRetryable: true });
+  if (err instanceof ReauthRequiredError) return ApplicationFailure.create({ type: ErrorType.ReauthRequired, message, details, nonRetryable: true });
+  if (err instanceof AuthExpiredError) return ApplicationFailure.create({ type: ErrorType.AuthExpired, message, details });
   if (err instanceof DuplicateError) {
-    return ApplicationFailure.create({ type: ErrorType.Duplicate, message: err.message, details: [...details, { existingId: err.existingId ?? null }], nonRetryable: true });
+    const duplicate = [failureDetails({ ...fields, existingId: err.existingId ?? null })];
+    return ApplicationFailure.create({ type: ErrorType.Duplicate, message, details: duplicate, nonRetryable: true });
   }
   if (err instanceof NotReadyError) {
     // A container still processing: come back later through a durable timer, never a sleep in the worker.
-    return ApplicationFailure.create({ type: ErrorType.NotReady, message: err.message, details, nextRetryDelay: Math.max(1, err.retryAfterMs) });
+    return ApplicationFailure.create({ type: ErrorType.NotReady, message, details, nextRetryDelay: Math.max(1, err.retryAfterMs) });
   }
   if (err instanceof BreakerOpenError) {
     // Retry when the breaker lets its half-open probe through.
-    return ApplicationFailure.create({ type: ErrorType.BreakerOpen, message: err.message, details, nextRetryDelay: Math.max(1, err.retryAt - Date.now()) });
+    return ApplicationFailure.create({ type: ErrorType.BreakerOpen, message, details, nextRetryDelay: Math.max(1, err.retryAt - Date.now()) });
   }
-  if (err instanceof PermanentError) return ApplicationFailure.create({ type: ErrorType.Permanent, message: err.message, details, nonRetryable: true });
-  if (err instanceof TransientError) return ApplicationFailure.create({ type: ErrorType.Transient, message: err.message, details });
-  return ApplicationFailure.create({ type: ErrorType.Transient, message: err.message, details });
+  if (err instanceof PermanentError) return ApplicationFailure.create({ type: ErrorType.Permanent, message, details, nonRetryable: true });
+  if (err instanceof TransientError) return ApplicationFailure.create({ type: ErrorType.Transient, message, details });
+  return ApplicationFailure.create({ type: ErrorType.Transient, message, details });
 }
 
 /** Runs an activity body and maps whatever it throws. */
@@ -52,4 +54,50 @@ export async function mapFailures<T>(fn: () => Promise<T>, context: { attempt?: 
   } catch (err) {
     throw toApplicationFailure(err, context);
   }
+}
+
+export interface LimitContext {
+  /** The provider or platform that was asked. */
+  provider: string;
+  attempt: number;
+  /** Replaces the error's message (e.g. to say that the next provider writes). */
+  message?: string;
+  /** Carry retryAt in the details: the workflow waits for it durably (a publication's `waiting`). */
+  withRetryAt?: boolean;
+}
+
+/**
+ * A rate limit or an open breaker that the workflow answers itself instead of Temporal retrying the activity in place:
+ * a publication waits until retryAt (status `waiting`) and calls again; a text or image chain moves on to its next
+ * provider. Non-retryable for that reason; the type stays RateLimited or BreakerOpen.
+ */
+export function limitFailure(err: RateLimitedError | BreakerOpenError, ctx: LimitContext): ApplicationFailure {
+  const breaker = err instanceof BreakerOpenError;
+  const retryAt = ctx.withRetryAt ? new Date(breaker ? err.retryAt : Date.now() + err.retryAfterMs).toISOString() : null;
+  return ApplicationFailure.create({
+    type: breaker ? ErrorType.BreakerOpen : ErrorType.RateLimited,
+    message: ctx.message ?? err.message,
+    nonRetryable: true,
+    details: [failureDetails({ provider: ctx.provider, status: err.status ?? null, attempt: ctx.attempt, retryAt })],
+  });
+}
+
+/** A rate limit or an open breaker: the errors limitFailure takes. */
+export function isLimit(err: unknown): err is RateLimitedError | BreakerOpenError {
+  return err instanceof RateLimitedError || err instanceof BreakerOpenError;
+}
+
+/** The publication's account is not there (or not this platform's, or not this tenant's): no retry helps. */
+export function accountMissingFailure(message: string, provider: string | null = null): ApplicationFailure {
+  return ApplicationFailure.create({ type: ErrorType.AccountMissing, message, nonRetryable: true, details: [failureDetails({ provider })] });
+}
+
+/** The account must be reconnected by a person before anything is posted with it. */
+export function reauthRequiredFailure(message: string, provider: string | null = null): ApplicationFailure {
+  return ApplicationFailure.create({ type: ErrorType.ReauthRequired, message, nonRetryable: true, details: [failureDetails({ provider })] });
+}
+
+/** A provider or source this worker has no configuration for: the same call fails the same way on every attempt. */
+export function notConfiguredFailure(provider: string, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: ErrorType.Permanent, message, nonRetryable: true, details: [failureDetails({ provider })] });
 }

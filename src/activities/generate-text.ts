@@ -1,13 +1,11 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../domain/error-types';
 import { storableText } from '../domain/storable-text';
 import type { Content, PipelineRequest, TokenUsage } from '../domain/types';
 import { BreakerOpenError, RateLimitedError } from '../providers/errors';
 import { buildPrompt } from '../providers/text/prompt';
 import type { GeneratedText, GenerateTextInput } from '../providers/text/types';
 import type { ActivityDeps } from './deps';
-import { toApplicationFailure } from './failures';
+import { limitFailure, notConfiguredFailure, toApplicationFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
 
 export interface GenerateTextArgs {
@@ -33,7 +31,7 @@ export function createGenerateText({ textGenerators, guard, aiCache, cacheTtlMs 
   async function generateText({ request, provider, hasFallback, useCache }: GenerateTextArgs): Promise<GenerateTextResult> {
     const generator = textGenerators[provider];
     if (!generator) {
-      throw ApplicationFailure.create({ type: ErrorType.Permanent, message: `${provider}: not configured on this worker`, nonRetryable: true });
+      throw notConfiguredFailure(provider, `${provider}: not configured on this worker`);
     }
     const input: GenerateTextInput = { topic: request.topic, brief: request.brief, voice: request.voice, audience: request.audience, format: request.format };
     const toResult = (out: GeneratedText, cached: boolean): GenerateTextResult => ({
@@ -67,16 +65,10 @@ export function createGenerateText({ textGenerators, guard, aiCache, cacheTtlMs 
     } catch (err) {
       const attempt = info.attempt;
       if (hasFallback && err instanceof RateLimitedError && err.retryAfterMs > MAX_WAIT_WITH_FALLBACK_MS) {
-        throw ApplicationFailure.create({
-          type: ErrorType.RateLimited,
-          message: `${err.message}; capacity returns in ${Math.round(err.retryAfterMs / 1000)} s, so the next provider writes`,
-          nonRetryable: true,
-          details: [{ provider, attempt }],
-        });
+        const message = `${err.message}; capacity returns in ${Math.round(err.retryAfterMs / 1000)} s, so the next provider writes`;
+        throw limitFailure(err, { provider, attempt, message });
       }
-      if (hasFallback && err instanceof BreakerOpenError) {
-        throw ApplicationFailure.create({ type: ErrorType.BreakerOpen, message: err.message, nonRetryable: true, details: [{ provider, attempt }] });
-      }
+      if (hasFallback && err instanceof BreakerOpenError) throw limitFailure(err, { provider, attempt });
       throw toApplicationFailure(err, { attempt });
     }
   }

@@ -1,12 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../domain/error-types';
 import type { ImageRef } from '../domain/types';
 import { BreakerOpenError, RateLimitedError } from '../providers/errors';
 import type { FoundImage } from '../providers/images/types';
 import type { ActivityDeps } from './deps';
-import { toApplicationFailure } from './failures';
+import { limitFailure, notConfiguredFailure, toApplicationFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
 
 export interface IllustrateWithArgs {
@@ -28,7 +26,7 @@ export function createIllustrateWith({ imageSources, media, mediaIdSecret, guard
   return (args: IllustrateWithArgs): Promise<ImageRef[]> => withHeartbeat(() => illustrateWith(args));
   async function illustrateWith(args: IllustrateWithArgs): Promise<ImageRef[]> {
     const source = imageSources[args.source];
-    if (!source) throw ApplicationFailure.create({ type: ErrorType.Permanent, message: `${args.source}: not configured`, nonRetryable: true });
+    if (!source) throw notConfiguredFailure(args.source, `${args.source}: not configured`);
     const request = { title: args.title, topic: args.topic, keywords: args.keywords, style: args.style };
     let found: FoundImage[];
     try {
@@ -38,12 +36,8 @@ export function createIllustrateWith({ imageSources, media, mediaIdSecret, guard
     } catch (err) {
       const attempt = Context.current().info.attempt;
       if ((err instanceof RateLimitedError && err.retryAfterMs > MAX_IMAGE_WAIT_MS) || err instanceof BreakerOpenError) {
-        throw ApplicationFailure.create({
-          type: err instanceof BreakerOpenError ? ErrorType.BreakerOpen : ErrorType.RateLimited,
-          message: err.message,
-          nonRetryable: true,
-          details: [{ provider: args.source, attempt }],
-        });
+        // Passed over: the chain moves on to its next source.
+        throw limitFailure(err, { provider: args.source, attempt });
       }
       throw toApplicationFailure(err, { attempt });
     }

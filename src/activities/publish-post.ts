@@ -1,12 +1,10 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../domain/error-types';
 import { publicationIdempotencyKey } from '../domain/ids';
 import type { ContentFormat, ImageRef, Target } from '../domain/types';
-import { AuthExpiredError, BreakerOpenError, RateLimitedError } from '../providers/errors';
+import { AuthExpiredError } from '../providers/errors';
 import type { PublishContext, PublishInput, PublishProgress } from '../providers/publishers/types';
 import type { ActivityDeps } from './deps';
-import { mapFailures } from './failures';
+import { accountMissingFailure, isLimit, limitFailure, mapFailures, reauthRequiredFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
 
 export interface PublishPostArgs {
@@ -65,18 +63,11 @@ export function createPublishPost({
     if (args.target.accountId) {
       const found = await accounts.credentials(args.tenantId, args.target.accountId);
       if (!found || found.account.platform !== args.target.platform) {
-        throw ApplicationFailure.create({
-          type: ErrorType.AccountMissing,
-          message: `account ${args.target.accountId} is not a connected ${args.target.platform} account of this tenant`,
-          nonRetryable: true,
-        });
+        throw accountMissingFailure(`account ${args.target.accountId} is not a connected ${args.target.platform} account of this tenant`, args.target.platform);
       }
       if (!args.dryRun && found.account.status !== 'active') {
-        throw ApplicationFailure.create({
-          type: ErrorType.ReauthRequired,
-          message: `account ${found.account.handle} is ${found.account.status}${found.account.lastError ? `: ${found.account.lastError}` : ''}`,
-          nonRetryable: true,
-        });
+        const reason = found.account.lastError ? `: ${found.account.lastError}` : '';
+        throw reauthRequiredFailure(`account ${found.account.handle} is ${found.account.status}${reason}`, args.target.platform);
       }
       input.account = { id: found.account.id, handle: found.account.handle, settings: found.account.settings };
       input.credentials = found.credentials;
@@ -86,7 +77,7 @@ export function createPublishPost({
       return { status: 'previewed', externalId: null, url: null, publishedAt: null, preview: publisher.preview(input), attempt };
     }
     if (!input.credentials) {
-      throw ApplicationFailure.create({ type: ErrorType.AccountMissing, message: `${args.target.platform}: accountId is required to publish`, nonRetryable: true });
+      throw accountMissingFailure(`${args.target.platform}: accountId is required to publish`, args.target.platform);
     }
     // What earlier attempts achieved survives in the heartbeat details: a retry resumes, and, since the last
     // attempt's outcome may be unknown (timeout, dropped connection, killed worker), looks before posting again.
@@ -114,16 +105,8 @@ export function createPublishPost({
       try {
         return await guarded(ctx());
       } catch (err) {
-        if (err instanceof RateLimitedError || err instanceof BreakerOpenError) {
-          // Not a failure: the publication waits (status `waiting`, retryAt) in its workflow, then calls again.
-          const retryAt = err instanceof BreakerOpenError ? err.retryAt : Date.now() + err.retryAfterMs;
-          throw ApplicationFailure.create({
-            type: err instanceof BreakerOpenError ? ErrorType.BreakerOpen : ErrorType.RateLimited,
-            message: err.message,
-            nonRetryable: true,
-            details: [{ provider: args.target.platform, attempt, retryAt: new Date(retryAt).toISOString() }],
-          });
-        }
+        // Not a failure: the publication waits (status `waiting`, retryAt) in its workflow, then calls again.
+        if (isLimit(err)) throw limitFailure(err, { provider: args.target.platform, attempt, withRetryAt: true });
         const refresher = refreshers[args.target.platform];
         if (!(err instanceof AuthExpiredError) || !refresher || !args.target.accountId) throw err;
         // An expired token: refresh once (single-flight with the schedule and the API), then try again once.

@@ -1,10 +1,8 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../domain/error-types';
 import type { Platform } from '../domain/types';
 import { ReauthRequiredError } from '../providers/errors';
 import type { ActivityDeps } from './deps';
-import { toApplicationFailure } from './failures';
+import { accountMissingFailure, toApplicationFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
 
 export interface RefreshAccountArgs {
@@ -29,7 +27,7 @@ export function createRefreshAccountToken({ accounts, refreshers, guard, logger 
   return (args: RefreshAccountArgs): Promise<RefreshAccountResult> => withHeartbeat(() => refreshAccountToken(args));
   async function refreshAccountToken({ tenantId, accountId, ifVersion }: RefreshAccountArgs): Promise<RefreshAccountResult> {
     const current = await accounts.credentials(tenantId, accountId);
-    if (!current) throw ApplicationFailure.create({ type: ErrorType.AccountMissing, message: `account ${accountId} not found`, nonRetryable: true });
+    if (!current) throw accountMissingFailure(`account ${accountId} not found`);
     const refresher = refreshers[current.account.platform as Platform];
     if (!refresher) return { refreshed: false, version: current.version, expiresAt: current.account.expiresAt, reason: `${current.account.platform} tokens do not expire` };
     try {
