@@ -1,7 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { canonical, initialState, scheduledRunIdempotencyKey } from '../domain/pipeline-state';
-import { pipelineWorkflowId } from '../domain/ids';
+import { Context } from '@temporalio/activity';
 import type { PipelineRequest, PipelineState } from '../domain/types';
+import { createPipeline } from '../pipelines';
 import type { ActivityDeps } from './deps';
 
 export interface CreateScheduledPipelineArgs {
@@ -17,23 +16,18 @@ export interface CreateScheduledPipelineResult {
   state: PipelineState;
 }
 
-/** The idempotency key a scheduled run's pipeline is stored under: one pipeline per run, however often this retries. */
-
 /**
- * Stores one run's pipeline exactly as POST /v1/pipelines does (id, initial state, request hash), keyed so that a
- * retried attempt finds the row the first attempt wrote instead of making a second pipeline.
+ * Creates and starts one run's pipeline exactly as POST /v1/pipelines does (src/pipelines), keyed by the run so that
+ * a retried attempt finds the pipeline the first attempt made instead of making a second one. The workflow is started
+ * through the worker's own Temporal client, on the task queue this activity runs on.
  */
-export function createCreateScheduledPipeline({ pipelines }: Pick<ActivityDeps, 'pipelines'>) {
+export function createCreateScheduledPipeline({ pipelines, accounts }: Pick<ActivityDeps, 'pipelines' | 'accounts'>) {
   return async function createScheduledPipeline({ tenantId, scheduleId, request, runWorkflowId }: CreateScheduledPipelineArgs): Promise<CreateScheduledPipelineResult> {
-    const id = `pl_${randomBytes(10).toString('hex')}`;
-    const { row } = await pipelines.insert({
-      id,
-      tenantId,
-      workflowId: pipelineWorkflowId(tenantId, id),
-      request,
-      state: initialState(id, tenantId, request, new Date().toISOString()),
-      idempotencyKey: scheduledRunIdempotencyKey(scheduleId, runWorkflowId),
-      requestHash: createHash('sha256').update(canonical(request)).digest('hex'),
+    const ctx = Context.current();
+    const { row } = await createPipeline({ pipelines, accounts, workflows: ctx.client.workflow, taskQueue: ctx.info.taskQueue }, tenantId, request, {
+      kind: 'schedule',
+      scheduleId,
+      runWorkflowId,
     });
     return { pipelineId: row.id, workflowId: row.workflowId, state: row.state };
   };

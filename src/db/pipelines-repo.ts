@@ -43,6 +43,16 @@ function toRow(r: DbRow): PipelineRow {
 }
 
 export function createPipelineRepository(pool: Pool) {
+  /** The pipeline this tenant stored under an idempotency key, or null. */
+  async function getByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<PipelineRow | null> {
+    const { rows } = await pool.query<DbRow>(
+      `SELECT id, tenant_id, workflow_id, status, request_hash, state, created_at FROM pipelines
+       WHERE tenant_id = $1 AND idempotency_key = $2`,
+      [tenantId, idempotencyKey],
+    );
+    return rows[0] ? toRow(rows[0]) : null;
+  }
+
   return {
     /**
      * Inserts a new pipeline, or with an idempotency key that this tenant already used returns the existing one.
@@ -78,12 +88,30 @@ export function createPipelineRepository(pool: Pool) {
         ],
       );
       if (rows[0]) return { created: true, row: toRow(rows[0]) };
-      const existing = await pool.query<DbRow>(
-        `SELECT id, tenant_id, workflow_id, status, request_hash, state, created_at FROM pipelines
-         WHERE tenant_id = $1 AND idempotency_key = $2`,
-        [input.tenantId, input.idempotencyKey],
+      // Only a key can conflict; the row it names was there a moment ago (pipelines are deleted only before they start).
+      const existing = await getByIdempotencyKey(input.tenantId, input.idempotencyKey!);
+      if (!existing) throw new Error(`pipeline with idempotency key ${input.idempotencyKey} was deleted while it was being stored again`);
+      return { created: false, row: existing };
+    },
+
+    getByIdempotencyKey,
+
+    /**
+     * The pipeline ids stored under these idempotency keys (a scheduled run's key names its run), by key; keys with no
+     * pipeline are left out.
+     */
+    async idsByIdempotencyKey(tenantId: string, keys: string[]): Promise<Map<string, string>> {
+      if (!keys.length) return new Map();
+      const { rows } = await pool.query<{ id: string; idempotency_key: string }>(
+        'SELECT id, idempotency_key FROM pipelines WHERE tenant_id = $1 AND idempotency_key = ANY($2)',
+        [tenantId, keys],
       );
-      return { created: false, row: toRow(existing.rows[0]) };
+      return new Map(rows.map((r) => [r.idempotency_key, r.id]));
+    },
+
+    /** Removes a pipeline whose workflow never started (no state was ever saved), so it does not count as active. */
+    async deleteNeverStarted(id: string): Promise<void> {
+      await pool.query('DELETE FROM pipelines WHERE id = $1 AND version = 0', [id]);
     },
 
     /** Writes a newer state; an older or equal version (a retried or late activity) changes nothing. */

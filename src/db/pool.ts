@@ -34,3 +34,8 @@ export function createPool(connectionString: string, max = 10, opts: PoolOptions
   });
   return pool;
 }
+
+/** Resolves when PostgreSQL answers a trivial query through this pool (the readiness check). */
+export async function pingDatabase(pool: Pool): Promise<void> {
+  await pool.query('SELECT 1');
+}

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { pingDatabase } from '../../db/pool';
 import type { ApiDeps } from '../deps';
 
 async function check(name: string, fn: () => Promise<void>, timeoutMs = 3000): Promise<{ name: string; ok: boolean; error?: string }> {
@@ -27,9 +28,7 @@ export const healthRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, {
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
     const { temporal, config, pool, resilience } = deps;
     const checks = await Promise.all([
-      check('postgresql', async () => {
-        await pool.query('SELECT 1');
-      }),
+      check('postgresql', () => pingDatabase(pool)),
       check('temporal', async () => {
         await temporal.workflowService.getSystemInfo({});
       }),

@@ -1,15 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { pipelineWorkflowId } from '../../domain/ids';
-import { canonical, initialState } from '../../domain/pipeline-state';
-import { isTerminal, type PipelineRequest, type PipelineState, type Priority } from '../../domain/types';
+import { isTerminal, type PipelineRequest, type PipelineState } from '../../domain/types';
+import { createFeedbackRepository } from '../../db/feedback-repo';
 import type { PipelineRow } from '../../db/pipelines-repo';
-import { approveUpdate, HeraldPlatforms, HeraldStatus, HeraldTenant, rejectUpdate, setPublishAtUpdate } from '../../workflows/messages';
+import { createPipeline, PipelineNotStartedError } from '../../pipelines';
+import { approveUpdate, rejectUpdate, setPublishAtUpdate } from '../../workflows/messages';
 import type { contentPipeline } from '../../workflows/content-pipeline';
 import type { ApiDeps } from '../deps';
 import { HttpError, notFound } from '../errors';
+import { httpErrorFromPipelineCreation } from '../pipeline-errors';
 import { presentPipeline } from '../present';
 import { responses } from '../schemas/common';
 import { textProblem } from '../schemas/storable';
@@ -24,10 +24,6 @@ import {
   rejectBodySchema,
 } from '../schemas/pipeline';
 import { httpErrorFromTemporal } from '../temporal-errors';
-
-const PRIORITY_KEY: Record<Priority, number> = { critical: 1, high: 2, normal: 3, low: 4 };
-
-
 
 function encodeCursor(c: { createdAt: string; id: string }): string {
   return Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
@@ -63,10 +59,9 @@ function decodeCursor(text: string): { createdAt: string; id: string } {
   ]);
 }
 
-
-
 export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { pipelines, temporal, config, accounts } = deps;
+  const feedback = createFeedbackRepository(deps.pool);
   const show = (row: PipelineRow, state: PipelineState = row.state) =>
     presentPipeline(state, row.workflowId, { temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
   const load = async (tenantId: string, id: string) => {
@@ -81,28 +76,6 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     throw err;
   };
 
-  async function startWorkflow(row: PipelineRow): Promise<void> {
-    const req = row.state.request;
-    try {
-      await temporal.workflow.start('contentPipeline', {
-        taskQueue: config.temporal.taskQueue,
-        workflowId: row.workflowId,
-        args: [{ state: row.state }],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        typedSearchAttributes: [
-          { key: HeraldTenant, value: row.tenantId },
-          { key: HeraldStatus, value: 'queued' },
-          { key: HeraldPlatforms, value: [...new Set(req.targets.map((t) => t.platform))] },
-        ],
-        priority: { priorityKey: PRIORITY_KEY[req.priority], fairnessKey: row.tenantId },
-        memo: { tenantId: row.tenantId },
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
-      throw err;
-    }
-  }
-
   app.post(
     '/pipelines',
     {
@@ -115,60 +88,14 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
       },
     },
     async (request, reply) => {
-      const tenantId = request.tenantId;
-      const body = request.body as PipelineRequest;
-      const idempotencyKey = request.headers['idempotency-key'];
-      const requestHash = createHash('sha256').update(canonical(body)).digest('hex');
-      if (!body.dryRun) {
-        for (const [i, t] of body.targets.entries()) {
-          const account = await accounts.get(tenantId, t.accountId!);
-          if (!account) throw new HttpError('validation_failed', `targets[${i}].accountId: no connected account ${t.accountId}`, [{ path: `targets.${i}.accountId`, message: 'unknown account' }]);
-          if (account.platform !== t.platform) {
-            throw new HttpError('validation_failed', `targets[${i}].accountId: account ${t.accountId} is a ${account.platform} account, not ${t.platform}`, [
-              { path: `targets.${i}.accountId`, message: 'platform mismatch' },
-            ]);
-          }
-        }
-      }
-      if (idempotencyKey) {
-        // A replay is answered before the backlog check: it creates nothing.
-        const existing = await deps.pool.query<{ id: string }>('SELECT id FROM pipelines WHERE tenant_id = $1 AND idempotency_key = $2', [tenantId, idempotencyKey]);
-        if (existing.rows[0]) return replay(await load(tenantId, existing.rows[0].id));
-      }
-      if ((await pipelines.countActive(tenantId)) >= config.tenantMaxActivePipelines) {
-        throw new HttpError('backlog_full', `this tenant already has ${config.tenantMaxActivePipelines} active pipelines; try again when some finish`, [], 30);
-      }
-      const id = `pl_${randomBytes(10).toString('hex')}`;
-      const state = initialState(id, tenantId, body, new Date().toISOString());
-      const { created, row } = await pipelines.insert({
-        id,
-        tenantId,
-        workflowId: pipelineWorkflowId(tenantId, id),
-        request: body,
-        state,
-        idempotencyKey,
-        requestHash,
+      const creation = { pipelines, accounts, workflows: temporal.workflow, taskQueue: config.temporal.taskQueue, maxActivePipelines: config.tenantMaxActivePipelines };
+      const source = { kind: 'api' as const, idempotencyKey: request.headers['idempotency-key'] };
+      const { created, row } = await createPipeline(creation, request.tenantId, request.body as PipelineRequest, source).catch((err: unknown) => {
+        if (err instanceof PipelineNotStartedError) request.log.error({ err: err.cause, pipelineId: err.pipelineId }, 'could not start the workflow');
+        throw httpErrorFromPipelineCreation(err) ?? err;
       });
-      if (!created) return replay(row);
-      try {
-        await startWorkflow(row);
-      } catch (err) {
-        request.log.error({ err, pipelineId: id }, 'could not start the workflow');
-        if (!idempotencyKey) await deps.pool.query('DELETE FROM pipelines WHERE id = $1 AND version = 0', [id]);
-        throw new HttpError('unavailable', 'Temporal is not reachable; the pipeline was not started', [], 5);
-      }
-      reply.header('location', `/v1/pipelines/${id}`);
-      return reply.status(202).send(show(row));
-
-      async function replay(existing: PipelineRow) {
-        if (existing.requestHash !== requestHash) {
-          throw new HttpError('unprocessable', 'Idempotency-Key was already used with a different request body', [{ pipelineId: existing.id }]);
-        }
-        // The first attempt may have died between storing and starting: starting again is idempotent.
-        if (existing.state.version === 0) await startWorkflow(existing).catch(() => undefined);
-        reply.header('location', `/v1/pipelines/${existing.id}`);
-        return reply.status(200).send(show(existing));
-      }
+      reply.header('location', `/v1/pipelines/${row.id}`);
+      return reply.status(created ? 202 : 200).send(show(row));
     },
   );
 
@@ -274,10 +201,16 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
       const row = await load(request.tenantId, request.params.id);
       const id = `fb_${randomBytes(8).toString('hex')}`;
       const { score, approved, comment } = request.body;
-      await deps.pool.query(
-        `INSERT INTO feedback (id, tenant_id, pipeline_id, score, approved, comment, provider, format) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
-        [id, request.tenantId, row.id, score, approved ?? null, comment ?? null, row.state.content?.provider ?? null, row.state.request.format],
-      );
+      await feedback.record({
+        id,
+        tenantId: request.tenantId,
+        pipelineId: row.id,
+        score,
+        approved: approved ?? null,
+        comment: comment ?? null,
+        provider: row.state.content?.provider ?? null,
+        format: row.state.request.format,
+      });
       return reply.status(201).send({ id, pipelineId: row.id, score, approved: approved ?? null, comment: comment ?? null });
     },
   );
@@ -286,11 +219,7 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     '/feedback/stats',
     { schema: { summary: 'Feedback by text provider', querystring: z.strictObject({ format: z.enum(['post', 'thread', 'article']).optional() }) } },
     async (request) => {
-      const { rows } = await deps.pool.query<{ provider: string | null; count: string; avg: string | null; approved: string; decided: string }>(
-        `SELECT provider, count(*) AS count, avg(score) AS avg, count(*) FILTER (WHERE approved) AS approved, count(approved) AS decided
-         FROM feedback WHERE tenant_id = $1 AND ($2::text IS NULL OR format = $2) GROUP BY provider ORDER BY provider`,
-        [request.tenantId, request.query.format ?? null],
-      );
+      const rows = await feedback.totalsByProvider(request.tenantId, request.query.format ?? null);
       const byProvider = rows.map((r) => ({
         provider: r.provider ?? 'unknown',
         count: Number(r.count),

@@ -8,8 +8,10 @@ import { durationMs } from '../schemas/common';
 import type { PipelineRequest } from '../../domain/types';
 import { HeraldTenant } from '../../workflows/messages';
 import type { ScheduledPipelineInput } from '../../workflows/scheduled-pipeline';
+import { checkTargetAccounts } from '../../pipelines';
 import type { ApiDeps } from '../deps';
 import { HttpError, notFound } from '../errors';
+import { httpErrorFromPipelineCreation } from '../pipeline-errors';
 import { responses } from '../schemas/common';
 import { canonicalTimeZone, scheduleIdParams, scheduleRequestSchema } from '../schemas/schedule';
 
@@ -25,7 +27,7 @@ export function scheduledRunWorkflowIdPrefix(tenantId: string, scheduleId: strin
 const RECENT_RUNS = 5;
 
 export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
-  const { temporal, config, accounts, pool } = deps;
+  const { temporal, config, accounts, pool, pipelines } = deps;
   const schedules = createScheduleRepository(pool);
 
   const load = async (tenantId: string, id: string) => {
@@ -50,12 +52,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     const keys = rows.flatMap(({ row, desc }) =>
       (desc?.info.recentActions ?? []).map((a) => scheduledRunIdempotencyKey(row.id, a.action.workflow.workflowId)),
     );
-    if (!keys.length) return new Map();
-    const { rows: found } = await pool.query<{ id: string; idempotency_key: string }>(
-      'SELECT id, idempotency_key FROM pipelines WHERE tenant_id = $1 AND idempotency_key = ANY($2)',
-      [tenantId, keys],
-    );
-    return new Map(found.map((r) => [r.idempotency_key, r.id]));
+    return pipelines.idsByIdempotencyKey(tenantId, keys);
   }
 
   function present(row: ScheduleRow, desc: ScheduleDescription | null, pipelineIds = new Map<string, string>()) {
@@ -116,22 +113,10 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
       const tenantId = request.tenantId;
       const body = request.body;
       const pipeline = body.pipeline as PipelineRequest;
-      if (!pipeline.dryRun) {
-        // The same check as POST /v1/pipelines, made once here rather than failing every run later.
-        for (const [i, t] of pipeline.targets.entries()) {
-          const account = await accounts.get(tenantId, t.accountId!);
-          if (!account) {
-            throw new HttpError('validation_failed', `pipeline.targets[${i}].accountId: no connected account ${t.accountId}`, [
-              { path: `pipeline.targets.${i}.accountId`, message: 'unknown account' },
-            ]);
-          }
-          if (account.platform !== t.platform) {
-            throw new HttpError('validation_failed', `pipeline.targets[${i}].accountId: account ${t.accountId} is a ${account.platform} account, not ${t.platform}`, [
-              { path: `pipeline.targets.${i}.accountId`, message: 'platform mismatch' },
-            ]);
-          }
-        }
-      }
+      // The same check as POST /v1/pipelines, made once here rather than failing every run later.
+      await checkTargetAccounts(accounts, tenantId, pipeline, 'pipeline.').catch((err: unknown) => {
+        throw httpErrorFromPipelineCreation(err) ?? err;
+      });
       const spec: ScheduleSpecInput = body.cron !== undefined ? { cron: body.cron.trim().replace(/\s+/g, ' ') } : { every: body.every! };
       const timezone = body.timezone === undefined ? 'UTC' : canonicalTimeZone(body.timezone)!;
       const id = `sc_${randomBytes(10).toString('hex')}`;

@@ -1,0 +1,24 @@
+import type { PipelineRequest, Priority } from '../domain/types';
+import { HeraldPlatforms, HeraldStatus, HeraldTenant } from '../workflows/messages';
+
+/** Task-queue priority per request priority: Temporal runs lower keys first. */
+export const PRIORITY_KEY: Record<Priority, number> = { critical: 1, high: 2, normal: 3, low: 4 };
+
+/**
+ * How a pipeline's workflow is started, wherever it is started from: its id, the search attributes lists filter on
+ * (tenant, status, platforms), its priority, and the tenant as fairness key so that one tenant's burst does not hold
+ * up the others. No I/O, so that workflow code may use it too.
+ */
+export function pipelineStartOptions(p: { tenantId: string; workflowId: string; request: PipelineRequest }) {
+  return {
+    workflowId: p.workflowId,
+    typedSearchAttributes: [
+      { key: HeraldTenant, value: p.tenantId },
+      { key: HeraldStatus, value: 'queued' },
+      { key: HeraldPlatforms, value: [...new Set(p.request.targets.map((t) => t.platform))] },
+    ],
+    // A request stored before priorities existed has none: it runs as normal.
+    priority: { priorityKey: PRIORITY_KEY[p.request.priority] ?? PRIORITY_KEY.normal, fairnessKey: p.tenantId },
+    memo: { tenantId: p.tenantId },
+  };
+}
