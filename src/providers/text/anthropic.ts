@@ -1,21 +1,9 @@
 // Anthropic Messages API over plain HTTP: POST {base}/v1/messages. One request per call, no retries here
 // (Temporal owns retries); failures become typed provider errors.
 import { PermanentError, type ProviderError, QuotaExhaustedError, RateLimitedError, TransientError } from '../errors';
-import type { CallContext, RateInfo, RateWindowInfo } from '../rate-info';
-import {
-  clipMessage,
-  exhaustedWindowDelayMs,
-  firstDelay,
-  isRecord,
-  num,
-  parseJsonBody,
-  parseRetryAfterMs,
-  postJson,
-  reportRate,
-  str,
-  trimTrailingSlash,
-  tryParseJson,
-} from './http';
+import { clip, hostOf, isRecord, jsonObject, parseJson, request, retryAfterHeaderMs, trimTrailingSlash } from '../http';
+import { type CallContext, exhaustedWindowDelayMs, type RateInfo, type RateWindowInfo } from '../rate-info';
+import { DEFAULT_TEXT_TIMEOUT_MS, firstDelay, num, str } from './classify';
 import { buildPrompt, parseModelOutput } from './prompt';
 import type { GeneratedText, GenerateTextInput, TextGenerator } from './types';
 
@@ -64,17 +52,14 @@ export function createAnthropicTextGenerator(opts: AnthropicTextOptions = {}): T
         system: prompt.system,
         messages: [{ role: 'user', content: prompt.user }],
       };
-      const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION };
+      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', 'anthropic-version': ANTHROPIC_VERSION };
       if (opts.apiKey) headers['x-api-key'] = opts.apiKey;
+      const call = { provider: name, what: hostOf(url), timeoutMs: opts.timeoutMs ?? DEFAULT_TEXT_TIMEOUT_MS, signal: ctx?.signal, report: ctx?.report, rateInfo: parseAnthropicRateHeaders };
+      const reply = await request(url, { method: 'POST', headers, body: JSON.stringify(body) }, call);
+      if (!reply.ok) throw anthropicError(reply.status, reply.headers, reply.text, reply.rate, Date.now());
 
-      const reply = await postJson(name, url, headers, body, { timeoutMs: opts.timeoutMs, signal: ctx?.signal });
-      const now = Date.now();
-      const rate = parseAnthropicRateHeaders(reply.headers);
-      reportRate(ctx, rate);
-      if (reply.status < 200 || reply.status >= 300) throw anthropicError(reply.status, reply.headers, reply.text, rate, now);
-
-      const json = parseJsonBody(name, reply);
-      if (!isRecord(json) || !Array.isArray(json.content)) throw new TransientError(name, 'answer without content', reply.status);
+      const json = jsonObject(reply, call);
+      if (!Array.isArray(json.content)) throw new TransientError(name, 'answer without content', reply.status);
       const text = json.content.map((block) => (isRecord(block) && block.type === 'text' ? (str(block.text) ?? '') : '')).join('');
       if (json.stop_reason === 'refusal' && !text.trim()) throw new PermanentError(name, 'the model refused to answer (stop_reason refusal)');
       // stop_reason "max_tokens" keeps what arrived: parseModelOutput salvages JSON cut short.
@@ -103,19 +88,19 @@ export function parseAnthropicRateHeaders(headers: Headers): RateInfo {
 }
 
 /** `{type:"error", error:{type, message}}` as a typed error. */
-function anthropicError(status: number, headers: Headers, text: string, rate: RateInfo, now: number): ProviderError {
+function anthropicError(status: number, headers: Headers, text: string, rate: RateInfo | undefined, now: number): ProviderError {
   const name = 'anthropic';
-  const parsed = tryParseJson(text);
+  const parsed = parseJson(text);
   const err = isRecord(parsed) && isRecord(parsed.error) ? parsed.error : undefined;
   const type = str(err?.type);
-  const message = clipMessage(str(err?.message) ?? (text.trim() ? text : `HTTP ${status}`));
+  const message = clip(str(err?.message) ?? (text.trim() ? text : `HTTP ${status}`));
   const label = type ? `${status} ${type}` : String(status);
 
   if (type === 'billing_error' || ((status === 400 || status === 402 || status === 429) && BILLING_MESSAGE.test(message))) {
     return new QuotaExhaustedError(name, `spend limit or billing (${label}): ${message}`, status);
   }
   if (status === 429) {
-    const retryAfterMs = firstDelay([parseRetryAfterMs(headers.get('retry-after'), now), exhaustedWindowDelayMs(rate, now)]);
+    const retryAfterMs = firstDelay([retryAfterHeaderMs(headers, now), exhaustedWindowDelayMs(rate, now)]);
     return new RateLimitedError(name, `rate limited (${label}): ${message}`, retryAfterMs, status);
   }
   if (status === 401 || status === 403) return new PermanentError(name, `API key refused (${label}): ${message}`, status);

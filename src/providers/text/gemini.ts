@@ -2,22 +2,9 @@
 // here (Temporal owns retries). Gemini sends no rate-limit headers; its 429 body says which quota ran out and when to
 // come back, and that is what gets reported.
 import { PermanentError, type ProviderError, QuotaExhaustedError, RateLimitedError, TransientError } from '../errors';
-import type { CallContext, RateInfo } from '../rate-info';
-import {
-  clipMessage,
-  delayFromMessageMs,
-  firstDelay,
-  isRecord,
-  num,
-  parseGoDurationMs,
-  parseJsonBody,
-  parseRetryAfterMs,
-  postJson,
-  reportRate,
-  str,
-  trimTrailingSlash,
-  tryParseJson,
-} from './http';
+import { clip, hostOf, isRecord, jsonObject, parseJson, reportRate, request, retryAfterHeaderMs, trimTrailingSlash } from '../http';
+import { type CallContext, parseGoDurationMs, type RateInfo } from '../rate-info';
+import { DEFAULT_TEXT_TIMEOUT_MS, delayFromMessageMs, firstDelay, num, str } from './classify';
 import { buildPrompt, parseModelOutput } from './prompt';
 import type { GeneratedText, GenerateTextInput, TextGenerator } from './types';
 
@@ -57,19 +44,19 @@ export function createGeminiTextGenerator(opts: GeminiTextOptions = {}): TextGen
         contents: [{ role: 'user', parts: [{ text: prompt.user }] }],
         generationConfig: { maxOutputTokens: prompt.maxTokens, temperature: prompt.temperature },
       };
-      const headers: Record<string, string> = opts.apiKey ? { 'x-goog-api-key': opts.apiKey } : {};
-
-      const reply = await postJson(name, url, headers, body, { timeoutMs: opts.timeoutMs, signal: ctx?.signal });
-      const now = Date.now();
-      if (reply.status < 200 || reply.status >= 300) {
-        const { error, rate } = geminiError(reply.status, reply.headers, reply.text, now);
-        reportRate(ctx, rate);
+      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+      if (opts.apiKey) headers['x-goog-api-key'] = opts.apiKey;
+      // No rate headers on Gemini's answers: a 429 says what ran out in its body.
+      const call = { provider: name, what: hostOf(url), timeoutMs: opts.timeoutMs ?? DEFAULT_TEXT_TIMEOUT_MS, signal: ctx?.signal, report: ctx?.report };
+      const reply = await request(url, { method: 'POST', headers, body: JSON.stringify(body) }, call);
+      if (!reply.ok) {
+        const { error, rate } = geminiError(reply.status, reply.headers, reply.text, Date.now());
+        reportRate(call, rate);
         throw error;
       }
-      reportRate(ctx, { windows: [] }); // no rate headers on Gemini's answers
+      reportRate(call, { windows: [] });
 
-      const json = parseJsonBody(name, reply);
-      if (!isRecord(json)) throw new TransientError(name, 'answer is not a JSON object', reply.status);
+      const json = jsonObject(reply, call);
       const feedback = isRecord(json.promptFeedback) ? json.promptFeedback : undefined;
       const blockReason = str(feedback?.blockReason);
       if (blockReason) throw new PermanentError(name, `the prompt was blocked (${blockReason})`);
@@ -94,10 +81,10 @@ export function createGeminiTextGenerator(opts: GeminiTextOptions = {}): TextGen
  */
 function geminiError(status: number, headers: Headers, text: string, now: number): { error: ProviderError; rate: RateInfo } {
   const name = 'gemini';
-  const parsed = tryParseJson(text);
+  const parsed = parseJson(text);
   const err = isRecord(parsed) && isRecord(parsed.error) ? parsed.error : undefined;
   const googleStatus = str(err?.status);
-  const message = clipMessage(str(err?.message) ?? (text.trim() ? text : `HTTP ${status}`));
+  const message = clip(str(err?.message) ?? (text.trim() ? text : `HTTP ${status}`));
   const label = googleStatus ? `${status} ${googleStatus}` : String(status);
   const details = Array.isArray(err?.details) ? err.details.filter(isRecord) : [];
   const typed = (suffix: string) => details.filter((d) => str(d['@type'])?.endsWith(suffix));
@@ -115,7 +102,7 @@ function geminiError(status: number, headers: Headers, text: string, now: number
       const rate: RateInfo = { windows: [{ kind, remaining: 0, ...(limit !== undefined ? { limit } : {}) }] };
       return { error: new QuotaExhaustedError(name, `daily quota exhausted (${label}, ${which}): ${message}`, status), rate };
     }
-    const retryAfterMs = firstDelay([retryDelay, parseRetryAfterMs(headers.get('retry-after'), now), delayFromMessageMs(message)]);
+    const retryAfterMs = firstDelay([retryDelay, retryAfterHeaderMs(headers, now), delayFromMessageMs(message)]);
     const rate: RateInfo = { windows: [{ kind, remaining: 0, resetAt: now + retryAfterMs, ...(limit !== undefined ? { limit } : {}) }] };
     return { error: new RateLimitedError(name, `rate limited (${label}): ${message}`, retryAfterMs, status), rate };
   }

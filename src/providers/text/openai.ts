@@ -2,23 +2,9 @@
 // POST {base}/v1/chat/completions. One request per call, never a retry here: Temporal owns retries, so every failure
 // becomes a typed provider error saying whether and when to try again.
 import { PermanentError, type ProviderError, QuotaExhaustedError, RateLimitedError, TransientError } from '../errors';
-import type { CallContext, RateInfo, RateWindowInfo } from '../rate-info';
-import {
-  clipMessage,
-  delayFromMessageMs,
-  exhaustedWindowDelayMs,
-  firstDelay,
-  isRecord,
-  num,
-  parseGoDurationMs,
-  parseJsonBody,
-  parseRetryAfterMs,
-  postJson,
-  reportRate,
-  str,
-  trimTrailingSlash,
-  tryParseJson,
-} from './http';
+import { clip, hostOf, isRecord, jsonObject, parseJson, request, retryAfterHeaderMs, trimTrailingSlash } from '../http';
+import { type CallContext, exhaustedWindowDelayMs, parseGoDurationMs, type RateInfo, type RateWindowInfo } from '../rate-info';
+import { DEFAULT_TEXT_TIMEOUT_MS, delayFromMessageMs, firstDelay, num, str } from './classify';
 import { buildPrompt, parseModelOutput } from './prompt';
 import type { GeneratedText, GenerateTextInput, TextGenerator } from './types';
 
@@ -62,27 +48,25 @@ export function createOpenAITextGenerator(opts: OpenAITextOptions = {}): TextGen
         ...(reasoning ? { max_completion_tokens: prompt.maxTokens } : { max_tokens: prompt.maxTokens, temperature: prompt.temperature }),
         // No response_format: Ollama, vLLM and older models do not all accept it; the prompt asks for JSON.
       };
-      const headers: Record<string, string> = opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {};
+      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+      if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
+      const call = { provider: name, what: hostOf(url), timeoutMs: opts.timeoutMs ?? DEFAULT_TEXT_TIMEOUT_MS, signal: ctx?.signal, report: ctx?.report, rateInfo: parseOpenAIRateHeaders };
+      const reply = await request(url, { method: 'POST', headers, body: JSON.stringify(body) }, call);
+      if (!reply.ok) throw openAIError(name, reply.status, reply.headers, reply.text, reply.rate, Date.now());
 
-      const reply = await postJson(name, url, headers, body, { timeoutMs: opts.timeoutMs, signal: ctx?.signal });
-      const now = Date.now();
-      const rate = parseOpenAIRateHeaders(reply.headers, now);
-      reportRate(ctx, rate);
-      if (reply.status < 200 || reply.status >= 300) throw openAIError(name, reply.status, reply.headers, reply.text, rate, now);
-
-      const json = parseJsonBody(name, reply);
-      const choice = isRecord(json) && Array.isArray(json.choices) ? json.choices[0] : undefined;
+      const json = jsonObject(reply, call);
+      const choice = Array.isArray(json.choices) ? json.choices[0] : undefined;
       if (!isRecord(choice)) throw new TransientError(name, 'answer without choices', reply.status);
       const message = isRecord(choice.message) ? choice.message : {};
       const refusal = str(message.refusal);
-      if (refusal) throw new PermanentError(name, `the model refused: ${clipMessage(refusal)}`);
+      if (refusal) throw new PermanentError(name, `the model refused: ${clip(refusal)}`);
       const text = contentText(message.content);
       if (!text.trim() && choice.finish_reason === 'content_filter') {
         throw new PermanentError(name, 'the answer was withheld by the content filter (finish_reason content_filter)');
       }
       // finish_reason "length" keeps what arrived: parseModelOutput salvages JSON cut short.
       const out = parseModelOutput(text, input.topic, name);
-      return { ...out, provider: name, model, usage: usageOf(isRecord(json) ? json.usage : undefined) };
+      return { ...out, provider: name, model, usage: usageOf(json.usage) };
     },
   };
 }
@@ -108,10 +92,10 @@ export function parseOpenAIRateHeaders(headers: Headers, now: number): RateInfo 
  * An error answer as a typed error. Understands OpenAI's `{error:{message,type,code}}`, vLLM's top-level
  * `{object:"error", message, type, code}` and Ollama's `{error:"..."}`.
  */
-function openAIError(name: string, status: number, headers: Headers, text: string, rate: RateInfo, now: number): ProviderError {
-  const parsed = tryParseJson(text);
+function openAIError(name: string, status: number, headers: Headers, text: string, rate: RateInfo | undefined, now: number): ProviderError {
+  const parsed = parseJson(text);
   const err = isRecord(parsed) ? (isRecord(parsed.error) ? parsed.error : parsed.object === 'error' ? parsed : undefined) : undefined;
-  const message = clipMessage(
+  const message = clip(
     str(err?.message) ?? (isRecord(parsed) ? str(parsed.error) : undefined) ?? (text.trim() ? text : `HTTP ${status}`),
   );
   const code = err?.code;
@@ -123,8 +107,7 @@ function openAIError(name: string, status: number, headers: Headers, text: strin
   if (status === 429) {
     const blamed = type === 'requests' || type === 'tokens' ? type : undefined;
     const retryAfterMs = firstDelay([
-      num(headers.get('retry-after-ms')),
-      parseRetryAfterMs(headers.get('retry-after'), now),
+      retryAfterHeaderMs(headers, now),
       exhaustedWindowDelayMs(rate, now, blamed),
       delayFromMessageMs(message),
     ]);

@@ -1,5 +1,7 @@
 import { TransientError } from '../../../../src/providers/errors';
-import { delayFromMessageMs, exhaustedWindowDelayMs, parseGoDurationMs, parseRetryAfterMs } from '../../../../src/providers/text/http';
+import { retryAfterHeaderMs } from '../../../../src/providers/http';
+import { exhaustedWindowDelayMs, parseGoDurationMs } from '../../../../src/providers/rate-info';
+import { delayFromMessageMs } from '../../../../src/providers/text/classify';
 import { BRIEF_MAX_CHARS, buildPrompt, MAX_TOKENS, parseModelOutput } from '../../../../src/providers/text/prompt';
 
 describe('buildPrompt', () => {
@@ -137,9 +139,9 @@ describe('HTTP helpers', () => {
 
   test('Retry-After as seconds or an HTTP date', () => {
     const now = Date.parse('2025-01-01T00:00:00Z');
-    expect(parseRetryAfterMs('7', now)).toBe(7000);
-    expect(parseRetryAfterMs('Wed, 01 Jan 2025 00:00:30 GMT', now)).toBe(30_000);
-    expect(parseRetryAfterMs('', now)).toBeUndefined();
+    expect(retryAfterHeaderMs(new Headers({ 'retry-after': '7' }), now)).toBe(7000);
+    expect(retryAfterHeaderMs(new Headers({ 'retry-after': 'Wed, 01 Jan 2025 00:00:30 GMT' }), now)).toBe(30_000);
+    expect(retryAfterHeaderMs(new Headers({ 'retry-after': '' }), now)).toBeUndefined();
   });
 
   test('the exhausted window decides, else the one the 429 blamed', () => {
