@@ -13,11 +13,12 @@ import {
 import type { Activities } from '../activities';
 import { ErrorType } from '../domain/error-types';
 import { publicationWorkflowId } from '../domain/ids';
-import type { ApprovalState, PipelineState, PipelineStatus, Publication } from '../domain/types';
+import type { ApprovalEdits, ApprovalState, Content, ImageRef, PipelineRequest, PipelineState, PipelineStatus, Publication, Target, Variant } from '../domain/types';
 import {
   approveUpdate,
   type ContentPipelineInput,
   HeraldStatus,
+  type PublicationWaiting,
   publicationWaitingSignal,
   rejectUpdate,
   setPublishAtUpdate,
@@ -45,248 +46,283 @@ const { saveState } = proxyActivities<Activities>({
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
+// Every step below issues its Temporal commands (activities, timers, children) in the order the recorded histories in
+// test/replay hold: moving one is a change for running pipelines, and needs `patched`.
+
 /** generate -> illustrate -> adapt -> (approve) -> (wait) -> publish, one child workflow per target. */
-export async function contentPipeline({ state: initial }: ContentPipelineInput): Promise<PipelineState> {
-  let state: PipelineState = initial;
-  let decision: 'approved' | 'rejected' | null = null;
-  let approvalBusy = false;
-  let publishAtVersion = 0;
-  let cancelRequested = false;
-  CancellationScope.current().cancelRequested.catch(() => {
-    cancelRequested = true;
-  });
+export async function contentPipeline({ state }: ContentPipelineInput): Promise<PipelineState> {
+  const run = new PipelineRun(state);
+  acceptMessages(run);
+  try {
+    const generated = await generate(run);
+    const images = await illustrate(run, generated);
+    const variants = await adapt(run, generated.content, images);
+    if (!(await approval(run, variants))) return run.state;
+    await waitForPublishTime(run);
+    await publish(run);
+    await finish(run);
+    return run.state;
+  } catch (err) {
+    return await stop(run, err);
+  }
+}
 
-  const nowIso = () => new Date(Date.now()).toISOString();
+/** The pipeline's state and what its message handlers have heard; every change is saved through `commit`. */
+class PipelineRun {
+  decision: 'approved' | 'rejected' | null = null;
+  approvalBusy = false;
+  publishAtVersion = 0;
+  cancelRequested = false;
 
-  async function commit(patch: Partial<PipelineState>): Promise<void> {
-    const before = state.status;
-    state = { ...state, ...patch, updatedAt: nowIso(), version: state.version + 1 };
-    if (state.status !== before) upsertSearchAttributes([{ key: HeraldStatus, value: state.status }]);
+  constructor(public state: PipelineState) {
+    CancellationScope.current().cancelRequested.catch(() => {
+      this.cancelRequested = true;
+    });
+  }
+
+  async commit(patch: Partial<PipelineState>): Promise<void> {
+    const before = this.state.status;
+    this.state = { ...this.state, ...patch, updatedAt: nowIso(), version: this.state.version + 1 };
+    if (this.state.status !== before) upsertSearchAttributes([{ key: HeraldStatus, value: this.state.status }]);
+    const state = this.state;
     // The projection write survives cancellation of the pipeline itself.
     await CancellationScope.nonCancellable(() => saveState({ state }));
   }
-  const setStatus = (status: PipelineStatus, patch: Partial<PipelineState> = {}) => commit({ ...patch, status });
 
-  setHandler(stateQuery, () => state);
-
-  setHandler(publicationWaitingSignal, ({ index, status, retryAt, attempts, error }) => {
-    const current = state.publications[index];
-    if (!current || ['published', 'previewed', 'failed', 'skipped'].includes(current.status)) return;
-    const publications = state.publications.slice();
-    publications[index] = { ...current, status, retryAt, attempts, error };
-    // Persisted in the background; versions keep the projection ordered.
-    void commit({ publications });
-  });
-
-  const ensureAwaitingApproval = (..._input: unknown[]) => {
-    if (state.status !== 'awaiting_approval' || decision !== null || approvalBusy) {
-      throw ApplicationFailure.create({
-        type: ErrorType.NotAwaitingApproval,
-        message: `pipeline is ${decision ? `already ${decision}` : state.status}, not awaiting_approval`,
-        nonRetryable: true,
-      });
-    }
-  };
-
-  setHandler(
-    approveUpdate,
-    async ({ edits }) => {
-      approvalBusy = true;
-      try {
-        let patch: Partial<PipelineState> = {};
-        if (edits && (edits.title !== undefined || edits.body !== undefined || edits.variants)) {
-          const review = await reviewEdits({ content: state.content!, variants: state.variants, format: state.request.format, edits });
-          if (!review.ok) {
-            throw ApplicationFailure.create({
-              type: ErrorType.EditRejected,
-              message: review.reasons.join('; '),
-              details: review.reasons,
-              nonRetryable: true,
-            });
-          }
-          patch = { content: review.content, variants: review.variants };
-        }
-        decision = 'approved';
-        const approval: ApprovalState = { ...state.approval!, decision: 'approved', decidedAt: nowIso(), edited: Object.keys(patch).length > 0 };
-        await commit({ ...patch, approval });
-        return state;
-      } finally {
-        approvalBusy = false;
-      }
-    },
-    { validator: ensureAwaitingApproval },
-  );
-
-  setHandler(
-    rejectUpdate,
-    async ({ reason }) => {
-      decision = 'rejected';
-      await commit({ approval: { ...state.approval!, decision: 'rejected', decidedAt: nowIso(), reason } });
-      return state;
-    },
-    { validator: ensureAwaitingApproval },
-  );
-
-  setHandler(
-    setPublishAtUpdate,
-    async ({ publishAt }) => {
-      publishAtVersion++;
-      await commit({ publishAt });
-      return state;
-    },
-    {
-      validator: ({ publishAt }) => {
-        const terminalOrLate = ['publishing', 'published', 'partially_published', 'failed', 'rejected', 'cancelled', 'expired'];
-        if (terminalOrLate.includes(state.status)) {
-          throw ApplicationFailure.create({
-            type: ErrorType.TooLate,
-            message: `pipeline is ${state.status}; publishAt can only change before publishing starts`,
-            nonRetryable: true,
-          });
-        }
-        if (Number.isNaN(Date.parse(publishAt))) {
-          throw ApplicationFailure.create({ type: ErrorType.InvalidInput, message: 'publishAt is not a date-time', nonRetryable: true });
-        }
-      },
-    },
-  );
-
-  try {
-    // The first save may race the API's insert of the row; versions keep it ordered.
-    await setStatus('generating');
-    const generated = await writeText(state.request);
-    await setStatus('illustrating', { content: generated.content });
-
-    const images =
-      state.request.image.mode === 'none'
-        ? []
-        : await findImages({
-            tenantId: state.tenantId,
-            pipelineId: state.id,
-            request: state.request,
-            content: generated.content,
-            sources: generated.plan.images,
-          });
-    await setStatus('adapting', { images });
-
-    const variants = await adaptVariants({
-      content: generated.content,
-      format: state.request.format,
-      platforms: state.request.targets.map((t) => t.platform),
-    });
-
-    const approvalReq = state.request.approval;
-    if (approvalReq?.required) {
-      const timeoutMs = approvalReq.timeout ? parseWorkflowDuration(approvalReq.timeout) : null;
-      const deadline = timeoutMs !== null ? new Date(Date.now() + timeoutMs).toISOString() : null;
-      await setStatus('awaiting_approval', {
-        variants,
-        approval: {
-          required: true,
-          timeout: approvalReq.timeout ?? null,
-          onTimeout: approvalReq.onTimeout,
-          deadline,
-          decision: null,
-          decidedAt: null,
-          reason: null,
-          edited: false,
-        },
-      });
-      const decidedOrTimedOut = () => decision !== null && !approvalBusy;
-      let decided = true;
-      if (timeoutMs === null) await condition(decidedOrTimedOut);
-      else decided = await condition(decidedOrTimedOut, timeoutMs);
-      if (!decided) {
-        const approval: ApprovalState = { ...state.approval!, decision: 'timed_out', decidedAt: nowIso() };
-        if (approvalReq.onTimeout === 'reject') {
-          await setStatus('expired', {
-            approval,
-            publications: skipUnfinished(state.publications, 'approval timed out'),
-            error: { code: 'approval_timeout', message: `no decision within ${approvalReq.timeout}` },
-          });
-          return state;
-        }
-        await commit({ approval });
-      } else if (decision === 'rejected') {
-        await setStatus('rejected', { publications: skipUnfinished(state.publications, 'rejected') });
-        return state;
-      }
-    } else {
-      await commit({ variants });
-    }
-
-    // A durable wait: survives worker and server restarts; an Update can move it.
-    if (state.publishAt) {
-      await setStatus('scheduled');
-      for (;;) {
-        const waitMs = Date.parse(state.publishAt!) - Date.now();
-        if (waitMs <= 0) break;
-        const seen = publishAtVersion;
-        await condition(() => publishAtVersion !== seen, waitMs);
-      }
-    }
-
-    await setStatus('publishing', {
-      publications: state.publications.map((p) => ({ ...p, status: p.status === 'pending' ? 'publishing' : p.status })),
-    });
-
-    // In-flight posts cannot be taken back, so publishing finishes even if cancel arrives meanwhile.
-    await CancellationScope.nonCancellable(() =>
-      Promise.all(
-        state.request.targets.map(async (target, index) => {
-          const variant = state.variants.find((v) => v.platform === target.platform)!;
-          const result = await executeChild(publishTarget, {
-            workflowId: publicationWorkflowId(workflowInfo().workflowId, index, target.platform),
-            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-            args: [
-              {
-                tenantId: state.tenantId,
-                pipelineId: state.id,
-                index,
-                target,
-                parts: variant.parts,
-                title: state.content!.title,
-                format: state.request.format,
-                images: state.images,
-                dryRun: state.request.dryRun,
-              },
-            ],
-          });
-          const publications = state.publications.slice();
-          publications[index] = { ...publications[index], ...result };
-          await commit({ publications });
-        }),
-      ),
-    );
-
-    const done = state.publications.filter((p) => p.status === 'published' || p.status === 'previewed').length;
-    const total = state.publications.length;
-    if (cancelRequested) {
-      await setStatus('cancelled', { error: { code: 'cancelled', message: 'cancelled while publishing; finished posts stay published' } });
-    } else if (done === total) {
-      await setStatus('published');
-    } else if (done > 0) {
-      await setStatus('partially_published', { error: { code: 'partial', message: `${total - done} of ${total} publications failed` } });
-    } else {
-      await setStatus('failed', { error: { code: 'publish_failed', message: 'no publication succeeded' } });
-    }
-    return state;
-  } catch (err) {
-    if (isCancellation(err)) {
-      await setStatus('cancelled', {
-        publications: skipUnfinished(state.publications, 'cancelled'),
-        error: { code: 'cancelled', message: 'cancelled on request' },
-      });
-      throw err;
-    }
-    const failure = describeFailure(err);
-    await setStatus('failed', { publications: skipUnfinished(state.publications, failure.message), error: failure });
-    return state;
+  setStatus(status: PipelineStatus, patch: Partial<PipelineState> = {}): Promise<void> {
+    return this.commit({ ...patch, status });
   }
+}
+
+const nowIso = () => new Date(Date.now()).toISOString();
+
+// ---- The steps, in order.
+
+async function generate(run: PipelineRun): Promise<Awaited<ReturnType<typeof writeText>>> {
+  // The first save may race the API's insert of the row; versions keep it ordered.
+  await run.setStatus('generating');
+  return await writeText(run.state.request);
+}
+
+async function illustrate(run: PipelineRun, generated: Awaited<ReturnType<typeof writeText>>): Promise<ImageRef[]> {
+  await run.setStatus('illustrating', { content: generated.content });
+  const { tenantId, id, request } = run.state;
+  if (request.image.mode === 'none') return [];
+  return await findImages({ tenantId, pipelineId: id, request, content: generated.content, sources: generated.plan.images });
+}
+
+async function adapt(run: PipelineRun, content: Content, images: ImageRef[]): Promise<Variant[]> {
+  const request: PipelineRequest = run.state.request;
+  await run.setStatus('adapting', { images });
+
+  const variants = await adaptVariants({
+    content,
+    format: request.format,
+    platforms: request.targets.map((t) => t.platform),
+  });
+  return variants;
+}
+
+/** Waits for a person's decision when the request asks for one. False when the pipeline ends here (rejected, expired). */
+async function approval(run: PipelineRun, variants: Variant[]): Promise<boolean> {
+  const asked = run.state.request.approval;
+  if (!asked?.required) {
+    await run.commit({ variants });
+    return true;
+  }
+  const timeoutMs = asked.timeout ? parseWorkflowDuration(asked.timeout) : null;
+  const deadline = timeoutMs !== null ? new Date(Date.now() + timeoutMs).toISOString() : null;
+  await run.setStatus('awaiting_approval', {
+    variants,
+    approval: {
+      required: true,
+      timeout: asked.timeout ?? null,
+      onTimeout: asked.onTimeout,
+      deadline,
+      decision: null,
+      decidedAt: null,
+      reason: null,
+      edited: false,
+    },
+  });
+  const decidedOrTimedOut = () => run.decision !== null && !run.approvalBusy;
+  let decided = true;
+  if (timeoutMs === null) await condition(decidedOrTimedOut);
+  else decided = await condition(decidedOrTimedOut, timeoutMs);
+  if (!decided) {
+    const approval: ApprovalState = { ...run.state.approval!, decision: 'timed_out', decidedAt: nowIso() };
+    if (asked.onTimeout === 'reject') {
+      await run.setStatus('expired', {
+        approval,
+        publications: skipUnfinished(run.state.publications, 'approval timed out'),
+        error: { code: 'approval_timeout', message: `no decision within ${asked.timeout}` },
+      });
+      return false;
+    }
+    await run.commit({ approval });
+  } else if (run.decision === 'rejected') {
+    await run.setStatus('rejected', { publications: skipUnfinished(run.state.publications, 'rejected') });
+    return false;
+  }
+  return true;
+}
+
+/** A durable wait until publishAt: survives worker and server restarts; an Update can move it. */
+async function waitForPublishTime(run: PipelineRun): Promise<void> {
+  if (!run.state.publishAt) return;
+  await run.setStatus('scheduled');
+  for (;;) {
+    const waitMs = Date.parse(run.state.publishAt!) - Date.now();
+    if (waitMs <= 0) break;
+    const seen = run.publishAtVersion;
+    await condition(() => run.publishAtVersion !== seen, waitMs);
+  }
+}
+
+/** One child workflow per target, all at once. */
+async function publish(run: PipelineRun): Promise<void> {
+  await run.setStatus('publishing', {
+    publications: run.state.publications.map((p) => ({ ...p, status: p.status === 'pending' ? 'publishing' : p.status })),
+  });
+  // In-flight posts cannot be taken back, so publishing finishes even if cancel arrives meanwhile.
+  await CancellationScope.nonCancellable(() => Promise.all(run.state.request.targets.map((target, index) => publishOne(run, target, index))));
+}
+
+async function publishOne(run: PipelineRun, target: Target, index: number): Promise<void> {
+  const { state } = run;
+  const variant = state.variants.find((v) => v.platform === target.platform)!;
+  const result = await executeChild(publishTarget, {
+    workflowId: publicationWorkflowId(workflowInfo().workflowId, index, target.platform),
+    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    args: [
+      {
+        tenantId: state.tenantId,
+        pipelineId: state.id,
+        index,
+        target,
+        parts: variant.parts,
+        title: state.content!.title,
+        format: state.request.format,
+        images: state.images,
+        dryRun: state.request.dryRun,
+      },
+    ],
+  });
+  // The state as it is now: other publications may have finished meanwhile.
+  const publications = run.state.publications.slice();
+  publications[index] = { ...publications[index], ...result };
+  await run.commit({ publications });
+}
+
+/** The pipeline's outcome from its publications' outcomes. */
+async function finish(run: PipelineRun): Promise<void> {
+  const done = run.state.publications.filter((p) => p.status === 'published' || p.status === 'previewed').length;
+  const total = run.state.publications.length;
+  if (run.cancelRequested) {
+    await run.setStatus('cancelled', { error: { code: 'cancelled', message: 'cancelled while publishing; finished posts stay published' } });
+  } else if (done === total) {
+    await run.setStatus('published');
+  } else if (done > 0) {
+    await run.setStatus('partially_published', { error: { code: 'partial', message: `${total - done} of ${total} publications failed` } });
+  } else {
+    await run.setStatus('failed', { error: { code: 'publish_failed', message: 'no publication succeeded' } });
+  }
+}
+
+/** A step failed or the pipeline was cancelled: what is unfinished is skipped. A cancellation is thrown on. */
+async function stop(run: PipelineRun, err: unknown): Promise<PipelineState> {
+  if (isCancellation(err)) {
+    await run.setStatus('cancelled', {
+      publications: skipUnfinished(run.state.publications, 'cancelled'),
+      error: { code: 'cancelled', message: 'cancelled on request' },
+    });
+    throw err;
+  }
+  const failure = describeFailure(err);
+  await run.setStatus('failed', { publications: skipUnfinished(run.state.publications, failure.message), error: failure });
+  return run.state;
 }
 
 function skipUnfinished(publications: Publication[], reason: string): Publication[] {
   return publications.map((p) =>
     p.status === 'published' || p.status === 'previewed' || p.status === 'failed' ? p : { ...p, status: 'skipped', error: reason },
   );
+}
+
+// ---- Messages: the state query, publications' waits, approve / reject, a new publishAt.
+
+function acceptMessages(run: PipelineRun): void {
+  setHandler(stateQuery, () => run.state);
+  setHandler(publicationWaitingSignal, (update) => onPublicationWaiting(run, update));
+  const awaitingApproval = (..._input: unknown[]) => ensureAwaitingApproval(run);
+  setHandler(approveUpdate, ({ edits }) => approve(run, edits), { validator: awaitingApproval });
+  setHandler(rejectUpdate, ({ reason }) => reject(run, reason), { validator: awaitingApproval });
+  setHandler(setPublishAtUpdate, ({ publishAt }) => movePublishAt(run, publishAt), { validator: ({ publishAt }) => ensurePublishAtMovable(run, publishAt) });
+}
+
+function onPublicationWaiting(run: PipelineRun, { index, status, retryAt, attempts, error }: PublicationWaiting): void {
+  const current = run.state.publications[index];
+  if (!current || ['published', 'previewed', 'failed', 'skipped'].includes(current.status)) return;
+  const publications = run.state.publications.slice();
+  publications[index] = { ...current, status, retryAt, attempts, error };
+  // Persisted in the background; versions keep the projection ordered.
+  void run.commit({ publications });
+}
+
+function ensureAwaitingApproval(run: PipelineRun): void {
+  if (run.state.status !== 'awaiting_approval' || run.decision !== null || run.approvalBusy) {
+    throw ApplicationFailure.create({
+      type: ErrorType.NotAwaitingApproval,
+      message: `pipeline is ${run.decision ? `already ${run.decision}` : run.state.status}, not awaiting_approval`,
+      nonRetryable: true,
+    });
+  }
+}
+
+async function approve(run: PipelineRun, edits: ApprovalEdits | undefined): Promise<PipelineState> {
+  run.approvalBusy = true;
+  try {
+    let patch: Partial<PipelineState> = {};
+    if (edits && (edits.title !== undefined || edits.body !== undefined || edits.variants)) {
+      const { state } = run;
+      const review = await reviewEdits({ content: state.content!, variants: state.variants, format: state.request.format, edits });
+      if (!review.ok) {
+        throw ApplicationFailure.create({ type: ErrorType.EditRejected, message: review.reasons.join('; '), details: review.reasons, nonRetryable: true });
+      }
+      patch = { content: review.content, variants: review.variants };
+    }
+    run.decision = 'approved';
+    const approval: ApprovalState = { ...run.state.approval!, decision: 'approved', decidedAt: nowIso(), edited: Object.keys(patch).length > 0 };
+    await run.commit({ ...patch, approval });
+    return run.state;
+  } finally {
+    run.approvalBusy = false;
+  }
+}
+
+async function reject(run: PipelineRun, reason: string): Promise<PipelineState> {
+  run.decision = 'rejected';
+  await run.commit({ approval: { ...run.state.approval!, decision: 'rejected', decidedAt: nowIso(), reason } });
+  return run.state;
+}
+
+async function movePublishAt(run: PipelineRun, publishAt: string): Promise<PipelineState> {
+  run.publishAtVersion++;
+  await run.commit({ publishAt });
+  return run.state;
+}
+
+const TOO_LATE_TO_MOVE: PipelineStatus[] = ['publishing', 'published', 'partially_published', 'failed', 'rejected', 'cancelled', 'expired'];
+
+function ensurePublishAtMovable(run: PipelineRun, publishAt: string): void {
+  if (TOO_LATE_TO_MOVE.includes(run.state.status)) {
+    throw ApplicationFailure.create({
+      type: ErrorType.TooLate,
+      message: `pipeline is ${run.state.status}; publishAt can only change before publishing starts`,
+      nonRetryable: true,
+    });
+  }
+  if (Number.isNaN(Date.parse(publishAt))) {
+    throw ApplicationFailure.create({ type: ErrorType.InvalidInput, message: 'publishAt is not a date-time', nonRetryable: true });
+  }
 }

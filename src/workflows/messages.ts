@@ -6,9 +6,14 @@ export const stateQuery = defineQuery<PipelineState>('state');
 export const approveUpdate = defineUpdate<PipelineState, [{ edits?: ApprovalEdits }]>('approve');
 export const rejectUpdate = defineUpdate<PipelineState, [{ reason: string }]>('reject');
 /** From a publishing child: its publication waits for a quota or a breaker until retryAt, or goes again. */
-export const publicationWaitingSignal = defineSignal<[{ index: number; status: 'waiting' | 'publishing'; retryAt: string | null; attempts: number; error: string | null }]>(
-  'publicationWaiting',
-);
+export interface PublicationWaiting {
+  index: number;
+  status: 'waiting' | 'publishing';
+  retryAt: string | null;
+  attempts: number;
+  error: string | null;
+}
+export const publicationWaitingSignal = defineSignal<[PublicationWaiting]>('publicationWaiting');
 export const setPublishAtUpdate = defineUpdate<PipelineState, [{ publishAt: string }]>('setPublishAt');
 
 // Registered on the dev server by scripts/run.mjs and in docker-compose; operators filter on them in the Web UI.

@@ -1,9 +1,10 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, getExternalWorkflowHandle, isCancellation, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ErrorType } from '../domain/error-types';
+import { readFailureDetails } from '../domain/failure-details';
 import type { ContentFormat, ImageRef, Publication, Target } from '../domain/types';
-import { publicationWaitingSignal } from './messages';
-import { describeFailure, failureAttempt } from './util';
+import { type PublicationWaiting, publicationWaitingSignal } from './messages';
+import { describeFailure, failureDetailsOf } from './util';
 
 /** How many times a publication may wait for a quota or a breaker before it fails. */
 const MAX_WAITS = 50;
@@ -13,8 +14,8 @@ function waitUntil(err: unknown): number | null {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (!(cause instanceof ApplicationFailure)) return null;
   if (cause.type !== ErrorType.RateLimited && cause.type !== ErrorType.BreakerOpen) return null;
-  const d = (cause.details?.[0] ?? {}) as { retryAt?: string };
-  const at = d.retryAt ? Date.parse(d.retryAt) : NaN;
+  const { retryAt } = readFailureDetails(cause.details);
+  const at = retryAt ? Date.parse(retryAt) : NaN;
   return Number.isNaN(at) ? null : at;
 }
 
@@ -77,7 +78,7 @@ export async function publishTarget(input: PublishTargetInput): Promise<PublishT
       };
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const attempt = failureAttempt(err) ?? 1;
+      const attempt = failureDetailsOf(err).attempt ?? 1;
       const until = waitUntil(err);
       if (until !== null && waits < MAX_WAITS) {
         // A quota or an open breaker: the publication waits, visibly, on a durable timer; cancel still stops it here.
@@ -107,7 +108,7 @@ export async function publishTarget(input: PublishTargetInput): Promise<PublishT
 }
 
 /** Lets the pipeline show `waiting` with its retryAt while this publication waits. */
-async function tellParent(update: { index: number; status: 'waiting' | 'publishing'; retryAt: string | null; attempts: number; error: string | null }) {
+async function tellParent(update: PublicationWaiting) {
   const parent = workflowInfo().parent;
   if (!parent) return;
   await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(publicationWaitingSignal, update);

@@ -1,4 +1,5 @@
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TemporalFailure } from '@temporalio/workflow';
+import { type FailureDetails, readFailureDetails } from '../domain/failure-details';
 import type { PipelineError } from '../domain/types';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -19,13 +20,9 @@ export function describeFailure(err: unknown): PipelineError {
   return { code: 'error', message: err instanceof Error ? err.message : String(err) };
 }
 
-/** The attempt number an activity reported in its failure details (see activities/failures.ts), if any. */
-export function failureAttempt(err: unknown): number | null {
+/** What the innermost ApplicationFailure carries in details[0] (see domain/failure-details.ts); all null for others. */
+export function failureDetailsOf(err: unknown): FailureDetails {
   let cur: unknown = err;
   while (cur instanceof ActivityFailure || cur instanceof ChildWorkflowFailure) cur = cur.cause;
-  if (cur instanceof ApplicationFailure && Array.isArray(cur.details)) {
-    const first = cur.details[0] as { attempt?: unknown } | undefined;
-    if (first && typeof first.attempt === 'number') return first.attempt;
-  }
-  return null;
+  return readFailureDetails(cur instanceof ApplicationFailure ? cur.details : null);
 }

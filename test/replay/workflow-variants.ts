@@ -33,13 +33,13 @@ export async function bundleVariant(name: string, alter: (contentPipelineSource:
  * contentPipeline's "adapting" step, as it stands in the source: the status is saved (saveState), then the variants
  * are made (adaptVariants). Throws when the source no longer has this shape, so the proof is never silently skipped.
  */
-const ADAPTING_STEP = /( *)await setStatus\('adapting', \{ images \}\);\n\n *const variants = (await adaptVariants\(\{[\s\S]*?\n *\}\));\n/;
+const ADAPTING_STEP = /( *)(await (?:run\.)?setStatus\('adapting', \{ images \}\);)\n\n *const variants = (await adaptVariants\(\{[\s\S]*?\n *\}\));\n/;
 
 function adaptingStep(source: string): RegExpExecArray {
   const m = ADAPTING_STEP.exec(source);
   if (!m) {
     throw new Error(
-      "content-pipeline.ts no longer has \"await setStatus('adapting', { images }); const variants = await adaptVariants({...});\": " +
+      "content-pipeline.ts no longer has \"await run.setStatus('adapting', { images }); const variants = await adaptVariants({...});\": " +
         'update ADAPTING_STEP in test/replay/workflow-variants.ts to two adjacent steps of the current code',
     );
   }
@@ -49,23 +49,23 @@ function adaptingStep(source: string): RegExpExecArray {
 /** The two steps swapped: adaptVariants first, then the status is saved. A change that breaks running pipelines. */
 export function swapAdaptingSteps(source: string): string {
   const m = adaptingStep(source);
-  const [whole, indent, call] = m;
-  return source.replace(whole, `${indent}const variants = ${call};\n${indent}await setStatus('adapting', { images });\n`);
+  const [whole, indent, status, call] = m;
+  return source.replace(whole, `${indent}const variants = ${call};\n${indent}${status}\n`);
 }
 
 /** The same swap behind `patched`: pipelines already past this point replay the old order; new ones take the new. */
 export function swapAdaptingStepsPatched(source: string): string {
   const m = adaptingStep(source);
-  const [whole, indent, call] = m;
+  const [whole, indent, status, call] = m;
   if (!source.includes('  proxyActivities,\n')) throw new Error('content-pipeline.ts: the @temporalio/workflow import list has changed');
   const replaced = source.replace(
     whole,
     `${indent}let variants: Awaited<ReturnType<typeof adaptVariants>>;\n` +
       `${indent}if (patched('adapt-before-adapting-status')) {\n` +
       `${indent}  variants = ${call};\n` +
-      `${indent}  await setStatus('adapting', { images });\n` +
+      `${indent}  ${status}\n` +
       `${indent}} else {\n` +
-      `${indent}  await setStatus('adapting', { images });\n` +
+      `${indent}  ${status}\n` +
       `${indent}  variants = ${call};\n` +
       `${indent}}\n`,
   );
