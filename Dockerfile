@@ -4,15 +4,15 @@
 #   docker run --rm herald                                        # API (node --import tsx src/api/server.ts)
 #   docker run --rm herald node --import tsx src/worker/main.ts   # worker
 
-FROM node:20-slim AS deps
+FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Production dependencies only: tsx (runs the TypeScript sources) is one; the swc and esbuild bindings come as
-# optional dependencies, so no install scripts are needed.
+# Production dependencies only: tsx (runs the TypeScript sources) is one; the swc, esbuild and resvg (title cards)
+# binaries come as optional per-platform dependencies locked for linux x64 and arm64, so no install scripts are needed.
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000

@@ -78,10 +78,19 @@ function dataDir(env) {
 
 const rel = (p) => path.relative(root, p) || '.';
 
+/**
+ * Herald runs on Node 22 (22.13 or newer) and 24, as `engines` says: cookie 2 and content-disposition 3 (under fastify
+ * and @fastify/static) are ES modules loaded with require(), which Node 22.12 made standard, and eslint 10 needs 22.13.
+ * Node 20.19 can require() ES modules too, so it still runs Herald, with a warning: Node 20 is past its end of life.
+ */
 function checkNode() {
   const [major, minor] = process.versions.node.split('.').map(Number);
-  if (major < 20 || (major === 20 && minor < 6)) {
-    throw new Error(`Herald needs Node.js 20.6 or newer (this is ${process.versions.node}).`);
+  const at = (M, m) => major > M || (major === M && minor >= m);
+  if (!at(20, 19) || major === 21 || (major === 22 && minor < 12)) {
+    throw new Error(`Herald needs Node.js 22.13 or newer, or 24 (this is ${process.versions.node}).`);
+  }
+  if (!at(22, 13)) {
+    console.error(`herald: Node ${process.versions.node} is not supported (past its end of life); use Node 22 or 24 LTS`);
   }
 }
 
