@@ -26,7 +26,7 @@ jest.setTimeout(600_000);
 const HOLD_BEFORE_KILL_MS = [0, 5_000];
 /** The promise: a killed worker's publication is retried within this long. */
 const RETRY_WITHIN_MS = 15_000;
-/** Webhook calls time out on their own after 10 s (src/providers/publishers/webhook-http.ts): the kill must come first. */
+/** Webhook calls time out on their own after 10 s (DEFAULT_WEBHOOK_TIMEOUT_MS in src/providers/publishers/webhook-errors.ts): the kill must come first. */
 const WEBHOOK_HTTP_TIMEOUT_MS = 10_000;
 const LOG_DIR = path.join(TEST_DATA_DIR, 'kill-recovery');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

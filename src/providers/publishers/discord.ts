@@ -1,7 +1,7 @@
 // Discord webhooks: POST <webhook url> {content} (2000 characters). Answers 204; 429 carries `retry_after` seconds.
 import { JSON_HEADERS, joinParts, partLabel } from './common';
 import type { PreparedRequest, Publisher, PublishInput, PublishResult } from './types';
-import { DEFAULT_WEBHOOK_TIMEOUT_MS, postWebhookJson, redactWebhookUrl, webhookUrlFrom } from './webhook-http';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS, postWebhookJson, redactWebhookUrl, webhookUrlFrom } from './webhook-errors';
 
 export const DISCORD_CONTENT_LIMIT = 2000;
 

@@ -1,7 +1,7 @@
 // Slack incoming webhooks: POST <webhook url> {text}. The URL is the secret; Slack answers 200 "ok".
 import { JSON_HEADERS, joinParts, partLabel } from './common';
 import type { PreparedRequest, Publisher, PublishInput, PublishResult } from './types';
-import { DEFAULT_WEBHOOK_TIMEOUT_MS, postWebhookJson, redactWebhookUrl, webhookUrlFrom } from './webhook-http';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS, postWebhookJson, redactWebhookUrl, webhookUrlFrom } from './webhook-errors';
 
 export interface SlackPublisherConfig {
   /** Per-request timeout; 10 s by default. */

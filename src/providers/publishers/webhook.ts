@@ -1,7 +1,8 @@
 // Generic webhooks: POST <url> with the whole piece as JSON and an Idempotency-Key header. The URL is the secret.
 import { JSON_HEADERS, joinParts } from './common';
 import type { PreparedRequest, Publisher, PublishInput, PublishResult } from './types';
-import { DEFAULT_WEBHOOK_TIMEOUT_MS, parseJson, postWebhookJson, redactWebhookUrl, webhookUrlFrom } from './webhook-http';
+import { parseJson } from '../http';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS, postWebhookJson, redactWebhookUrl, webhookUrlFrom } from './webhook-errors';
 
 export interface WebhookPublisherConfig {
   /** Per-request timeout; 10 s by default. */

@@ -171,7 +171,7 @@ describe('failures', () => {
     const slow = createSlackPublisher({ timeoutMs: 200 });
     const err = await slow.publish(input('slack')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransientError);
-    expect((err as Error).message).toBe('slack: slack webhook did not answer within 200 ms');
+    expect((err as Error).message).toBe('slack: slack webhook: no answer within 200 ms (timeout)');
   });
 
   it.each([
