@@ -16,7 +16,8 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
-import { createApi, createMetricsRegistry } from '../../src/api/server';
+import { createApi } from '../../src/api/app';
+import { createMetricsRegistry, createProcessResilience } from '../../src/bootstrap/resilience';
 import { loadConfig } from '../../src/config';
 import { runMigrations } from '../../src/db/migrate';
 import { createPool } from '../../src/db/pool';
@@ -26,7 +27,6 @@ import { createLogger } from '../../src/logger';
 import type { Resilience } from '../../src/resilience';
 import { buildActivityDeps } from '../../src/worker/build-deps';
 import { createHeraldWorker } from '../../src/worker/create-worker';
-import { createProcessResilience } from '../../src/worker/resilience';
 import { printTable, writeResults, type Cell } from '../lib/report';
 import { memoryMb, round, roundSummary, summarize } from '../lib/stats';
 

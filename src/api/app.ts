@@ -1,8 +1,18 @@
 import swagger from '@fastify/swagger';
+import type { Client } from '@temporalio/client';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { Counter } from 'prom-client';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { Config } from '../config';
+import { createAccountRepository } from '../db/accounts-repo';
+import { createMediaRepository } from '../db/media-repo';
+import { createPipelineRepository } from '../db/pipelines-repo';
+import { createSecretBox } from '../db/secret-box';
+import { createTenantRepository } from '../db/tenants-repo';
+import type { Resilience } from '../resilience';
 import type { ApiDeps } from './deps';
 import { clientErrorHandler, frameworkErrors, installErrorHandler } from './error-handler';
 import { HttpError } from './errors';
@@ -14,10 +24,11 @@ import { mediaRoutes } from './routes/media';
 import { pipelineRoutes } from './routes/pipelines';
 import { providerRoutes } from './routes/providers';
 import { scheduleRoutes } from './routes/schedules';
+import { createApiTemporalClient } from './temporal-client';
 
 export const BODY_LIMIT = 1024 * 1024;
 
-/** The whole HTTP API as one Fastify instance. It never listens: server.ts (or a test) decides that. */
+/** The whole HTTP API as one Fastify instance. It never listens: the bootstrap (or a test) decides that. */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'api' }) as unknown as FastifyBaseLogger,
@@ -80,5 +91,40 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     },
     { prefix: '/v1' },
   );
+  return app;
+}
+
+/**
+ * The API on an existing pool and Temporal client, with its repositories: what every entry point (and the test
+ * harness) serves. The API talks to Temporal through its own connection to the same server (createApiTemporalClient),
+ * closed with the app.
+ */
+export async function createApi(
+  config: Config,
+  pool: Pool,
+  temporal: Client,
+  encryptionKey: Buffer,
+  logger: Logger,
+  shared: { resilience: Resilience; metrics: Registry },
+): Promise<FastifyInstance> {
+  const tenants = createTenantRepository(pool);
+  for (const k of config.apiKeys) await tenants.ensure(k.tenantId);
+  const { metrics, resilience } = shared;
+  const apiTemporal = createApiTemporalClient(temporal, config);
+  const app = await buildApp({
+    config,
+    pool,
+    temporal: apiTemporal,
+    tenants,
+    pipelines: createPipelineRepository(pool),
+    media: createMediaRepository(pool),
+    accounts: createAccountRepository(pool, createSecretBox(encryptionKey)),
+    logger,
+    metrics,
+    resilience,
+  });
+  app.addHook('onClose', async () => {
+    await apiTemporal.connection.close();
+  });
   return app;
 }

@@ -3,7 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
-import { createApiTemporalClient } from '../../../src/api/server';
+import { createApiTemporalClient } from '../../../src/api/temporal-client';
 import { isTemporalUnavailable } from '../../../src/api/temporal-errors';
 import { isDatabaseUnavailable, unavailableError } from '../../../src/api/unavailable';
 import { loadConfig } from '../../../src/config';

@@ -1,12 +1,20 @@
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Config } from '../config';
 import { createResilience, type Resilience } from '../resilience';
 import { createRedisClient } from '../resilience/redis-client';
 
+/** One metrics registry per process, with Node's default metrics. */
+export function createMetricsRegistry(): Registry {
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  return metrics;
+}
+
 /**
  * The process's resilience layer: shared through Redis when REDIS_URL is set (every worker and API process sees the
- * same limits, breakers and cache), in the process otherwise. Entry points call this once.
+ * same limits, breakers and cache), in the process otherwise. Made once per process; the API and the worker of
+ * `npm start` share it, so /v1/providers shows what the worker sees.
  */
 export function createProcessResilience(config: Config, logger: Logger, metrics: Registry): Resilience {
   const redis = config.redisUrl ? createRedisClient(config.redisUrl) : null;
