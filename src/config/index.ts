@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from '../domain/duration';
 import { DEFAULT_LIMITS } from '../resilience/defaults';
 import { parseBreakerSpec, parseLimitSpec, type BreakerSettings, type ProviderLimits, type ResilienceConfig } from '../resilience/types';
 
@@ -9,17 +10,6 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
-}
-
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-
-/** "10m" -> 600000. Returns null for anything that is not a duration. */
-export function parseDuration(text: string): number | null {
-  const m = DURATION_RE.exec(text.trim());
-  if (!m) return null;
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Math.round(n * unit);
 }
 
 const duration = (name: string) =>

@@ -1,6 +1,7 @@
 // Shapes shared by the resilience policies (rate limiter, circuit breaker, response cache) and the spec parsers the
 // config loader uses. Every policy has a Redis and an in-process implementation behind the same interface.
 import type { RateInfo } from '../providers/rate-info';
+import { formatDuration, parseDuration } from '../domain/duration';
 
 /** At most `count` units in any interval of `windowMs` (a sliding window, not a calendar bucket). */
 export interface LimitWindow {
@@ -131,13 +132,10 @@ export interface ResponseCache {
   stats(provider: string): CacheStats;
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** "10s", "1m", "500ms", "m" (= 1m), "1.5h" -> milliseconds. Throws on anything else. */
 export function parseWindow(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)?(ms|s|m|h|d)$/.exec(text.trim());
-  if (!m) throw new Error(`"${text}" is not a duration (use a number and one of ms, s, m, h, d, e.g. 10s or 1m)`);
-  const ms = Math.round((m[1] === undefined ? 1 : Number(m[1])) * UNIT_MS[m[2]]);
+  const ms = parseDuration(text, { bareUnit: true });
+  if (ms === null) throw new Error(`"${text}" is not a duration (use a number and one of ms, s, m, h, d, e.g. 10s or 1m)`);
   if (!(ms > 0)) throw new Error(`"${text}" must be longer than 0`);
   return ms;
 }
@@ -165,12 +163,7 @@ export function parseBreakerSpec(spec: string): BreakerSettings {
 }
 
 /** 60000 -> "1m", 10000 -> "10s", 1500 -> "1500ms": the largest unit that divides evenly. */
-export function formatWindow(ms: number): string {
-  for (const unit of ['d', 'h', 'm', 's'] as const) {
-    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
-  }
-  return `${ms}ms`;
-}
+export const formatWindow = formatDuration;
 
 // --- Storage behind the breaker and the cache (a Redis and an in-process implementation of each) ---
 

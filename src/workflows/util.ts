@@ -1,14 +1,13 @@
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TemporalFailure } from '@temporalio/workflow';
 import { type FailureDetails, readFailureDetails } from '../domain/failure-details';
+import { parseDuration } from '../domain/duration';
 import type { PipelineError } from '../domain/types';
-
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** "24h" -> ms. The API validated the text already; a bad one here is a bug, so it throws. */
 export function parseWorkflowDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
-  if (!m) throw ApplicationFailure.nonRetryable(`not a duration: ${text}`, 'InvalidInput');
-  return Math.round(Number(m[1]) * UNITS[m[2]]);
+  const ms = parseDuration(text);
+  if (ms === null) throw ApplicationFailure.nonRetryable(`not a duration: ${text}`, 'InvalidInput');
+  return ms;
 }
 
 /** The innermost ApplicationFailure's type and message: what a person needs to act on. */

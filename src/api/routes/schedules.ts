@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { scheduledRunIdempotencyKey } from '../../domain/pipeline-state';
 import { createScheduleRepository, type ScheduleRow, type ScheduleSpecInput } from '../../db/schedules-repo';
-import { durationMs } from '../schemas/common';
+import { parseDuration } from '../../domain/duration';
 import type { PipelineRequest } from '../../domain/types';
 import { HeraldTenant } from '../../workflows/messages';
 import type { ScheduledPipelineInput } from '../../workflows/scheduled-pipeline';
@@ -122,7 +122,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
       const id = `sc_${randomBytes(10).toString('hex')}`;
       const row = await schedules.insert({ id, tenantId, temporalScheduleId: temporalScheduleId(tenantId, id), spec, timezone, request: pipeline });
 
-      const temporalSpec: ScheduleSpec = 'cron' in spec ? { cronExpressions: [spec.cron], timezone } : { intervals: [{ every: durationMs(spec.every)! }], timezone };
+      const temporalSpec: ScheduleSpec = 'cron' in spec ? { cronExpressions: [spec.cron], timezone } : { intervals: [{ every: parseDuration(spec.every)! }], timezone };
       const input: ScheduledPipelineInput = { tenantId, scheduleId: id, request: pipeline };
       try {
         await temporal.schedule.create({

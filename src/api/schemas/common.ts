@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../../domain/duration';
 
 export const errorResponse = z
   .object({
@@ -6,14 +7,7 @@ export const errorResponse = z
   })
   .describe('Every error has this shape');
 
-const DURATION = /^\d+(?:\.\d+)?(ms|s|m|h|d)$/;
-export const durationString = z.string().regex(DURATION, 'must be a duration such as 30s, 15m, 24h or 7d');
-/** Milliseconds of a duration string, or null when it is not one. */
-export function durationMs(text: string): number | null {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text);
-  if (!m) return null;
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'];
-}
+export const durationString = z.string().regex(DURATION_PATTERN, 'must be a duration such as 30s, 15m, 24h or 7d');
 
 /**
  * Why an ISO 8601 date-time (already well-formed) is outside what PostgreSQL's timestamptz takes, or null: the year

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FORMATS, PIPELINE_STATUSES, PLATFORMS, PRIORITIES } from '../../domain/types';
-import { dateTimeString, durationMs, durationString } from './common';
+import { parseDuration } from '../../domain/duration';
+import { dateTimeString, durationString } from './common';
 
 export const IMAGE_SOURCE_NAMES = ['openai', 'stability', 'unsplash', 'pexels', 'card'] as const;
 const MAX_APPROVAL_TIMEOUT_MS = 30 * 86_400_000;
@@ -63,7 +64,7 @@ export const pipelineRequestSchema = z
       if (problem) ctx.addIssue({ code: 'custom', path: ['publishAt'], message: problem });
     }
     if (req.approval && typeof req.approval.timeout === 'string') {
-      const ms = durationMs(req.approval.timeout);
+      const ms = parseDuration(req.approval.timeout);
       // null: the format check above already reported it.
       if (ms !== null && (ms < 1000 || ms > MAX_APPROVAL_TIMEOUT_MS)) ctx.addIssue({ code: 'custom', path: ['approval', 'timeout'], message: 'approval.timeout must be between 1s and 30d' });
     }

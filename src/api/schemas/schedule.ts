@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { durationMs, durationString } from './common';
+import { parseDuration } from '../../domain/duration';
+import { durationString } from './common';
 import { pipelineRequestSchema } from './pipeline';
 
 export const MIN_EVERY_MS = 60_000;
@@ -90,7 +91,7 @@ export const scheduleRequestSchema = z
       if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem });
     }
     if (typeof s.every === 'string') {
-      const ms = durationMs(s.every);
+      const ms = parseDuration(s.every);
       // null: the format check already reported it.
       if (ms !== null && (ms < MIN_EVERY_MS || ms > MAX_EVERY_MS)) ctx.addIssue({ code: 'custom', path: ['every'], message: 'every must be between 1m and 366d' });
       else if (ms !== null && ms % 1000 !== 0) ctx.addIssue({ code: 'custom', path: ['every'], message: 'every must be a whole number of seconds' });
