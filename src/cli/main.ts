@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadCliConfig } from '../config/cli';
 
 const HELP = `Usage:
   herald run --topic "..." --platform x [--platform linkedin ...] [--dry-run] [--format post|thread|article]
@@ -20,18 +21,12 @@ const red = color(31);
 const dim = color(2);
 const bold = color(1);
 
-function dataDir() {
-  return path.resolve(process.env.DATA_DIR ?? '.data');
-}
-
-function apiUrl() {
-  return (process.env.HERALD_API_URL ?? `http://${process.env.HOST ?? '127.0.0.1'}:${process.env.PORT ?? '3000'}`).replace(/\/+$/, '');
-}
+const cli = loadCliConfig();
 
 function apiKey(): string {
-  if (process.env.HERALD_API_KEY) return process.env.HERALD_API_KEY;
+  if (cli.apiKey) return cli.apiKey;
   try {
-    return readFileSync(path.join(dataDir(), 'dev-api-key'), 'utf8').trim();
+    return readFileSync(path.join(cli.dataDir, 'dev-api-key'), 'utf8').trim();
   } catch {
     throw new Error('no API key: set HERALD_API_KEY (npm start prints a development key)');
   }
@@ -40,13 +35,13 @@ function apiKey(): string {
 async function call(method: string, route: string, body?: unknown): Promise<any> {
   let res: Response;
   try {
-    res = await fetch(`${apiUrl()}${route}`, {
+    res = await fetch(`${cli.apiUrl}${route}`, {
       method,
       headers: { authorization: `Bearer ${apiKey()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new Error(`cannot reach the Herald API at ${apiUrl()}: is \`npm start\` running?`);
+    throw new Error(`cannot reach the Herald API at ${cli.apiUrl}: is \`npm start\` running?`);
   }
   const text = await res.text();
   const json = text ? JSON.parse(text) : null;
@@ -75,7 +70,7 @@ function describe(state: any): string {
 
 /** Follows the pipeline's event stream and prints each change; resolves with the final state. */
 async function follow(id: string): Promise<any> {
-  const res = await fetch(`${apiUrl()}/v1/pipelines/${id}/events`, { headers: { authorization: `Bearer ${apiKey()}` } });
+  const res = await fetch(`${cli.apiUrl}/v1/pipelines/${id}/events`, { headers: { authorization: `Bearer ${apiKey()}` } });
   if (!res.ok || !res.body) throw new Error(`could not follow pipeline ${id}: HTTP ${res.status}`);
   const decoder = new TextDecoder();
   let buffer = '';
@@ -95,7 +90,7 @@ async function follow(id: string): Promise<any> {
         console.log(`${dim(new Date().toISOString().slice(11, 19))}  ${line}`);
         lastLine = line;
       }
-      if (last.status === 'awaiting_approval') console.log(dim(`           approve with: curl -X POST -H "authorization: Bearer …" ${apiUrl()}/v1/pipelines/${id}/approve -d '{}' -H 'content-type: application/json'`));
+      if (last.status === 'awaiting_approval') console.log(dim(`           approve with: curl -X POST -H "authorization: Bearer …" ${cli.apiUrl}/v1/pipelines/${id}/approve -d '{}' -H 'content-type: application/json'`));
     }
   }
   return last;
@@ -104,7 +99,7 @@ async function follow(id: string): Promise<any> {
 function printResult(state: any) {
   console.log('');
   if (state.content) console.log(`${bold(state.content.title)}  ${dim(`(${state.content.provider}/${state.content.model})`)}`);
-  for (const img of state.images ?? []) console.log(dim(`image: ${apiUrl()}${img.url} (${img.source}${img.fallbackReason ? `; ${img.fallbackReason}` : ''})`));
+  for (const img of state.images ?? []) console.log(dim(`image: ${cli.apiUrl}${img.url} (${img.source}${img.fallbackReason ? `; ${img.fallbackReason}` : ''})`));
   for (const v of state.variants ?? []) {
     console.log('');
     console.log(bold(`── ${v.platform} ── ${v.parts.length} part(s), longest ${v.length}/${v.limit}${v.adaptations.length ? ` · ${v.adaptations.join('; ')}` : ''}`));
@@ -176,7 +171,7 @@ async function keys(argv: string[]) {
     // The embedded database `npm start` runs leaves its URL here while it runs (pglite.url: earlier versions, PGlite).
     for (const file of ['postgres.url', 'pglite.url']) {
       try {
-        url = readFileSync(path.join(dataDir(), file), 'utf8').trim();
+        url = readFileSync(path.join(cli.dataDir, file), 'utf8').trim();
         break;
       } catch {
         // try the next

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { childProcessEnv } from '../config';
 
 /**
  * A real PostgreSQL server for `npm start` when DATABASE_URL is unset: the binaries come from the registry
@@ -282,7 +283,7 @@ async function initCluster(bin: Binaries, clusterDir: string, password: string, 
       const child = spawn(
         bin.initdb,
         [`--pgdata=${scratch}`, `--username=${DB_USER}`, `--pwfile=${pwFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--no-locale'],
-        { ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] },
+        { ...(ids ?? {}), env: childProcessEnv({ LC_ALL: 'C' }), stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let out = '';
       child.stdout!.on('data', (d) => (out += d));
@@ -323,7 +324,7 @@ async function launch(
   const child = spawn('sh', ['-c', WATCHDOG, 'herald-postgres-watchdog', ...args], {
     ...(ids ?? {}),
     detached: platform() !== 'win32',
-    env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' },
+    env: childProcessEnv({ LC_ALL: 'C', LC_MESSAGES: 'C' }),
     stdio: ['pipe', 'ignore', 'pipe'],
   });
   const lines: string[] = [];
