@@ -78,6 +78,30 @@ describe('a schedule run', () => {
   });
 });
 
+describe('how a run starts its pipeline', () => {
+  it('as POST /v1/pipelines does: task queue, search attributes, priority with the tenant as fairness key, memo', async () => {
+    const topic = `Start options ${Date.now()}`;
+    const request = dryRunRequest({ topic, priority: 'high', targets: [{ platform: 'x' }, { platform: 'mastodon' }] });
+    const schedule = await createSchedule({ every: '1h', pipeline: request });
+    await h.client.schedule.getHandle(temporalIdOf(h.tenants.a, schedule.id)).trigger();
+    const scheduled = await pipelineWithTopic(topic);
+    const direct = await h.api('POST', '/v1/pipelines', request);
+    expect(direct.status).toBe(202);
+    for (const id of [scheduled.id, direct.body.id]) {
+      const desc = await h.client.workflow.getHandle(`pipeline-${h.tenants.a}-${id}`).describe();
+      expect(desc.type).toBe('contentPipeline');
+      expect(desc.taskQueue).toBe(h.taskQueue);
+      expect(desc.searchAttributes.HeraldTenant).toEqual([h.tenants.a]);
+      expect(desc.searchAttributes.HeraldPlatforms).toEqual(['x', 'mastodon']);
+      // 'high' is the second of four task-queue priorities (critical 1 ... low 4).
+      expect(desc.priority).toMatchObject({ priorityKey: 2, fairnessKey: h.tenants.a });
+      expect(desc.memo).toEqual({ tenantId: h.tenants.a });
+      const done = await h.waitFor(id, (st) => ['published', 'failed', 'partially_published'].includes(st.status));
+      expect(done.status).toBe('published');
+    }
+  });
+});
+
 describe('pause and unpause', () => {
   it('pause shows paused and no nextRunAt; unpause brings nextRunAt back; both are idempotent', async () => {
     const schedule = await createSchedule({ cron: '0 9 * * MON-FRI', timezone: 'Europe/Berlin', pipeline: dryRunRequest() });
