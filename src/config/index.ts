@@ -12,6 +12,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** The environment of a child process Herald starts (embedded PostgreSQL's initdb and server): this one's, with `overrides`. */
+export function childProcessEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}
+
 const duration = (name: string) =>
   z.string().transform((v, ctx) => {
     const ms = parseDuration(v);
