@@ -3,7 +3,7 @@
 // answer (code 506) and the page's recent posts are how an unknown earlier outcome is reconciled.
 import { DuplicateError } from '../errors';
 import { BEARER_REDACTED, JSON_HEADERS, findLinks, joinParts, placeholder, setting, trimTrailingSlash } from './common';
-import { type GraphCall, graphSend } from './meta-http';
+import { type GraphCall, graphSend } from './meta-errors';
 import {
   DEFAULT_RECONCILE_WINDOW_MS,
   META_DEFAULT_GRAPH_BASE_URL,

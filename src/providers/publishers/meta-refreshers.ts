@@ -4,7 +4,7 @@
 import type { Platform } from '../../domain/types';
 import { AuthExpiredError, PermanentError, type ProviderError, ReauthRequiredError } from '../errors';
 import { trimTrailingSlash } from './common';
-import { graphErrorOf, graphSend } from './meta-http';
+import { graphErrorOf, graphSend } from './meta-errors';
 import { META_DEFAULT_GRAPH_BASE_URL, THREADS_DEFAULT_API_BASE_URL, bareMessage } from './meta';
 import type { TokenRefresher } from './types';
 

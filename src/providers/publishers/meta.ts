@@ -1,7 +1,8 @@
 // Shared by the Meta publishers (Facebook, Instagram, Threads): default endpoints, the durable-progress bookkeeping
 // and the two-step container flow that Instagram and Threads share. HTTP lives in meta-http.ts.
 import { NotReadyError, PermanentError, ReauthRequiredError, TransientError } from '../errors';
-import { type GraphCall, graphErrorOf, graphSend, idOf, isRecord, parseGraphTime, sameText } from './meta-http';
+import { isRecord } from '../http';
+import { type GraphCall, graphErrorOf, graphSend, idOf, parseGraphTime, sameText } from './meta-errors';
 import { setting } from './common';
 import type { PreparedRequest, PublishContext, PublishInput, PublishProgress } from './types';
 

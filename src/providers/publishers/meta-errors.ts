@@ -1,7 +1,7 @@
-// Sending to Meta's Graph APIs (Facebook Pages, Instagram, Threads): one request, no retries (Temporal owns retries),
-// a timeout, rate headers reported on every answer, and Graph error bodies turned into typed provider errors by their
-// `code`. Tokens travel in the Authorization header (or, for the token endpoints, the query string) and are scrubbed
-// from every message this file produces.
+// What Meta's Graph APIs (Facebook Pages, Instagram, Threads) answer: Graph error bodies as typed provider errors by
+// their `code`, and the usage headers as rate info; graphSend sends one request through ../http.ts with them. Tokens
+// travel in the Authorization header (or, for the token endpoints, the query string) and are scrubbed from every
+// message this file produces.
 import {
   AuthExpiredError,
   DuplicateError,
@@ -12,6 +12,7 @@ import {
   ReauthRequiredError,
   TransientError,
 } from '../errors';
+import { clip, hostOf, type HttpCall, isRecord, jsonObject, parseJson, request } from '../http';
 import type { RateInfo, RateWindowInfo } from '../rate-info';
 import { REDACTED } from './common';
 import type { PreparedRequest } from './types';
@@ -64,52 +65,24 @@ export interface GraphReply {
  * caller's own abort is rethrown as its reason.
  */
 export async function graphSend(req: PreparedRequest, call: GraphCall): Promise<GraphReply> {
-  const timeoutMs = call.timeoutMs ?? DEFAULT_META_TIMEOUT_MS;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
   const headers: Record<string, string> = { Accept: 'application/json' };
   for (const [k, v] of Object.entries(req.headers)) {
     headers[k] = k.toLowerCase() === 'authorization' ? (call.token ? `Bearer ${call.token}` : '') : v;
   }
   if (!headers.Authorization) delete headers.Authorization;
-  const host = hostOf(req.url);
-  let res: Response;
-  let text: string;
-  try {
-    res = await fetch(req.url, {
-      method: req.method,
-      headers,
-      body: req.body === null || req.body === undefined || req.method === 'GET' ? undefined : JSON.stringify(req.body),
-      signal,
-    });
-    text = await res.text();
-  } catch (e) {
-    if (call.signal?.aborted) {
-      const reason: unknown = call.signal.reason;
-      if (reason instanceof Error) throw reason;
-      throw new TransientError(call.provider, `request to ${host} was aborted by the caller`);
-    }
-    if (timeout.aborted) throw new TransientError(call.provider, `${host} did not answer within ${Math.round(timeoutMs / 1000)} s (timeout)`);
-    // Deliberately no `cause`: undici errors can carry the URL, and token endpoints carry the token in it.
-    throw new TransientError(call.provider, `could not reach ${host} or the connection dropped before an answer (${networkCode(e)})`);
-  }
   const now = call.now ?? Date.now;
-  const info = parseMetaUsage(res.headers, now());
-  if (info && call.report) {
-    try {
-      call.report(info);
-    } catch {
-      // Bookkeeping never fails the call.
-    }
-  }
-  const json = tryParseJson(text);
-  if (res.ok) {
-    if (!isRecord(json)) {
-      throw new TransientError(call.provider, `malformed JSON in the HTTP ${res.status} answer from ${host}`, res.status);
-    }
-    return { status: res.status, headers: res.headers, json };
-  }
-  throw classifyGraphError(call.provider, res.status, json ?? text, res.headers, secretsOf(call));
+  const http: HttpCall = {
+    provider: call.provider,
+    what: hostOf(req.url, 'the Graph API'),
+    timeoutMs: call.timeoutMs ?? DEFAULT_META_TIMEOUT_MS,
+    signal: call.signal,
+    report: call.report,
+    rateInfo: (h) => parseMetaUsage(h, now()),
+  };
+  const body = req.body === null || req.body === undefined || req.method === 'GET' ? undefined : JSON.stringify(req.body);
+  const answer = await request(req.url, { method: req.method, headers, body }, http);
+  if (answer.ok) return { status: answer.status, headers: answer.headers, json: jsonObject(answer, http) };
+  throw classifyGraphError(call.provider, answer.status, answer.json ?? answer.text, answer.headers, secretsOf(call));
 }
 
 /**
@@ -183,9 +156,9 @@ export function parseMetaUsage(headers: Headers, now: number = Date.now()): Rate
     if (eta !== undefined && eta > 0) w.resetAt = now + eta * 60_000;
     windows.push(w);
   };
-  add(tryParseJson(headers.get('x-app-usage') ?? ''));
-  add(tryParseJson(headers.get('x-page-usage') ?? ''));
-  const buc = tryParseJson(headers.get('x-business-use-case-usage') ?? '');
+  add(parseJson(headers.get('x-app-usage') ?? ''));
+  add(parseJson(headers.get('x-page-usage') ?? ''));
+  const buc = parseJson(headers.get('x-business-use-case-usage') ?? '');
   if (isRecord(buc)) {
     for (const entries of Object.values(buc)) {
       if (Array.isArray(entries)) entries.forEach(add);
@@ -202,9 +175,9 @@ export function retryAfterFromUsage(headers: Headers): number | undefined {
     const eta = numberOf(usage.estimated_time_to_regain_access);
     if (eta !== undefined && eta > 0) minutes = Math.max(minutes ?? 0, eta);
   };
-  consider(tryParseJson(headers.get('x-app-usage') ?? ''));
-  consider(tryParseJson(headers.get('x-page-usage') ?? ''));
-  const buc = tryParseJson(headers.get('x-business-use-case-usage') ?? '');
+  consider(parseJson(headers.get('x-app-usage') ?? ''));
+  consider(parseJson(headers.get('x-page-usage') ?? ''));
+  const buc = parseJson(headers.get('x-business-use-case-usage') ?? '');
   if (isRecord(buc)) {
     for (const entries of Object.values(buc)) if (Array.isArray(entries)) entries.forEach(consider);
   }
@@ -249,9 +222,6 @@ export function idOf(json: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function secretsOf(call: GraphCall): string[] {
   return [call.token ?? '', ...(call.secrets ?? [])].filter((s) => s !== '');
@@ -261,33 +231,4 @@ function numberOf(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
   return undefined;
-}
-
-function tryParseJson(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function clip(s: string, max = 300): string {
-  const one = s.replace(/\s+/g, ' ').trim();
-  return one.length <= max ? one : `${one.slice(0, max - 1)}…`;
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'the Graph API';
-  }
-}
-
-function networkCode(e: unknown): string {
-  const cause = (e as { cause?: { code?: unknown; name?: unknown } } | null)?.cause;
-  if (cause && typeof cause.code === 'string') return cause.code;
-  if (cause && typeof cause.name === 'string') return cause.name;
-  return 'network error';
 }
