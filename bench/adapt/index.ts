@@ -94,6 +94,21 @@ function timeCalls(fn: () => unknown, maxIters: number, budgetMs: number): Timed
   return { iterations: samplesMs.length, elapsedMs: Number(now - start) / 1e6, samplesMs };
 }
 
+/** timeCalls for a function that returns a promise (renderCard): each call is awaited before the next. */
+async function timeAsyncCalls(fn: () => Promise<unknown>, maxIters: number, budgetMs: number): Promise<Timed> {
+  const samplesMs: number[] = [];
+  const start = process.hrtime.bigint();
+  const deadline = start + BigInt(Math.round(budgetMs * 1e6));
+  let now = start;
+  while (samplesMs.length < maxIters && (samplesMs.length === 0 || now < deadline)) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    now = process.hrtime.bigint();
+    samplesMs.push(Number(now - t0) / 1e6);
+  }
+  return { iterations: samplesMs.length, elapsedMs: Number(now - start) / 1e6, samplesMs };
+}
+
 const FORMATS: ContentFormat[] = ['post', 'thread'];
 
 async function main() {
@@ -143,8 +158,8 @@ async function main() {
   ]) {
     const render = () => renderCard({ title: TITLE, subtitle, width, height, style: 'dark blue' });
     let bytes = 0;
-    for (let i = 0; i < CARD_WARMUP; i++) bytes = render().length;
-    const t = timeCalls(render, CARD_MAX_RENDERS, CARD_BUDGET_MS);
+    for (let i = 0; i < CARD_WARMUP; i++) bytes = (await render()).length;
+    const t = await timeAsyncCalls(render, CARD_MAX_RENDERS, CARD_BUDGET_MS);
     const ms = summarize(t.samplesMs);
     cardRows.push([`${width}x${height}`, t.iterations, round(ms.mean, 1), ms.p50, ms.p99, Math.round(bytes / 1024)]);
     cardResults.push({ width, height, renders: t.iterations, pngBytes: bytes, rendersPerSec: round(t.iterations / (t.elapsedMs / 1000), 2), milliseconds: roundSummary(ms, 2) });

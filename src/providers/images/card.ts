@@ -1,14 +1,14 @@
-// Title cards: a PNG with the title set in large type over a gradient, made entirely in process.
-// Used when no stock image fits (or none is configured); needs no network, no native code and no system fonts.
+// Title cards: a PNG with the title set in large type over a gradient, made in process without network or
+// system fonts. Used when no stock image fits (or none is configured). satori lays the card out (flexbox, line
+// breaking for every script, balanced lines) into an SVG with the glyphs as paths; resvg draws that to a PNG.
+// Fonts and what they cover: ./card-fonts.ts.
 
-import { PNG } from 'pngjs';
-import { CARD_FONT_BOLD, CARD_FONT_REGULAR } from './card-font-data';
-import { CoverageMask, OutlineFont } from './card-raster';
+import { renderAsync } from '@resvg/resvg-js';
+import satori from 'satori';
+import { cardFonts } from './card-fonts';
 import type { FoundImage, ImageRequest, ImageSource } from './types';
 
-// Local aliases: a global lookup per pixel is costly where globals are proxied (Jest's VM context made
-// rendering 20x slower with `Math.round` in the inner loops).
-const { ceil, floor, max, min, round, sqrt } = Math;
+const { ceil, floor, max, min, round } = Math;
 
 export type Rgb = [number, number, number];
 
@@ -63,9 +63,6 @@ const DARK_WORDS = ['dark', 'night', 'bold', 'moody', 'dramatic', 'noir'];
 const WHITE: Rgb = [255, 255, 255];
 const INK: Rgb = [15, 23, 42];
 
-const bold = new OutlineFont(CARD_FONT_BOLD);
-const regular = new OutlineFont(CARD_FONT_REGULAR);
-
 /** Picks the card colours deterministically from the title and style. */
 export function cardPalette(title: string, style?: string): CardPalette {
   const s = (style ?? '').toLowerCase();
@@ -92,74 +89,42 @@ export function cardPalette(title: string, style?: string): CardPalette {
 }
 
 /** Renders a title card as a PNG. Same input, same bytes. */
-export function renderCard(input: CardInput): Buffer {
+export async function renderCard(input: CardInput): Promise<Buffer> {
   const width = clampInt(input.width, 16, 4096);
   const height = clampInt(input.height, 16, 4096);
   // Far more text than a card can show is cut early, so layout stays cheap.
-  const title = toRenderable(input.title.slice(0, MAX_TEXT), bold) || 'Untitled';
-  const subtitle = input.subtitle ? toRenderable(input.subtitle.slice(0, MAX_TEXT), regular) : '';
+  const title = toRenderable(input.title.slice(0, MAX_TEXT)) || 'Untitled';
+  const subtitle = input.subtitle ? toRenderable(input.subtitle.slice(0, MAX_TEXT)) : '';
   const palette = cardPalette(input.title, input.style);
-  const img = Buffer.alloc(width * height * 4);
+  const geo = geometry(width, height, subtitle !== '');
+  const { fonts } = cardFonts();
 
-  paintBackground(img, width, height, palette);
-
-  const unit = min(width, height);
-  const padX = round(width * 0.085);
-  const padTop = round(height * 0.1);
-  const padBottom = round(height * 0.12);
-  const boxW = width - 2 * padX;
-
-  // Accent bar above the title and a thin band along the bottom edge.
-  const barH = max(3, round(unit * 0.011));
-  const barW = max(24, round(unit * 0.11));
-  const bandH = max(2, round(unit * 0.012));
-  fillRect(img, width, height, 0, height - bandH, width, bandH, palette.accent, 1);
-
-  // Space for the title once the bar and the subtitle are taken out.
-  const subSizeGuess = subtitle ? max(12, round(unit * 0.042)) : 0;
-  const barBlock = barH + round(unit * 0.045);
-  const subBlock = subtitle ? round(subSizeGuess * 1.3 * 2 + unit * 0.04) : 0;
-  const boxH = height - padTop - padBottom - barBlock - subBlock;
-
-  const layout = fitTitle(title, boxW, max(boxH, unit * 0.2), unit);
-  const lineH = layout.size * LINE_HEIGHT;
-  const titleH = titleHeight(layout.size, layout.lines.length);
-
-  let subLines: string[] = [];
-  let subSize = 0;
-  if (subtitle) {
-    subSize = max(12, min(subSizeGuess, round(layout.size * 0.5)));
-    subLines = wrap(regular, subtitle, (boxW * 1000) / subSize, 2);
+  // The largest size at which the title fits its lines: a first guess from the text's estimated width, then
+  // smaller while satori's layout says it takes more lines than fit. At the smallest size the last line ends
+  // in an ellipsis instead.
+  let size = firstSize(title, geo);
+  for (;;) {
+    const last = size <= geo.minSize;
+    let titleHeight = 0;
+    // The text layer: transparent, glyphs as paths.
+    const text = await satori(cardTree({ title, subtitle, palette, geo, size, clamp: last }), {
+      width,
+      height,
+      fonts,
+      onNodeDetected: (node) => {
+        if (node.key === TITLE_KEY) titleHeight = node.height;
+      },
+    });
+    if (last || titleHeight <= linesFor(size, geo) * lineHeightPx(size) + 1) {
+      const card =
+        `<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">` +
+        `${background(geo, palette)}${text}</svg>`;
+      // Drawn on libuv's thread pool, so the event loop stays free for the rest of the worker meanwhile.
+      const image = await renderAsync(card, { font: { loadSystemFonts: false }, fitTo: { mode: 'original' } });
+      return image.asPng();
+    }
+    size = max(geo.minSize, floor(size * 0.92));
   }
-  const subGap = round(unit * 0.04);
-  const subH = subLines.length ? subGap + subSize * 1.3 * subLines.length : 0;
-
-  // Centre the whole group vertically (nudged slightly above centre, which reads as centred).
-  const groupH = barBlock + titleH + subH;
-  const avail = height - padTop - padBottom;
-  const top = round(padTop + max(0, (avail - groupH) * 0.45));
-
-  fillRect(img, width, height, padX, top, barW, barH, palette.accent, 1);
-
-  const firstBaseline = top + barBlock + (bold.capHeight * layout.size) / 1000;
-  const titleMask = new CoverageMask(padX - 2, top + barBlock - ceil(layout.size * 0.35), boxW + 4, ceil(titleH + layout.size * 0.8));
-  layout.lines.forEach((line, i) => titleMask.drawText(bold, line, padX, firstBaseline + i * lineH, layout.size));
-  titleMask.composite(img, width, height, palette.text, 1);
-
-  if (subLines.length) {
-    const subTop = top + barBlock + titleH + subGap;
-    const subMask = new CoverageMask(padX - 2, floor(subTop), boxW + 4, ceil(subSize * 1.3 * subLines.length + subSize * 0.5));
-    subLines.forEach((line, i) =>
-      subMask.drawText(regular, line, padX, subTop + subSize * 1.3 * i + subSize * 0.95, subSize),
-    );
-    subMask.composite(img, width, height, palette.text, 0.78);
-  }
-
-  const png = new PNG({ width, height });
-  png.data = img;
-  // RGBA with the "Up" filter: pngjs's adaptive filtering and its RGB repacking cost 5-8x the time
-  // for a few kilobytes on a smooth gradient.
-  return PNG.sync.write(png, { colorType: 6, filterType: 2 });
 }
 
 /** An image source that always succeeds: two rendered title cards (landscape and square). */
@@ -174,219 +139,264 @@ export function createCardImageSource(): ImageSource {
       const title = request.title.trim() || request.topic.trim() || 'Untitled';
       const topic = request.topic.trim();
       const subtitle = topic && normalizeKey(topic) !== normalizeKey(title) ? topic : undefined;
-      return sizes.map(({ width, height }) => ({
-        bytes: renderCard({ title, subtitle, width, height, style: request.style }),
-        contentType: 'image/png',
-        width,
-        height,
-        source: 'card',
-        alt: `Title card: ${title}`,
-        attribution: null,
-      }));
+      const images: FoundImage[] = [];
+      for (const { width, height } of sizes) {
+        images.push({
+          bytes: await renderCard({ title, subtitle, width, height, style: request.style }),
+          contentType: 'image/png',
+          width,
+          height,
+          source: 'card',
+          alt: `Title card: ${title}`,
+          attribution: null,
+        });
+      }
+      return images;
     },
   };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Layout
+// Text
 
-const LINE_HEIGHT = 1.14;
 const MAX_TEXT = 600;
-const MAX_TITLE_LINES = 7;
-
-/** Height of n title lines: cap height of the first, line pitch for the rest, a little room for descenders. */
-function titleHeight(size: number, n: number): number {
-  return size * LINE_HEIGHT * (n - 1) + (bold.capHeight * size) / 1000 + ((-bold.descent * size) / 1000) * 0.6;
-}
-
-interface TitleLayout {
-  size: number;
-  lines: string[];
-}
-
-/** Largest type size at which the title wraps into the box; ellipsis at the smallest size if it never does. */
-function fitTitle(text: string, boxW: number, boxH: number, unit: number): TitleLayout {
-  const maxSize = max(14, round(unit * 0.15));
-  const minSize = max(12, round(unit * 0.05));
-  const heightFor = titleHeight;
-  // More than a handful of lines stops reading as a title; past that the text is cut with an ellipsis.
-  const linesFor = (size: number): number =>
-    min(MAX_TITLE_LINES, max(1, floor((boxH - heightFor(size, 1)) / (size * LINE_HEIGHT)) + 1));
-  const sizes: number[] = [];
-  for (let size = maxSize; size > minSize; size = floor(size * 0.95)) sizes.push(size);
-  sizes.push(minSize);
-  for (const size of sizes) {
-    const maxLines = linesFor(size);
-    // Above the smallest size, a word too wide for the line means "try smaller" rather than a hyphen.
-    const breakWords = size === minSize;
-    const lines = wrap(bold, text, (boxW * 1000) / size, maxLines, false, breakWords);
-    if (lines.length) return { size, lines: balance(text, lines.length, (boxW * 1000) / size, breakWords) };
-  }
-  return { size: minSize, lines: wrap(bold, text, (boxW * 1000) / minSize, linesFor(minSize), true) };
-}
-
-/** Evens out line lengths: the narrowest width that still needs no more lines. */
-function balance(text: string, lineCount: number, maxW: number, breakWords: boolean): string[] {
-  const best = wrap(bold, text, maxW, lineCount, false, breakWords);
-  if (lineCount < 2) return best;
-  let lo = maxW * 0.5;
-  let hi = maxW;
-  for (let i = 0; i < 12; i++) {
-    const mid = (lo + hi) / 2;
-    const attempt = wrap(bold, text, mid, lineCount, false, false);
-    if (attempt.length && attempt.length <= lineCount) hi = mid;
-    else lo = mid;
-  }
-  const balanced = wrap(bold, text, hi, lineCount, false, false);
-  return balanced.length ? balanced : best;
-}
 
 /**
- * Greedy word wrap within maxW (1/1000 em units). Words wider than a line are broken with a hyphen
- * (or, when breakWords is false, the wrap fails and returns []).
- * If the text needs more than maxLines: returns [] when ellipsize is false, else the first maxLines
- * with the last one cut and ended with an ellipsis.
+ * The text as the card can draw it: composed (NFC), control and format characters dropped, compatibility forms
+ * (ligatures, full-width Latin) spelled out, and any character that no card font has left out rather than drawn
+ * as an empty box. That drops emoji, whole (with their skin tones, joiners, flags and variation selectors):
+ * the fonts have none. Symbols they do have, like © and ™, stay.
  */
-function wrap(font: OutlineFont, text: string, maxW: number, maxLines: number, ellipsize = true, breakWords = true): string[] {
-  const words = text.split(' ').filter(Boolean);
-  const lines: string[] = [];
-  let line = '';
-  const push = (): void => {
-    if (line) lines.push(line);
-    line = '';
-  };
-  for (let word of words) {
-    const candidate = line ? `${line} ${word}` : word;
-    if (font.measure(candidate) <= maxW) {
-      line = candidate;
-      continue;
-    }
-    push();
-    if (!breakWords && font.measure(word) > maxW) return [];
-    while (font.measure(word) > maxW) {
-      const cut = fittingPrefix(font, word, maxW - font.advance(0x2d));
-      lines.push(`${word.slice(0, cut)}-`);
-      word = word.slice(cut);
-    }
-    line = word;
-  }
-  push();
-  if (lines.length <= maxLines) return lines;
-  if (!ellipsize) return [];
-  const kept = lines.slice(0, maxLines);
-  // The ellipsis goes after the last whole word that leaves room for it.
-  let last = kept[maxLines - 1];
-  while (last.length > 1 && font.measure(`${last}…`) > maxW) {
-    const space = last.lastIndexOf(' ');
-    last = space > 0 ? last.slice(0, space) : last.slice(0, -1);
-  }
-  kept[maxLines - 1] = `${last.replace(/[\s\-–—,.;:]+$/, '')}…`;
-  return kept;
-}
-
-/** How many leading UTF-16 units of `word` fit in maxW (at least one character). */
-function fittingPrefix(font: OutlineFont, word: string, maxW: number): number {
-  let w = 0;
-  let prev = '';
-  let end = 0;
-  for (const ch of word) {
-    w += (prev ? font.kern(prev, ch) : 0) + font.advance(ch.codePointAt(0)!);
-    if (w > maxW && end > 0) break;
-    end += ch.length;
-    prev = ch;
-  }
-  return end;
-}
-
-// Characters that have no decomposition but an obvious spelling in ASCII.
-const FALLBACKS: Record<string, string> = {
-  ß: 'ss', ẞ: 'SS', æ: 'ae', Æ: 'AE', œ: 'oe', Œ: 'OE', ø: 'o', Ø: 'O', đ: 'd', Đ: 'D', ł: 'l', Ł: 'L',
-  þ: 'th', Þ: 'Th', ð: 'd', Ð: 'D', ı: 'i', '‚': ',', '„': '"', '‹': '<', '›': '>', '«': '"', '»': '"',
-  '′': "'", '″': '"', '‐': '-', '‑': '-', '‒': '-', '−': '-', '¡': '!', '¿': '?', '™': 'TM', '¦': '|',
-};
-
-// Emoji (with skin tones, flags, joiners and variation selectors) and zero-width characters.
-const EMOJI_AND_JOINERS = /\p{Extended_Pictographic}|\p{Emoji_Modifier}|\p{Regional_Indicator}|[\u200b-\u200d\u2060]|\ufe0e|\ufe0f/gu;
-
-/** Maps text onto the glyphs the font has: accents stripped, emoji dropped, anything else becomes '?'. */
-export function toRenderable(text: string, font: OutlineFont = bold): string {
+export function toRenderable(text: string): string {
+  const { covers } = cardFonts();
   let out = '';
-  for (const ch of text.replace(EMOJI_AND_JOINERS, '')) {
-    const cp = ch.codePointAt(0)!;
-    if (/\s/.test(ch)) {
-      out += ' ';
-    } else if (font.has(cp)) {
-      out += ch;
-    } else if (FALLBACKS[ch] !== undefined) {
-      out += FALLBACKS[ch];
-    } else if (/\p{M}/u.test(ch) || /\p{Cc}|\p{Cf}/u.test(ch)) {
-      // combining marks and control/format characters: drop
-    } else {
-      const base = ch.normalize('NFKD').replace(/\p{M}/gu, '');
-      out += base && [...base].every((c) => font.has(c.codePointAt(0)!)) ? base : '?';
+  for (const ch of text.normalize('NFC')) {
+    if (/\s/.test(ch)) out += ' ';
+    else if (/\p{Cc}|\p{Cf}/u.test(ch)) continue;
+    else if (covers(ch.codePointAt(0)!)) out += ch;
+    else {
+      const spelled = ch.normalize('NFKC');
+      if (spelled !== ch && [...spelled].every((c) => covers(c.codePointAt(0)!))) out += spelled;
     }
   }
   return out.replace(/ +/g, ' ').trim();
 }
 
 // ---------------------------------------------------------------------------------------------
-// Painting
+// Layout
 
-function paintBackground(img: Buffer, width: number, height: number, p: CardPalette): void {
-  // Diagonal gradient: t runs 0 at the top-left to 1 at the bottom-right.
-  const [r0, g0, b0] = p.start;
-  const dr = p.end[0] - r0;
-  const dg = p.end[1] - g0;
-  const db = p.end[2] - b0;
-  const kx = width / (width * width + height * height);
-  const ky = height / (width * width + height * height);
-  for (let y = 0; y < height; y++) {
-    let o = y * width * 4;
-    for (let x = 0; x < width; x++, o += 4) {
-      const t = x * kx + y * ky;
-      img[o] = clamp255(r0 + dr * t);
-      img[o + 1] = clamp255(g0 + dg * t);
-      img[o + 2] = clamp255(b0 + db * t);
-      img[o + 3] = 255;
-    }
-  }
-  // Two soft rings in the top-right corner, in the accent colour.
+const LINE_HEIGHT = 1.14;
+const MAX_TITLE_LINES = 7;
+const TITLE_KEY = 'title';
+
+interface Geometry {
+  width: number;
+  height: number;
+  unit: number;
+  padX: number;
+  padTop: number;
+  padBottom: number;
+  boxW: number;
+  /** Height left for the title once the accent bar and the subtitle are taken out. */
+  boxH: number;
+  barW: number;
+  barH: number;
+  barGap: number;
+  bandH: number;
+  subSize: number;
+  subGap: number;
+  maxSize: number;
+  minSize: number;
+}
+
+function geometry(width: number, height: number, hasSubtitle: boolean): Geometry {
   const unit = min(width, height);
+  const padX = round(width * 0.085);
+  const padTop = round(height * 0.1);
+  const padBottom = round(height * 0.12);
+  const barH = max(3, round(unit * 0.011));
+  const barGap = round(unit * 0.045);
+  const subSize = max(12, round(unit * 0.042));
+  const subGap = round(unit * 0.04);
+  const subBlock = hasSubtitle ? round(subSize * 1.3 * 2 + subGap) : 0;
+  return {
+    width,
+    height,
+    unit,
+    padX,
+    padTop,
+    padBottom,
+    boxW: width - 2 * padX,
+    boxH: max(unit * 0.2, height - padTop - padBottom - barH - barGap - subBlock),
+    barW: max(24, round(unit * 0.11)),
+    barH,
+    barGap,
+    bandH: max(2, round(unit * 0.012)),
+    subSize,
+    subGap,
+    maxSize: max(14, round(unit * 0.15)),
+    minSize: max(12, round(unit * 0.05)),
+  };
+}
+
+function lineHeightPx(size: number): number {
+  return round(size * LINE_HEIGHT);
+}
+
+/** How many title lines fit the box at this size; more than a handful stops reading as a title. */
+function linesFor(size: number, geo: Geometry): number {
+  return min(MAX_TITLE_LINES, max(1, floor((geo.boxH - size) / lineHeightPx(size)) + 1));
+}
+
+/**
+ * The largest size whose estimated line count fits, and at which the longest word fits a line (a smaller size
+ * reads better than a word broken in two). Slightly optimistic: layout corrects downwards.
+ */
+function firstSize(title: string, geo: Geometry): number {
+  const words = title.split(' ');
+  const total = words.map(emWidth).reduce((a, b) => a + b, 0) + SPACE_EM * (words.length - 1);
+  // Where kanji and kana may break anywhere, each of them is a "word" of its own.
+  const unbreakable = keepsCjkRuns(title) ? words : words.flatMap((w) => w.split(CJK_BOUNDARY));
+  const longest = max(...unbreakable.map(emWidth));
+  for (let size = geo.maxSize; size > geo.minSize; size = floor(size * 0.95)) {
+    const fitsWord = longest * size <= geo.boxW;
+    const lines = ceil((total * size) / geo.boxW);
+    if (fitsWord && lines <= linesFor(size, geo)) return size;
+  }
+  return geo.minSize;
+}
+
+const SPACE_EM = 0.26;
+const CJK = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\u30fc';
+const CJK_BOUNDARY = new RegExp(`(?<=[${CJK}])|(?=[${CJK}])`, 'u');
+const LONG_CJK_RUN = new RegExp(`[${CJK}]{9,}`, 'u');
+
+/**
+ * Japanese lines may break between any two characters. In a title that also has spaces, short runs of kanji and
+ * kana are kept whole instead (日本語 rather than 日 | 本語), as words are; a run too long for a line still breaks.
+ */
+function keepsCjkRuns(title: string): boolean {
+  return title.includes(' ') && !LONG_CJK_RUN.test(title);
+}
+
+/** Estimated width in em of a word in the bold face. */
+function emWidth(word: string): number {
+  let w = 0;
+  for (const ch of word) {
+    if (/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u3000-\u303f\uff00-\uffef]/u.test(ch)) w += 1;
+    else if (/[ijlI.,:;!'|ı()[\]·]/.test(ch)) w += 0.3;
+    else if (/[\p{Lu}mwMW]/u.test(ch)) w += 0.7;
+    else w += 0.58;
+  }
+  return w;
+}
+
+interface TreeInput {
+  title: string;
+  subtitle: string;
+  palette: CardPalette;
+  geo: Geometry;
+  size: number;
+  /** Cut the title with an ellipsis after the lines that fit. */
+  clamp: boolean;
+}
+
+interface Node {
+  type: 'div';
+  key?: string;
+  props: { style: Record<string, string | number>; children?: string | Node[] };
+}
+
+function div(style: Record<string, string | number>, children?: string | Node[], key?: string): Node {
+  return { type: 'div', key, props: { style, children } };
+}
+
+/** The card as satori's element tree (what JSX would make). */
+function cardTree({ title, subtitle, palette, geo, size, clamp }: TreeInput): Node {
+  const lines = linesFor(size, geo);
+  const subSize = max(12, min(geo.subSize, round(size * 0.5)));
+  const content: Node[] = [
+    div({ width: geo.barW, height: geo.barH, marginBottom: geo.barGap, backgroundColor: rgb(palette.accent) }),
+    div(
+      {
+        fontFamily: FAMILY,
+        fontWeight: 700,
+        fontSize: size,
+        lineHeight: LINE_HEIGHT,
+        color: rgb(palette.text),
+        overflowWrap: 'anywhere',
+        ...(keepsCjkRuns(title) ? { wordBreak: 'keep-all' } : {}),
+        // Even line lengths when the whole title fits; when it is cut, full lines up to the ellipsis.
+        ...(clamp ? { lineClamp: lines } : { textWrap: 'balance' }),
+      },
+      title,
+      TITLE_KEY,
+    ),
+  ];
+  if (subtitle) {
+    content.push(
+      div(
+        {
+          fontFamily: FAMILY,
+          fontWeight: 400,
+          fontSize: subSize,
+          lineHeight: 1.3,
+          marginTop: geo.subGap,
+          color: rgb(palette.text, 0.78),
+          overflowWrap: 'anywhere',
+          lineClamp: 2,
+        },
+        subtitle,
+      ),
+    );
+  }
+  // The bar, title and subtitle as one group, a little above the middle (which reads as centred).
+  return div(
+    {
+      display: 'flex',
+      flexDirection: 'column',
+      width: geo.width,
+      height: geo.height,
+      boxSizing: 'border-box',
+      paddingLeft: geo.padX,
+      paddingRight: geo.padX,
+      paddingTop: geo.padTop,
+      paddingBottom: geo.padBottom,
+    },
+    [div({ flexGrow: 45 }), ...content, div({ flexGrow: 55 })],
+  );
+}
+
+/**
+ * The card without its text, as SVG: a diagonal gradient (top-left to bottom-right corner), two soft rings in
+ * the top-right corner and a band along the bottom edge, in the accent colour. Written here rather than laid out
+ * by satori: its background patterns and masked borders take resvg several times longer to draw.
+ */
+function background({ width, height, unit, bandH }: Geometry, palette: CardPalette): string {
   const cx = width - unit * 0.08;
   const cy = unit * 0.06;
-  ring(img, width, height, cx, cy, unit * 0.42, unit * 0.06, p.accent, 0.08);
-  ring(img, width, height, cx, cy, unit * 0.27, unit * 0.025, p.accent, 0.1);
+  const ring = (radius: number, thickness: number, alpha: number): string =>
+    `<circle cx="${num(cx)}" cy="${num(cy)}" r="${num(radius)}" fill="none" stroke="${rgb(palette.accent)}" ` +
+    `stroke-opacity="${alpha}" stroke-width="${num(thickness)}"/>`;
+  return (
+    `<defs><linearGradient id="card-bg" gradientUnits="userSpaceOnUse" x1="0" y1="0" x2="${width}" y2="${height}">` +
+    `<stop offset="0" stop-color="${rgb(palette.start)}"/><stop offset="1" stop-color="${rgb(palette.end)}"/>` +
+    `</linearGradient></defs><rect width="${width}" height="${height}" fill="url(#card-bg)"/>` +
+    ring(unit * 0.42, unit * 0.06, 0.08) +
+    ring(unit * 0.27, unit * 0.025, 0.1) +
+    `<rect y="${height - bandH}" width="${width}" height="${bandH}" fill="${rgb(palette.accent)}"/>`
+  );
 }
 
-function ring(img: Buffer, w: number, h: number, cx: number, cy: number, radius: number, thickness: number, rgb: Rgb, alpha: number): void {
-  const outer = radius + thickness / 2;
-  const inner = radius - thickness / 2;
-  const x0 = max(0, floor(cx - outer - 1));
-  const x1 = min(w, ceil(cx + outer + 1));
-  const y0 = max(0, floor(cy - outer - 1));
-  const y1 = min(h, ceil(cy + outer + 1));
-  for (let y = y0; y < y1; y++) {
-    for (let x = x0; x < x1; x++) {
-      const dx = x + 0.5 - cx;
-      const dy = y + 0.5 - cy;
-      const dist = sqrt(dx * dx + dy * dy);
-      const cover = min(1, max(0, outer - dist + 0.5)) * min(1, max(0, dist - inner + 0.5));
-      if (cover <= 0) continue;
-      blend(img, (y * w + x) * 4, rgb, cover * alpha);
-    }
-  }
+function num(v: number): string {
+  return String(round(v * 100) / 100);
 }
 
-function fillRect(img: Buffer, w: number, h: number, x: number, y: number, rw: number, rh: number, rgb: Rgb, alpha: number): void {
-  for (let yy = max(0, y); yy < min(h, y + rh); yy++) {
-    for (let xx = max(0, x); xx < min(w, x + rw); xx++) blend(img, (yy * w + xx) * 4, rgb, alpha);
-  }
-}
+/** The first font; satori falls back through the others in order (see card-fonts.ts). */
+const FAMILY = 'Noto Sans latin';
 
-function blend(img: Buffer, o: number, [r, g, b]: Rgb, k: number): void {
-  img[o] = round(img[o] + (r - img[o]) * k);
-  img[o + 1] = round(img[o + 1] + (g - img[o + 1]) * k);
-  img[o + 2] = round(img[o + 2] + (b - img[o + 2]) * k);
+function rgb([r, g, b]: Rgb, alpha = 1): string {
+  return alpha === 1 ? `rgb(${r}, ${g}, ${b})` : `rgba(${r}, ${g}, ${b}, ${alpha})`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -419,10 +429,6 @@ export function contrast(a: Rgb, b: Rgb): number {
   const la = luminance(a);
   const lb = luminance(b);
   return (max(la, lb) + 0.05) / (min(la, lb) + 0.05);
-}
-
-function clamp255(v: number): number {
-  return v < 0 ? 0 : v > 255 ? 255 : round(v);
 }
 
 function clampInt(v: number, lo: number, hi: number): number {
