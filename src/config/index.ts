@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
+import { PLATFORMS } from '../domain/types';
+import { IMAGE_SOURCE_NAMES } from '../providers/images/types';
+import type { StabilityEngine } from '../providers/images/stability';
+import type { PublishersConfig } from '../providers/publishers';
 import { DEFAULT_LIMITS } from '../resilience/defaults';
 import { parseBreakerSpec, parseLimitSpec, type BreakerSettings, type ProviderLimits, type ResilienceConfig } from '../resilience/types';
 
@@ -157,25 +161,26 @@ const envSchema = z.object({
   BLUESKY_SERVICE_URL: optionalUrl('BLUESKY_SERVICE_URL'),
 });
 
+/** Text providers in their default order: each one configured, `offline` (never fails) last. */
 export const TEXT_PROVIDER_NAMES = ['openai', 'anthropic', 'gemini', 'offline'] as const;
-export const IMAGE_SOURCE_NAMES = ['openai', 'stability', 'unsplash', 'pexels', 'card'] as const;
-/** Every provider with its own rate limits and breaker (contract: <PROVIDER>). */
-export const PROVIDERS = [
-  'openai', 'anthropic', 'gemini', 'stability', 'unsplash', 'pexels',
-  'x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'slack', 'discord', 'webhook',
-] as const;
+/** Every provider with its own rate limits and breaker (contract: <PROVIDER>): the AI services, then every platform. */
+export const PROVIDERS = ['openai', 'anthropic', 'gemini', 'stability', 'unsplash', 'pexels', ...PLATFORMS] as const;
 
+/**
+ * The AI services configured. A base URL or model left unset here is the provider's own default (src/providers/text,
+ * src/providers/images own them).
+ */
 export interface AiConfig {
   textChain: string[];
   imageChain: string[];
   timeoutMs: number;
   cacheTtlMs: number;
-  openai?: { apiKey?: string; baseUrl: string; model: string; imageModel: string };
-  anthropic?: { apiKey: string; baseUrl: string; model: string };
-  gemini?: { apiKey: string; baseUrl: string; model: string };
-  stability?: { apiKey: string; baseUrl: string; engine: 'core' | 'ultra' | 'sd3' };
-  unsplash?: { accessKey: string; baseUrl: string };
-  pexels?: { apiKey: string; baseUrl: string };
+  openai?: { apiKey?: string; baseUrl?: string; model?: string; imageModel?: string };
+  anthropic?: { apiKey: string; baseUrl?: string; model?: string };
+  gemini?: { apiKey: string; baseUrl?: string; model?: string };
+  stability?: { apiKey: string; baseUrl?: string; engine?: StabilityEngine };
+  unsplash?: { accessKey: string; baseUrl?: string };
+  pexels?: { apiKey: string; baseUrl?: string };
 }
 
 export type Config = {
@@ -202,14 +207,7 @@ export type Config = {
     linkedin?: { clientId: string; clientSecret: string; oauthBaseUrl?: string };
     meta?: { appId: string; appSecret: string };
   };
-  publishers: {
-    xApiBaseUrl?: string;
-    linkedinApiBaseUrl?: string;
-    linkedinVersion?: string;
-    metaGraphBaseUrl?: string;
-    threadsApiBaseUrl?: string;
-    blueskyServiceUrl?: string;
-  };
+  publishers: PublishersConfig;
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -278,18 +276,13 @@ function aiConfig(e: Env, problems: string[]): AiConfig {
   const ai: AiConfig = { textChain: [], imageChain: [], timeoutMs: e.AI_TIMEOUT, cacheTtlMs: e.AI_CACHE_TTL };
   // OpenAI-compatible servers (Ollama, vLLM, LM Studio) often need no key: a base URL alone configures it.
   if (e.OPENAI_API_KEY || e.OPENAI_BASE_URL) {
-    ai.openai = {
-      apiKey: e.OPENAI_API_KEY,
-      baseUrl: e.OPENAI_BASE_URL ?? 'https://api.openai.com',
-      model: e.OPENAI_MODEL ?? 'gpt-4o-mini',
-      imageModel: e.OPENAI_IMAGE_MODEL ?? 'gpt-image-1',
-    };
+    ai.openai = { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL, imageModel: e.OPENAI_IMAGE_MODEL };
   }
-  if (e.ANTHROPIC_API_KEY) ai.anthropic = { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com', model: e.ANTHROPIC_MODEL ?? 'claude-sonnet-4-5' };
-  if (e.GEMINI_API_KEY) ai.gemini = { apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL ?? 'https://generativelanguage.googleapis.com', model: e.GEMINI_MODEL ?? 'gemini-2.0-flash' };
-  if (e.STABILITY_API_KEY) ai.stability = { apiKey: e.STABILITY_API_KEY, baseUrl: e.STABILITY_BASE_URL ?? 'https://api.stability.ai', engine: e.STABILITY_MODEL ?? 'core' };
-  if (e.UNSPLASH_ACCESS_KEY) ai.unsplash = { accessKey: e.UNSPLASH_ACCESS_KEY, baseUrl: e.UNSPLASH_BASE_URL ?? 'https://api.unsplash.com' };
-  if (e.PEXELS_API_KEY) ai.pexels = { apiKey: e.PEXELS_API_KEY, baseUrl: e.PEXELS_BASE_URL ?? 'https://api.pexels.com' };
+  if (e.ANTHROPIC_API_KEY) ai.anthropic = { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL, model: e.ANTHROPIC_MODEL };
+  if (e.GEMINI_API_KEY) ai.gemini = { apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL, model: e.GEMINI_MODEL };
+  if (e.STABILITY_API_KEY) ai.stability = { apiKey: e.STABILITY_API_KEY, baseUrl: e.STABILITY_BASE_URL, engine: e.STABILITY_MODEL };
+  if (e.UNSPLASH_ACCESS_KEY) ai.unsplash = { accessKey: e.UNSPLASH_ACCESS_KEY, baseUrl: e.UNSPLASH_BASE_URL };
+  if (e.PEXELS_API_KEY) ai.pexels = { apiKey: e.PEXELS_API_KEY, baseUrl: e.PEXELS_BASE_URL };
 
   const textConfigured = (n: string) => n === 'offline' || Boolean((ai as unknown as Record<string, unknown>)[n]);
   const text = list(e.TEXT_PROVIDERS);
@@ -301,7 +294,7 @@ function aiConfig(e: Env, problems: string[]): AiConfig {
     if (text.length === 0) problems.push('TEXT_PROVIDERS: name at least one provider');
     ai.textChain = [...new Set(text)];
   } else {
-    ai.textChain = ['openai', 'anthropic', 'gemini', 'offline'].filter(textConfigured);
+    ai.textChain = TEXT_PROVIDER_NAMES.filter(textConfigured);
   }
 
   const imageConfigured = (n: string) => n === 'card' || Boolean((ai as unknown as Record<string, unknown>)[n]);
@@ -313,7 +306,7 @@ function aiConfig(e: Env, problems: string[]): AiConfig {
     }
     ai.imageChain = [...new Set([...images.filter((n) => n !== 'card'), 'card'])];
   } else {
-    ai.imageChain = ['openai', 'stability', 'unsplash', 'pexels', 'card'].filter(imageConfigured);
+    ai.imageChain = IMAGE_SOURCE_NAMES.filter(imageConfigured);
   }
   return ai;
 }

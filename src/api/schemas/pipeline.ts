@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { FORMATS, PIPELINE_STATUSES, PLATFORMS, PRIORITIES } from '../../domain/types';
 import { parseDuration } from '../../domain/duration';
+import { IMAGE_SOURCE_NAMES } from '../../providers/images/types';
 import { dateTimeString, durationString } from './common';
 
-export const IMAGE_SOURCE_NAMES = ['openai', 'stability', 'unsplash', 'pexels', 'card'] as const;
 const MAX_APPROVAL_TIMEOUT_MS = 30 * 86_400_000;
 const MAX_SCHEDULE_AHEAD_MS = 366 * 86_400_000;
 
