@@ -6,66 +6,14 @@
 import type Redis from 'ioredis';
 import { DEFAULT_PROBE_TTL_MS } from './circuit-breaker-memory';
 import { iso } from './rate-limiter-common';
-import { LUA_NOW, LuaScript } from './redis-client';
+import { LuaScript, readLua } from './redis-client';
 import type { BreakerEntry, BreakerSettings, BreakerSnapshot, BreakerState, BreakerStore, BreakerTransition } from './types';
 
-// KEYS: state, probe. ARGV: token, probeTtlMs, cooldownMs.
-// Returns {kind, failures or wait, retryAt, openedAt, now}; kind is closed | open | probe | busy (someone else probes:
-// look again within 5 s, since a probe usually settles the question quickly).
-const ENTER = new LuaScript(`${LUA_NOW}
-local st = redis.call('HMGET', KEYS[1], 'state', 'failures', 'retryAt', 'openedAt')
-if st[1] ~= 'open' then return {'closed', tonumber(st[2]) or 0, 0, 0, now} end
-local retryAt = tonumber(st[3]) or 0
-local openedAt = tonumber(st[4]) or 0
-if now < retryAt then return {'open', 0, retryAt, openedAt, now} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'probe', 0, retryAt, openedAt, now} end
-local wait = redis.call('PTTL', KEYS[2])
-if wait < 1 then wait = 1 end
-return {'busy', math.min(wait, tonumber(ARGV[3]), 5000), retryAt, openedAt, now}`);
-
-// KEYS: state, probe. ARGV: outcome (success | failure), probe token ('' when not a probe), failures to open, cooldownMs, stateTtlMs.
-// Returns {from, to, retryAt, now}.
-const RECORD = new LuaScript(`${LUA_NOW}
-local st = redis.call('HMGET', KEYS[1], 'state', 'failures', 'retryAt')
-local isOpen = st[1] == 'open'
-local failures = tonumber(st[2]) or 0
-local retryAt = tonumber(st[3]) or 0
-local from = 'closed'
-if isOpen then
-  if now < retryAt then from = 'open' else from = 'half_open' end
-end
-local function open()
-  local r = now + tonumber(ARGV[4])
-  redis.call('HSET', KEYS[1], 'state', 'open', 'failures', failures, 'openedAt', now, 'retryAt', r)
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
-  return {from, 'open', r, now}
-end
-if ARGV[2] ~= '' then
-  if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
-  if ARGV[1] == 'success' then
-    redis.call('DEL', KEYS[1])
-    return {from, 'closed', 0, now}
-  end
-  failures = failures + 1
-  return open()
-end
-if ARGV[1] == 'success' then
-  if not isOpen and failures > 0 then redis.call('HSET', KEYS[1], 'failures', 0) end
-  return {from, from, retryAt, now}
-end
-if isOpen then return {from, from, retryAt, now} end
-failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-if failures >= tonumber(ARGV[3]) then return open() end
-return {from, from, 0, now}`);
-
-const RELEASE = new LuaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 0`);
-
-// KEYS: state. Returns {stateField, failures, retryAt, openedAt, now}.
-const SNAPSHOT = new LuaScript(`${LUA_NOW}
-local st = redis.call('HMGET', KEYS[1], 'state', 'failures', 'retryAt', 'openedAt')
-return {st[1] or '', tonumber(st[2]) or 0, tonumber(st[3]) or 0, tonumber(st[4]) or 0, now}`);
+// The scripts live in lua/ (each file says its KEYS, ARGV and answer), after the Redis clock's two lines.
+const ENTER = new LuaScript(readLua('redis-now', 'breaker-enter'));
+const RECORD = new LuaScript(readLua('redis-now', 'breaker-record'));
+const RELEASE = new LuaScript(readLua('breaker-release'));
+const SNAPSHOT = new LuaScript(readLua('redis-now', 'breaker-snapshot'));
 
 /** Failure counts and open states are forgotten after a day without change. */
 const STATE_TTL_MS = 86_400_000;

@@ -1,5 +1,7 @@
 // A Redis client set up to fail fast, so the resilience layer can fall back to in-process state instead of waiting.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import Redis from 'ioredis';
 
 /** For entry points: commands fail at once while disconnected (no offline queue) and give up after 500 ms. */
@@ -34,6 +36,10 @@ export class LuaScript {
   }
 }
 
-/** Lua snippet: the Redis server's clock in ms, the one clock all processes share. */
-export const LUA_NOW = `local __t = redis.call('TIME')
-local now = tonumber(__t[1]) * 1000 + math.floor(tonumber(__t[2]) / 1000)`;
+/**
+ * The source of a script from src/resilience/lua: the named files joined in order (shared pieces first, then the
+ * script). Read from the source tree when a module loads, so nothing needs a build step.
+ */
+export function readLua(...names: string[]): string {
+  return names.map((name) => readFileSync(path.join(__dirname, 'lua', `${name}.lua`), 'utf8')).join('\n');
+}
