@@ -6,13 +6,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDeps, readDotEnv } from './lib/deps.mjs';
 import { canConnect, exitCodeOf, freePort, handleSignals, isAlive, spawnTracked } from './lib/proc.mjs';
-import { ensureTemporal, isTemporalAt, registerSearchAttributes, startTemporalDevServer } from './lib/temporal.mjs';
+import { findTemporal, isTemporalAt, registerSearchAttributes, startTemporalDevServer } from './lib/temporal.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const [mode, ...rest] = process.argv.slice(2);
 
-const TEMPORAL_PORT = 7233;
-const TEMPORAL_UI_PORT = 8233;
+const DEFAULT_TEMPORAL_PORT = 7233;
+const DEFAULT_TEMPORAL_UI_PORT = 8233;
 const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const STOP_GRACE_MS = 5000; // `npm start`: how long the app gets after Ctrl-C before SIGKILL
 
@@ -104,7 +104,11 @@ function appEnv() {
 async function start() {
   const env = appEnv();
   if (!env.TEMPORAL_ADDRESS) {
-    const bin = ensureTemporal();
+    // HERALD_TEMPORAL_PORT / _UI_PORT move the dev server off 7233 / 8233; HERALD_TEMPORAL_DOWNLOAD_URL replaces the
+    // address the download step asks first (tests point it at one that never answers, as without network).
+    const TEMPORAL_PORT = Number(env.HERALD_TEMPORAL_PORT) || DEFAULT_TEMPORAL_PORT;
+    const TEMPORAL_UI_PORT = Number(env.HERALD_TEMPORAL_UI_PORT) || DEFAULT_TEMPORAL_UI_PORT;
+    const { bin } = await findTemporal({ env, root, infoUrl: env.HERALD_TEMPORAL_DOWNLOAD_URL || null });
     const dir = dataDir(env);
     const address = `127.0.0.1:${TEMPORAL_PORT}`;
     if (await canConnect('127.0.0.1', TEMPORAL_PORT)) {
@@ -167,7 +171,9 @@ async function testSetup(logName) {
   if (env.TEST_TEMPORAL_ADDRESS) {
     env.TEMPORAL_ADDRESS = env.TEST_TEMPORAL_ADDRESS;
   } else {
-    const bin = ensureTemporal();
+    const { bin } = await findTemporal({ env, root });
+    // Tests that start a dev server of their own (or stand-ins for it) use the same binary.
+    env.HERALD_TEMPORAL_BIN = bin;
     const port = await freePort();
     const logFile = path.join(dir, logName);
     devServer = await startTemporalDevServer({ bin, port, uiPort: null, dbFile: null, logFile });
@@ -192,15 +198,30 @@ async function testSetup(logName) {
   return { env, dir };
 }
 
+/** Splits `--outputFile <f>` / `--outputFile=<f>` (and a redundant `--json`) off jest's arguments. */
+function takeOutputFile(argv) {
+  let outputFile = null;
+  const args = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--outputFile') outputFile = argv[++i];
+    else if (a.startsWith('--outputFile=')) outputFile = a.slice('--outputFile='.length);
+    else if (a !== '--json') args.push(a);
+  }
+  return { outputFile, args };
+}
+
 async function test() {
   const { env, dir } = await testSetup('temporal-test.log');
-  const resultsFile = path.join(dir, 'jest-results.json');
+  // A caller's --outputFile (CI reads the results of each run) replaces ours.
+  const { outputFile, args } = takeOutputFile(rest);
+  const resultsFile = outputFile ? path.resolve(outputFile) : path.join(dir, 'jest-results.json');
   fs.rmSync(resultsFile, { force: true });
   const jest = path.join(root, 'node_modules', 'jest', 'bin', 'jest.js');
 
   let result;
   try {
-    result = await runNode([jest, '--runInBand', '--json', '--outputFile', resultsFile, ...rest], { env, label: 'jest' });
+    result = await runNode([jest, '--runInBand', '--json', '--outputFile', resultsFile, ...args], { env, label: 'jest' });
   } finally {
     stopping = true;
     if (devServer) await devServer.stop();

@@ -12,8 +12,11 @@ function mtimeMs(file) {
   }
 }
 
-/** Runs `npm ci` when node_modules is missing or older than package-lock.json. */
-export function ensureDeps(root) {
+/**
+ * Runs `npm ci` when node_modules is missing or older than package-lock.json. Without `strict` a refused lockfile falls
+ * back to `npm install`; CI passes strict, so a lockfile that `npm ci` refuses fails there.
+ */
+export function ensureDeps(root, { strict = false } = {}) {
   const lock = path.join(root, 'package-lock.json');
   const installed = path.join(root, 'node_modules', '.package-lock.json');
   const lockTime = mtimeMs(lock);
@@ -24,8 +27,8 @@ export function ensureDeps(root) {
   console.log(missing ? 'Installing dependencies (npm ci)...' : 'package-lock.json changed: reinstalling dependencies (npm ci)...');
   const npm = (args, stdio) => spawnSync('npm', [...args, '--no-audit', '--no-fund'], { cwd: root, stdio, shell: isWindows });
   // stderr is held back so that a lockfile mismatch does not print npm's whole usage text before the retry.
-  let res = npm(['ci'], ['inherit', 'inherit', 'pipe']);
-  if (res.status !== 0 && !res.error && res.signal === null) {
+  let res = npm(['ci'], ['inherit', 'inherit', strict ? 'inherit' : 'pipe']);
+  if (res.status !== 0 && !res.error && res.signal === null && !strict) {
     const stderr = String(res.stderr ?? '');
     // `npm ci` refuses a lockfile that lacks optional platform packages (a registry or mirror that serves only some
     // platforms' binaries produces such lockfiles); `npm install` tolerates it and keeps the locked versions.

@@ -29,8 +29,8 @@ function isExecutable(file) {
   }
 }
 
-export function findOnPath(name) {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+export function findOnPath(name, pathVar = process.env.PATH) {
+  for (const dir of (pathVar ?? '').split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, exe(name));
     if (isExecutable(candidate)) return candidate;
@@ -38,45 +38,265 @@ export function findOnPath(name) {
   return null;
 }
 
-export function temporalCacheDir() {
-  const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(cacheHome, 'herald', 'bin');
+/** Herald's cache, outside the work tree: $XDG_CACHE_HOME/herald or ~/.cache/herald. */
+export function heraldCacheDir(env = process.env) {
+  return path.join(env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache'), 'herald');
 }
 
-/** Path of a `temporal` binary: $TEMPORAL_BIN, then PATH, then the Herald cache (built with Go when missing). */
-export function ensureTemporal() {
-  const fromEnv = process.env.TEMPORAL_BIN;
-  if (fromEnv) {
-    if (!isExecutable(fromEnv)) throw new Error(`TEMPORAL_BIN=${fromEnv} is not an executable file`);
-    return fromEnv;
-  }
-  const onPath = findOnPath('temporal');
-  if (onPath) return onPath;
-  const dir = temporalCacheDir();
-  const cached = path.join(dir, exe('temporal'));
-  if (isExecutable(cached)) return cached;
+/** Where Herald keeps the `temporal` it builds and the dev server the Temporal SDK downloads. */
+export function temporalCacheDir(env = process.env) {
+  return path.join(heraldCacheDir(env), 'bin');
+}
 
-  const go = findOnPath('go');
-  if (!go) {
-    throw new Error(
-      'The Temporal CLI was not found. Install it (macOS: `brew install temporal`; others: ' +
-        'https://docs.temporal.io/cli#install) or install Go (https://go.dev/dl/) so Herald can build it, ' +
-        'or point TEMPORAL_BIN at a `temporal` binary.',
-    );
+const fmtTime = (ms) => {
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+};
+const mb = (bytes) => `${(bytes / 1e6).toFixed(0)} MB`;
+
+function fileSize(file) {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return null;
   }
-  console.log(`Building the Temporal CLI from source with Go into ${dir} (one-time, a few minutes)...`);
-  fs.mkdirSync(dir, { recursive: true });
-  const res = spawnSync(go, ['install', TEMPORAL_CLI_MODULE], {
-    stdio: 'inherit',
-    env: { ...process.env, GOBIN: dir },
+}
+
+function sdkVersion(root) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(root, 'node_modules', '@temporalio', 'testing', 'package.json'), 'utf8'))
+      .version;
+  } catch {
+    return null;
+  }
+}
+
+/** The address the SDK asks first (which archive to fetch for this platform); Herald asks it too, to fail fast. */
+export function sdkDownloadInfoUrl(version) {
+  const arch = { x64: 'amd64', arm64: 'arm64', arm: 'arm64' }[process.arch] ?? process.arch;
+  const platform = { win32: 'windows', darwin: 'darwin' }[process.platform] ?? 'linux';
+  const q = new URLSearchParams({ arch, platform, format: 'tar.gz', 'sdk-name': 'sdk-typescript', 'sdk-version': version });
+  return `https://temporal.download/cli/default?${q}`;
+}
+
+/** Resolves with { archiveUrl, bytes } or rejects within timeoutMs. */
+async function probeDownload(infoUrl, timeoutMs) {
+  const signal = AbortSignal.timeout(timeoutMs);
+  const res = await fetch(infoUrl, { signal });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  const info = await res.json();
+  if (!info?.archiveUrl) throw new Error('no archiveUrl in the answer');
+  let bytes = null;
+  try {
+    const head = await fetch(info.archiveUrl, { method: 'HEAD', signal: AbortSignal.timeout(timeoutMs) });
+    bytes = Number(head.headers.get('content-length')) || null;
+  } catch {
+    // the size is only for the message
+  }
+  return { archiveUrl: info.archiveUrl, bytes };
+}
+
+// Runs in a child process: the SDK's TestWorkflowEnvironment.createLocal downloads the dev server into the directory
+// (its `cached-download` executable) and starts it once; Herald then runs that binary itself with its own flags.
+const SDK_DOWNLOAD_SCRIPT = `
+const { TestWorkflowEnvironment } = require('@temporalio/testing');
+const downloadDir = process.argv[1];
+TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'cached-download', downloadDir, ttl: '36500d' } } })
+  .then((env) => env.teardown())
+  .then(() => process.exit(0), (err) => { console.error(String(err && err.stack || err)); process.exit(1); });
+`;
+
+/**
+ * Step 4: the dev server the Temporal SDK (@temporalio/testing) downloads, kept in cacheDir. Returns its path, or throws
+ * saying what failed. Without network the address check fails within probeTimeoutMs.
+ */
+async function sdkDownload({ root, cacheDir, infoUrl, probeTimeoutMs, stallTimeoutMs, progressEveryMs, say }) {
+  const version = sdkVersion(root);
+  if (!version) throw new Error('@temporalio/testing is not installed');
+  const dest = path.join(cacheDir, exe(`temporal-sdk-typescript-${version}`));
+  if (isExecutable(dest)) {
+    say(`using the dev server the Temporal SDK downloaded: ${dest}`);
+    return dest;
+  }
+  const url = infoUrl ?? sdkDownloadInfoUrl(version);
+  say(`downloading the Temporal dev server with the Temporal SDK ${version} into ${cacheDir} (once); asking ${new URL(url).origin}...`);
+  const started = Date.now();
+  let info;
+  try {
+    info = await probeDownload(url, probeTimeoutMs);
+  } catch (err) {
+    const why =
+      err?.name === 'TimeoutError'
+        ? `no answer within ${probeTimeoutMs / 1000} s`
+        : (err?.cause?.message ?? err?.message ?? String(err));
+    throw new Error(`could not reach ${new URL(url).origin} (${why}) after ${fmtTime(Date.now() - started)}`, {
+      cause: err,
+    });
+  }
+  say(`downloading ${info.bytes ? mb(info.bytes) : 'the archive'} from ${info.archiveUrl}...`);
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const partial = `${dest}.downloading`;
+  const { child, exited } = spawnTracked(process.execPath, ['-e', SDK_DOWNLOAD_SCRIPT, cacheDir], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
-  if (res.status !== 0 || !isExecutable(cached)) {
+  let output = '';
+  const keep = (chunk) => {
+    output = (output + chunk).slice(-4000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let lastSize = -1;
+  let lastGrowth = Date.now();
+  let stalled = false;
+  const timer = setInterval(() => {
+    const size = fileSize(partial) ?? fileSize(dest) ?? 0;
+    if (size !== lastSize) {
+      lastSize = size;
+      lastGrowth = Date.now();
+    } else if (Date.now() - lastGrowth > stallTimeoutMs && !isExecutable(dest)) {
+      stalled = true;
+      try {
+        process.kill(isWindows ? child.pid : -child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    say(`downloading the Temporal dev server, ${fmtTime(Date.now() - started)}: ${mb(size)}${info.bytes ? ` (unpacked; archive ${mb(info.bytes)})` : ''}`);
+  }, progressEveryMs);
+  const result = await exited;
+  clearInterval(timer);
+  if (stalled) fs.rmSync(partial, { force: true });
+  // The SDK also starts the server once to check it; a slow start there does not matter, the binary is what counts.
+  if (isExecutable(dest)) {
+    say(`downloaded ${dest} (${mb(fileSize(dest) ?? 0)}) in ${fmtTime(Date.now() - started)}`);
+    return dest;
+  }
+  const tailText = output.trim().split('\n').slice(-3).join(' | ');
+  throw new Error(
+    stalled
+      ? `the download made no progress for ${stallTimeoutMs / 1000} s`
+      : `the Temporal SDK could not download it (exit ${result.code ?? result.signal}): ${tailText}`,
+  );
+}
+
+/**
+ * Step 5: `go install` of the Temporal CLI into cacheDir, with a progress line every progressEveryMs (elapsed time, what
+ * Go is doing) and the whole output in logFile.
+ */
+async function goBuild({ go, cacheDir, env, logFile, progressEveryMs, say }) {
+  fs.mkdirSync(cacheDir, { recursive: true });
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  say(`building the Temporal CLI from source with Go (${go} install ${TEMPORAL_CLI_MODULE}) into ${cacheDir}`);
+  say(`this usually takes 10-15 minutes, once; the full output goes to ${logFile}`);
+  const log = fs.createWriteStream(logFile);
+  log.write(`$ GOBIN=${cacheDir} ${go} install -v ${TEMPORAL_CLI_MODULE}\n`);
+  const started = Date.now();
+  const { child, exited } = spawnTracked(go, ['install', '-v', TEMPORAL_CLI_MODULE], {
+    env: { ...env, GOBIN: cacheDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let downloads = 0;
+  let packages = 0;
+  let doing = 'starting';
+  let pending = '';
+  let lastLines = [];
+  const onData = (chunk) => {
+    log.write(chunk);
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop();
+    for (const raw of lines) {
+      const line = raw.trim();
+      if (!line) continue;
+      lastLines = [...lastLines, line].slice(-10);
+      const dl = /^go: downloading (\S+) (\S+)/.exec(line);
+      if (dl) {
+        downloads += 1;
+        doing = `downloading ${dl[1]} ${dl[2]}`;
+      } else if (/^[\w.-]+(\/[\w.+~-]+)*$/.test(line)) {
+        packages += 1;
+        doing = `compiling ${line}`;
+      }
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const timer = setInterval(() => {
+    say(`go build ${fmtTime(Date.now() - started)}: ${doing} (${downloads} modules downloaded, ${packages} packages compiled)`);
+  }, progressEveryMs);
+  const result = await exited;
+  clearInterval(timer);
+  await new Promise((resolve) => log.end(resolve));
+  const built = path.join(cacheDir, exe('temporal'));
+  if (result.code === 0 && isExecutable(built)) {
+    say(`built ${built} in ${fmtTime(Date.now() - started)}`);
+    return built;
+  }
+  throw new Error(
+    `\`go install ${TEMPORAL_CLI_MODULE}\` failed (exit ${result.code ?? result.signal}) after ` +
+      `${fmtTime(Date.now() - started)}; see ${logFile}:\n${lastLines.join('\n')}`,
+  );
+}
+
+/**
+ * Finds the Temporal dev server (the `temporal` CLI) in this order, saying in one line what each step does:
+ * $TEMPORAL_BIN; the PATH; Herald's cache; the dev server the Temporal SDK downloads (kept in the same cache folder);
+ * a build from source with Go. Everything it looks at can be passed in (tests use stand-ins for each step).
+ * Resolves { bin, source } with source one of TEMPORAL_BIN, PATH, cache, download, go.
+ */
+export async function findTemporal({
+  env = process.env,
+  root = process.cwd(),
+  cacheDir = temporalCacheDir(env),
+  infoUrl = null,
+  probeTimeoutMs = 5000,
+  stallTimeoutMs = 60_000,
+  progressEveryMs = 10_000,
+  goLogFile = path.join(path.dirname(cacheDir), 'go-build-temporal.log'),
+  say = (msg) => console.log(`herald: temporal: ${msg}`),
+} = {}) {
+  if (env.TEMPORAL_BIN) {
+    if (!isExecutable(env.TEMPORAL_BIN)) throw new Error(`TEMPORAL_BIN=${env.TEMPORAL_BIN} is not an executable file`);
+    say(`using TEMPORAL_BIN=${env.TEMPORAL_BIN}`);
+    return { bin: env.TEMPORAL_BIN, source: 'TEMPORAL_BIN' };
+  }
+  const onPath = findOnPath('temporal', env.PATH);
+  if (onPath) {
+    say(`using ${onPath} from the PATH`);
+    return { bin: onPath, source: 'PATH' };
+  }
+  const cached = path.join(cacheDir, exe('temporal'));
+  if (isExecutable(cached)) {
+    say(`using ${cached} from Herald's cache`);
+    return { bin: cached, source: 'cache' };
+  }
+  const tried = ['TEMPORAL_BIN (not set)', 'the PATH', `Herald's cache (${cached})`];
+  say(`no \`temporal\` in TEMPORAL_BIN, on the PATH or in ${cacheDir}`);
+
+  try {
+    const bin = await sdkDownload({ root, cacheDir, infoUrl, probeTimeoutMs, stallTimeoutMs, progressEveryMs, say });
+    return { bin, source: 'download' };
+  } catch (err) {
+    say(`the Temporal SDK's download failed: ${err.message}`);
+    tried.push(`the Temporal SDK's download (${err.message})`);
+  }
+
+  const go = findOnPath('go', env.PATH);
+  if (!go) {
+    tried.push('a build with Go (no `go` on the PATH)');
     throw new Error(
-      `\`go install ${TEMPORAL_CLI_MODULE}\` failed (exit ${res.status ?? res.signal}). ` +
-        'Install the Temporal CLI yourself (`brew install temporal`) or set TEMPORAL_BIN.',
+      `no Temporal dev server. Tried: ${tried.join('; ')}.\n` +
+        'Connect to the internet once (the Temporal SDK then downloads the dev server), install the Temporal CLI ' +
+        '(macOS: `brew install temporal`; others: https://docs.temporal.io/cli#install), install Go ' +
+        '(https://go.dev/dl/) so Herald can build it, or point TEMPORAL_BIN at a `temporal` binary.',
     );
   }
-  return cached;
+  say('falling back to a build from source with Go');
+  const bin = await goBuild({ go, cacheDir, env, logFile: goLogFile, progressEveryMs, say });
+  return { bin, source: 'go' };
 }
 
 /** The environment for temporal CLI calls: without TEMPORAL_* variables, which the CLI would read as defaults. */
@@ -152,7 +372,7 @@ function tail(file, lines = 20) {
  * without, it runs in memory. Returns { address, uiUrl, pid, stop(), exited }.
  */
 export async function startTemporalDevServer({
-  bin = ensureTemporal(),
+  bin,
   ip = '127.0.0.1',
   port,
   uiPort = null,
