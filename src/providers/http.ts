@@ -44,9 +44,9 @@ export interface HttpAnswer {
   headers: Headers;
   bytes: Buffer;
   /** The body as UTF-8 text. */
-  text: string;
+  readonly text: string;
   /** The body as JSON, or undefined when it is empty or not JSON. */
-  json: unknown;
+  readonly json: unknown;
   /** What rateInfo parsed from this answer's headers. */
   rate: RateInfo | undefined;
 }
@@ -57,7 +57,7 @@ export interface HttpAnswer {
  * then unknown); the caller's abort rethrows its reason when that is an Error of its own (a Temporal activity's
  * CancelledFailure reaches Temporal unchanged), otherwise it is a TransientError saying "cancelled".
  */
-export async function request(url: string | URL, req: HttpRequest, call: HttpCall): Promise<HttpAnswer> {
+export async function httpRequest(url: string | URL, req: HttpRequest, call: HttpCall): Promise<HttpAnswer> {
   const timeout = AbortSignal.timeout(call.timeoutMs);
   const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
   let res: Response;
@@ -83,8 +83,23 @@ export async function request(url: string | URL, req: HttpRequest, call: HttpCal
   if (call.maxBytes !== undefined && bytes.length > call.maxBytes) {
     throw new PermanentError(call.provider, `${call.what}: answer too large (${bytes.length} bytes)`, res.status);
   }
-  const text = new TextDecoder().decode(bytes);
-  return { status: res.status, ok: res.ok, headers: res.headers, bytes, text, json: parseJson(text), rate };
+  // Text and JSON are read on demand: an image's bytes need neither.
+  let text: string | undefined;
+  let json: { value: unknown } | undefined;
+  const textOf = (): string => (text ??= new TextDecoder().decode(bytes));
+  return {
+    status: res.status,
+    ok: res.ok,
+    headers: res.headers,
+    bytes,
+    rate,
+    get text() {
+      return textOf();
+    },
+    get json() {
+      return (json ??= { value: parseJson(textOf()) }).value;
+    },
+  };
 }
 
 /** The JSON object of a 2xx answer; anything else (cut short, a proxy's HTML page) may pass next time: TransientError. */

@@ -1,42 +1,18 @@
 // What a provider said about its own limits on a response (success or error), normalised, and the pieces its rate
-// headers are read with. The resilience layer learns from it so Herald slows down before the provider answers 429.
+// headers are read with. The resilience layer, which learns from it, owns the types.
+import type { RateInfo, RateWindowInfo } from '../resilience/types';
 
-export interface RateWindowInfo {
-  /** What the window counts. */
-  kind: 'requests' | 'tokens';
-  limit?: number;
-  remaining?: number;
-  /** When the window's capacity returns, epoch ms. */
-  resetAt?: number;
-}
-
-export interface RateInfo {
-  windows: RateWindowInfo[];
-}
-
-/** Passed by the caller to every adapter call. */
-export interface CallContext {
-  /** Adapters call this with the limits parsed from every response they get, errors included. */
-  report?(info: RateInfo): void;
-  /** Aborts the HTTP request (activity cancellation or timeout). */
-  signal?: AbortSignal;
-}
+export type { CallContext, RateInfo, RateWindowInfo } from '../resilience/types';
 
 // Reading rate windows from headers: the pieces every provider's own rate-header parser is made of.
 
-/** A rate window with only the fields that are known; undefined when none is. */
-export function rateWindow(kind: RateWindowInfo['kind'], fields: { limit?: number; remaining?: number; resetAt?: number }): RateWindowInfo | undefined {
-  if (fields.limit === undefined && fields.remaining === undefined && fields.resetAt === undefined) return undefined;
+/** A rate window with only the fields that are known. */
+export function rateWindow(kind: RateWindowInfo['kind'], fields: { limit?: number; remaining?: number; resetAt?: number }): RateWindowInfo {
   const window: RateWindowInfo = { kind };
   if (fields.limit !== undefined) window.limit = fields.limit;
   if (fields.remaining !== undefined) window.remaining = fields.remaining;
   if (fields.resetAt !== undefined) window.resetAt = fields.resetAt;
   return window;
-}
-
-/** RateInfo from the windows that were found. */
-export function rateInfoOf(windows: (RateWindowInfo | undefined)[]): RateInfo {
-  return { windows: windows.filter((w): w is RateWindowInfo => w !== undefined) };
 }
 
 /** A reset header in epoch seconds, as epoch ms. */

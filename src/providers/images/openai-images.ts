@@ -1,23 +1,12 @@
 // OpenAI image generation (gpt-image-1, dall-e-3 and compatible servers): POST /v1/images/generations.
 // Errors follow the OpenAI text rules: 429 insufficient_quota is billing (never retry); other 429s wait.
 import { PermanentError, QuotaExhaustedError, RateLimitedError, TransientError } from '../errors';
-import type { CallContext, RateInfo, RateWindowInfo } from '../rate-info';
-import {
-  asImage,
-  downloadImage,
-  headerInt,
-  illustrationAlt,
-  illustrationPrompt,
-  isObject,
-  parseGoDuration,
-  parseJsonSafe,
-  rateWindow,
-  readJson,
-  retryAfterMs,
-  send,
-  trimSlash,
-  withDetail,
-} from './image-http';
+import { isRecord, jsonObject, parseJson, httpRequest, retryAfterHeaderMs, trimTrailingSlash } from '../http';
+import type { CallContext, RateInfo } from '../rate-info';
+import { parseOpenAIRateHeaders } from '../text/openai';
+import { downloadImage, imageCall, withDetail } from './image-errors';
+import { asImage } from './image-info';
+import { illustrationAlt, illustrationPrompt } from './prompts';
 import type { FoundImage, ImageRequest, ImageSource } from './types';
 
 export interface OpenAIImageOptions {
@@ -45,7 +34,7 @@ const DEFAULT_RETRY_AFTER_MS = 20_000;
 const PROVIDER = 'openai';
 
 export function createOpenAIImageSource(options: OpenAIImageOptions = {}): ImageSource {
-  const baseUrl = trimSlash(options.baseUrl ?? OPENAI_IMAGES_DEFAULTS.baseUrl);
+  const baseUrl = trimTrailingSlash(options.baseUrl ?? OPENAI_IMAGES_DEFAULTS.baseUrl);
   const model = options.model ?? OPENAI_IMAGES_DEFAULTS.model;
   const size = options.size ?? OPENAI_IMAGES_DEFAULTS.size;
   const timeoutMs = options.timeoutMs ?? OPENAI_IMAGES_DEFAULTS.timeoutMs;
@@ -60,15 +49,15 @@ export function createOpenAIImageSource(options: OpenAIImageOptions = {}): Image
       // and refuse the parameter.
       if (/^dall-e/i.test(model)) body.response_format = 'b64_json';
 
-      const answer = await send(
+      const answer = await httpRequest(
         `${baseUrl}/v1/images/generations`,
         { method: 'POST', headers, body: JSON.stringify(body) },
-        { provider: PROVIDER, what: 'image generation', timeoutMs, ctx, rateInfo: openAIRateInfo },
+        imageCall(PROVIDER, 'image generation', timeoutMs, ctx, openAIRateInfo),
       );
-      if (answer.status < 200 || answer.status >= 300) throw classifyOpenAIError(answer.status, answer.headers, answer.body);
+      if (answer.status < 200 || answer.status >= 300) throw classifyOpenAIError(answer.status, answer.headers, answer.text);
 
-      const json = readJson(answer, PROVIDER, 'image generation');
-      const first = isObject(json) && Array.isArray(json.data) && isObject(json.data[0]) ? json.data[0] : undefined;
+      const json = jsonObject(answer, { provider: PROVIDER, what: 'image generation' });
+      const first = isRecord(json) && Array.isArray(json.data) && isRecord(json.data[0]) ? json.data[0] : undefined;
       let bytes: Buffer;
       if (typeof first?.b64_json === 'string' && first.b64_json !== '') {
         bytes = Buffer.from(first.b64_json, 'base64');
@@ -95,30 +84,23 @@ export function createOpenAIImageSource(options: OpenAIImageOptions = {}): Image
 }
 
 /** OpenAI's error rules, shared with the text API. */
-export function classifyOpenAIError(status: number, headers: Headers, body: Buffer): Error {
-  const json = parseJsonSafe(body.toString('utf8'));
-  const err = isObject(json) ? (isObject(json.error) ? json.error : json) : {};
+export function classifyOpenAIError(status: number, headers: Headers, body: string): Error {
+  const json = parseJson(body);
+  const err = isRecord(json) ? (isRecord(json.error) ? json.error : json) : {};
   const type = typeof err.type === 'string' ? err.type : '';
   const code = typeof err.code === 'string' ? err.code : '';
   const message = withDetail(`image generation answered HTTP ${status}`, body);
   if (type === 'insufficient_quota' || code === 'insufficient_quota' || code === 'billing_hard_limit_reached') {
     return new QuotaExhaustedError(PROVIDER, message, status);
   }
-  if (status === 429) return new RateLimitedError(PROVIDER, message, retryAfterMs(headers) ?? DEFAULT_RETRY_AFTER_MS, status);
+  if (status === 429) return new RateLimitedError(PROVIDER, message, retryAfterHeaderMs(headers) ?? DEFAULT_RETRY_AFTER_MS, status);
   if (status === 408 || status === 409 || status >= 500) return new TransientError(PROVIDER, message, status);
   // 400 (including content policy), 401, 403, 404 and anything else: the same request fails the same way.
   return new PermanentError(PROVIDER, message, status);
 }
 
-/** x-ratelimit-{limit,remaining,reset}-{requests,tokens}; resets are Go durations from now. */
+/** OpenAI's rate headers, read as for its text API; an answer without any reports nothing. */
 export function openAIRateInfo(headers: Headers, now: number): RateInfo | undefined {
-  const windows: RateWindowInfo[] = [];
-  for (const kind of ['requests', 'tokens'] as const) {
-    const limit = headerInt(headers, `x-ratelimit-limit-${kind}`);
-    const remaining = headerInt(headers, `x-ratelimit-remaining-${kind}`);
-    const reset = parseGoDuration(headers.get(`x-ratelimit-reset-${kind}`));
-    if (limit === undefined && remaining === undefined && reset === undefined) continue;
-    windows.push(rateWindow(kind, { limit, remaining, resetAt: reset === undefined ? undefined : now + Math.ceil(reset) }));
-  }
-  return windows.length ? { windows } : undefined;
+  const info = parseOpenAIRateHeaders(headers, now);
+  return info.windows.length ? info : undefined;
 }

@@ -1,8 +1,11 @@
 // Stability AI Stable Image: POST /v2beta/stable-image/generate/{core|ultra|sd3} as multipart, answered as JSON
 // (`Accept: application/json`) so that a CONTENT_FILTERED finish (a blurred image with 200) can be told apart.
 import { PermanentError, QuotaExhaustedError, RateLimitedError, TransientError } from '../errors';
+import { isRecord, jsonObject, httpRequest, retryAfterHeaderMs, trimTrailingSlash } from '../http';
 import type { CallContext } from '../rate-info';
-import { asImage, illustrationAlt, illustrationPrompt, isObject, readJson, retryAfterMs, send, trimSlash, withDetail } from './image-http';
+import { imageCall, withDetail } from './image-errors';
+import { asImage } from './image-info';
+import { illustrationAlt, illustrationPrompt } from './prompts';
 import type { FoundImage, ImageRequest, ImageSource } from './types';
 
 export type StabilityEngine = 'core' | 'ultra' | 'sd3';
@@ -32,7 +35,7 @@ const PROVIDER = 'stability';
 const NEGATIVE_PROMPT = 'text, letters, words, watermark, logo, signature';
 
 export function createStabilityImageSource(options: StabilityImageOptions): ImageSource {
-  const baseUrl = trimSlash(options.baseUrl ?? STABILITY_DEFAULTS.baseUrl);
+  const baseUrl = trimTrailingSlash(options.baseUrl ?? STABILITY_DEFAULTS.baseUrl);
   const engine = options.engine ?? STABILITY_DEFAULTS.engine;
   const timeoutMs = options.timeoutMs ?? STABILITY_DEFAULTS.timeoutMs;
 
@@ -44,26 +47,26 @@ export function createStabilityImageSource(options: StabilityImageOptions): Imag
       form.append('negative_prompt', NEGATIVE_PROMPT);
       form.append('output_format', 'png');
       form.append('aspect_ratio', '16:9');
-      const answer = await send(
+      const answer = await httpRequest(
         `${baseUrl}/v2beta/stable-image/generate/${engine}`,
         // No Content-Type: fetch sets multipart/form-data with its boundary.
         { method: 'POST', headers: { Authorization: `Bearer ${options.apiKey}`, Accept: 'application/json' }, body: form },
-        { provider: PROVIDER, what: `image generation (${engine})`, timeoutMs, ctx },
+        imageCall(PROVIDER, `image generation (${engine})`, timeoutMs, ctx),
       );
-      const { status, headers, body } = answer;
+      const { status, headers, text } = answer;
       if (status < 200 || status >= 300) {
-        const message = withDetail(`image generation answered HTTP ${status}`, body);
-        if (status === 429) throw new RateLimitedError(PROVIDER, message, retryAfterMs(headers) ?? DEFAULT_RETRY_AFTER_MS, status);
+        const message = withDetail(`image generation answered HTTP ${status}`, text);
+        if (status === 429) throw new RateLimitedError(PROVIDER, message, retryAfterHeaderMs(headers) ?? DEFAULT_RETRY_AFTER_MS, status);
         if (status === 402) throw new QuotaExhaustedError(PROVIDER, message, status); // out of credits
         if (status === 408 || status >= 500) throw new TransientError(PROVIDER, message, status);
         throw new PermanentError(PROVIDER, message, status);
       }
 
-      const json = readJson(answer, PROVIDER, 'image generation');
-      const finish = isObject(json) && typeof json.finish_reason === 'string' ? json.finish_reason : undefined;
+      const json = jsonObject(answer, { provider: PROVIDER, what: 'image generation' });
+      const finish = isRecord(json) && typeof json.finish_reason === 'string' ? json.finish_reason : undefined;
       if (finish === 'CONTENT_FILTERED') throw new PermanentError(PROVIDER, 'content filtered: the image was blocked by moderation', status);
       if (finish !== undefined && finish !== 'SUCCESS') throw new TransientError(PROVIDER, `image generation finished with ${finish}`, status);
-      const image = isObject(json) && typeof json.image === 'string' ? json.image : '';
+      const image = isRecord(json) && typeof json.image === 'string' ? json.image : '';
       if (!image) throw new TransientError(PROVIDER, 'image generation answered without an image', status);
 
       const bytes = Buffer.from(image, 'base64');

@@ -1,8 +1,10 @@
 // Unsplash photo search. Using a photo obliges two things: credit the photographer, and GET its
 // links.download_location once (the "download ping" that counts the download for the photographer).
 import { PermanentError, RateLimitedError, TransientError } from '../errors';
-import type { CallContext, RateInfo } from '../rate-info';
-import { downloadImage, headerInt, isObject, rateWindow, readJson, retryAfterMs, send, stockQuery, trimSlash, withDetail, type HttpAnswer } from './image-http';
+import { headerNumber, type HttpAnswer, isRecord, jsonObject, httpRequest, retryAfterHeaderMs, trimTrailingSlash } from '../http';
+import { type CallContext, type RateInfo, rateWindow } from '../rate-info';
+import { downloadImage, imageCall, withDetail } from './image-errors';
+import { stockQuery } from './prompts';
 import type { FoundImage, ImageRequest, ImageSource } from './types';
 
 export interface UnsplashImageOptions {
@@ -34,13 +36,13 @@ interface UnsplashPhoto {
 }
 
 export function createUnsplashImageSource(options: UnsplashImageOptions): ImageSource {
-  const baseUrl = trimSlash(options.baseUrl ?? UNSPLASH_DEFAULTS.baseUrl);
+  const baseUrl = trimTrailingSlash(options.baseUrl ?? UNSPLASH_DEFAULTS.baseUrl);
   const timeoutMs = options.timeoutMs ?? UNSPLASH_DEFAULTS.timeoutMs;
   const appName = options.appName ?? UNSPLASH_DEFAULTS.appName;
   const headers = { Authorization: `Client-ID ${options.accessKey}`, 'Accept-Version': 'v1', Accept: 'application/json' };
 
   const api = async (url: string, what: string, ctx?: CallContext): Promise<HttpAnswer> => {
-    const answer = await send(url, { method: 'GET', headers }, { provider: PROVIDER, what, timeoutMs, ctx, rateInfo: unsplashRateInfo });
+    const answer = await httpRequest(url, { method: 'GET', headers }, imageCall(PROVIDER, what, timeoutMs, ctx, unsplashRateInfo));
     if (answer.status < 200 || answer.status >= 300) throw classifyUnsplashError(what, answer);
     return answer;
   };
@@ -52,8 +54,8 @@ export function createUnsplashImageSource(options: UnsplashImageOptions): ImageS
       if (!query) return [];
       const params = new URLSearchParams({ query, per_page: '10', orientation: 'landscape', content_filter: 'high' });
       const answer = await api(`${baseUrl}/search/photos?${params}`, 'search', ctx);
-      const json = readJson(answer, PROVIDER, 'search');
-      if (!isObject(json) || !Array.isArray(json.results)) throw new TransientError(PROVIDER, 'search answered without results[]', answer.status);
+      const json = jsonObject(answer, { provider: PROVIDER, what: 'search' });
+      if (!isRecord(json) || !Array.isArray(json.results)) throw new TransientError(PROVIDER, 'search answered without results[]', answer.status);
       const photo = json.results.map(toPhoto).find((p): p is UnsplashPhoto => p !== undefined);
       if (!photo) return [];
 
@@ -78,13 +80,13 @@ export function createUnsplashImageSource(options: UnsplashImageOptions): ImageS
 }
 
 function toPhoto(raw: unknown): UnsplashPhoto | undefined {
-  if (!isObject(raw) || !isObject(raw.urls) || !isObject(raw.links)) return undefined;
+  if (!isRecord(raw) || !isRecord(raw.urls) || !isRecord(raw.links)) return undefined;
   const regular = raw.urls.regular;
   const downloadLocation = raw.links.download_location;
   if (typeof regular !== 'string' || !regular || typeof downloadLocation !== 'string' || !downloadLocation) return undefined;
-  const user = isObject(raw.user) ? raw.user : {};
+  const user = isRecord(raw.user) ? raw.user : {};
   const userName = typeof user.name === 'string' && user.name.trim() ? user.name.trim() : typeof user.username === 'string' ? user.username : 'an Unsplash photographer';
-  const userLink = isObject(user.links) && typeof user.links.html === 'string' ? user.links.html : undefined;
+  const userLink = isRecord(user.links) && typeof user.links.html === 'string' ? user.links.html : undefined;
   const altRaw = typeof raw.alt_description === 'string' && raw.alt_description.trim() ? raw.alt_description : typeof raw.description === 'string' ? raw.description : '';
   const alt = altRaw.trim() ? altRaw.trim().charAt(0).toUpperCase() + altRaw.trim().slice(1) : undefined;
   return { regular, downloadLocation, alt, userName, userLink };
@@ -116,19 +118,18 @@ function withUtm(link: string, appName: string): string {
  * hour (Retry-After when sent). Any other 401/403 is a bad or revoked key.
  */
 export function classifyUnsplashError(what: string, answer: HttpAnswer): Error {
-  const { status, headers, body } = answer;
-  const message = withDetail(`${what} answered HTTP ${status}`, body);
-  const text = body.toString('utf8');
-  const rateLimited = status === 429 || (status === 403 && (/rate limit exceeded/i.test(text) || headerInt(headers, 'x-ratelimit-remaining') === 0));
-  if (rateLimited) return new RateLimitedError(PROVIDER, message, retryAfterMs(headers) ?? HOUR_MS, status);
+  const { status, headers, text } = answer;
+  const message = withDetail(`${what} answered HTTP ${status}`, text);
+  const rateLimited = status === 429 || (status === 403 && (/rate limit exceeded/i.test(text) || headerNumber(headers, 'x-ratelimit-remaining') === 0));
+  if (rateLimited) return new RateLimitedError(PROVIDER, message, retryAfterHeaderMs(headers) ?? HOUR_MS, status);
   if (status === 408 || status >= 500) return new TransientError(PROVIDER, message, status);
   return new PermanentError(PROVIDER, message, status);
 }
 
 /** X-Ratelimit-Limit / X-Ratelimit-Remaining per hour; no reset header, so resetAt is an hour from now. */
 export function unsplashRateInfo(headers: Headers, now: number): RateInfo | undefined {
-  const limit = headerInt(headers, 'x-ratelimit-limit');
-  const remaining = headerInt(headers, 'x-ratelimit-remaining');
+  const limit = headerNumber(headers, 'x-ratelimit-limit');
+  const remaining = headerNumber(headers, 'x-ratelimit-remaining');
   if (limit === undefined && remaining === undefined) return undefined;
   return { windows: [rateWindow('requests', { limit, remaining, resetAt: now + HOUR_MS })] };
 }

@@ -12,7 +12,7 @@ import {
   ReauthRequiredError,
   TransientError,
 } from '../errors';
-import { clip, hostOf, type HttpCall, isRecord, jsonObject, parseJson, request } from '../http';
+import { clip, hostOf, type HttpCall, isRecord, jsonObject, parseJson, httpRequest } from '../http';
 import type { RateInfo, RateWindowInfo } from '../rate-info';
 import { REDACTED } from './common';
 import type { PreparedRequest } from './types';
@@ -80,7 +80,7 @@ export async function graphSend(req: PreparedRequest, call: GraphCall): Promise<
     rateInfo: (h) => parseMetaUsage(h, now()),
   };
   const body = req.body === null || req.body === undefined || req.method === 'GET' ? undefined : JSON.stringify(req.body);
-  const answer = await request(req.url, { method: req.method, headers, body }, http);
+  const answer = await httpRequest(req.url, { method: req.method, headers, body }, http);
   if (answer.ok) return { status: answer.status, headers: answer.headers, json: jsonObject(answer, http) };
   throw classifyGraphError(call.provider, answer.status, answer.json ?? answer.text, answer.headers, secretsOf(call));
 }

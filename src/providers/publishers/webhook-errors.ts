@@ -3,7 +3,7 @@
 // "slack webhook" and so on). The HTTP itself is ../http.ts.
 import type { Platform } from '../../domain/types';
 import { PermanentError, type ProviderError, RateLimitedError, TransientError } from '../errors';
-import { clip, headerNumber, type HttpAnswer, isRecord, parseJson, request, retryAfterHeaderMs } from '../http';
+import { clip, headerNumber, type HttpAnswer, isRecord, parseJson, httpRequest, retryAfterHeaderMs } from '../http';
 import { REDACTED } from './common';
 import type { PublishInput } from './types';
 
@@ -57,7 +57,7 @@ export async function postWebhookJson(
   body: unknown,
   timeoutMs: number = DEFAULT_WEBHOOK_TIMEOUT_MS,
 ): Promise<HttpAnswer> {
-  const answer = await request(url, { method: 'POST', headers, body: JSON.stringify(body) }, { provider: platform, what: label, timeoutMs, bodyOptional: true });
+  const answer = await httpRequest(url, { method: 'POST', headers, body: JSON.stringify(body) }, { provider: platform, what: label, timeoutMs, bodyOptional: true });
   if (answer.ok) return answer;
   throw classifyWebhookAnswer(platform, label, url, answer);
 }

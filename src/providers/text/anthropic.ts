@@ -1,7 +1,7 @@
 // Anthropic Messages API over plain HTTP: POST {base}/v1/messages. One request per call, no retries here
 // (Temporal owns retries); failures become typed provider errors.
 import { PermanentError, type ProviderError, QuotaExhaustedError, RateLimitedError, TransientError } from '../errors';
-import { clip, hostOf, isRecord, jsonObject, parseJson, request, retryAfterHeaderMs, trimTrailingSlash } from '../http';
+import { clip, hostOf, isRecord, jsonObject, parseJson, httpRequest, retryAfterHeaderMs, trimTrailingSlash } from '../http';
 import { type CallContext, exhaustedWindowDelayMs, type RateInfo, type RateWindowInfo } from '../rate-info';
 import { DEFAULT_TEXT_TIMEOUT_MS, firstDelay, num, str } from './classify';
 import { buildPrompt, parseModelOutput } from './prompt';
@@ -55,7 +55,7 @@ export function createAnthropicTextGenerator(opts: AnthropicTextOptions = {}): T
       const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', 'anthropic-version': ANTHROPIC_VERSION };
       if (opts.apiKey) headers['x-api-key'] = opts.apiKey;
       const call = { provider: name, what: hostOf(url), timeoutMs: opts.timeoutMs ?? DEFAULT_TEXT_TIMEOUT_MS, signal: ctx?.signal, report: ctx?.report, rateInfo: parseAnthropicRateHeaders };
-      const reply = await request(url, { method: 'POST', headers, body: JSON.stringify(body) }, call);
+      const reply = await httpRequest(url, { method: 'POST', headers, body: JSON.stringify(body) }, call);
       if (!reply.ok) throw anthropicError(reply.status, reply.headers, reply.text, reply.rate, Date.now());
 
       const json = jsonObject(reply, call);

@@ -2,7 +2,7 @@
 // here (Temporal owns retries). Gemini sends no rate-limit headers; its 429 body says which quota ran out and when to
 // come back, and that is what gets reported.
 import { PermanentError, type ProviderError, QuotaExhaustedError, RateLimitedError, TransientError } from '../errors';
-import { clip, hostOf, isRecord, jsonObject, parseJson, reportRate, request, retryAfterHeaderMs, trimTrailingSlash } from '../http';
+import { clip, hostOf, isRecord, jsonObject, parseJson, reportRate, httpRequest, retryAfterHeaderMs, trimTrailingSlash } from '../http';
 import { type CallContext, parseGoDurationMs, type RateInfo } from '../rate-info';
 import { DEFAULT_TEXT_TIMEOUT_MS, delayFromMessageMs, firstDelay, num, str } from './classify';
 import { buildPrompt, parseModelOutput } from './prompt';
@@ -48,7 +48,7 @@ export function createGeminiTextGenerator(opts: GeminiTextOptions = {}): TextGen
       if (opts.apiKey) headers['x-goog-api-key'] = opts.apiKey;
       // No rate headers on Gemini's answers: a 429 says what ran out in its body.
       const call = { provider: name, what: hostOf(url), timeoutMs: opts.timeoutMs ?? DEFAULT_TEXT_TIMEOUT_MS, signal: ctx?.signal, report: ctx?.report };
-      const reply = await request(url, { method: 'POST', headers, body: JSON.stringify(body) }, call);
+      const reply = await httpRequest(url, { method: 'POST', headers, body: JSON.stringify(body) }, call);
       if (!reply.ok) {
         const { error, rate } = geminiError(reply.status, reply.headers, reply.text, Date.now());
         reportRate(call, rate);

@@ -2,7 +2,7 @@
 // POST {base}/v1/chat/completions. One request per call, never a retry here: Temporal owns retries, so every failure
 // becomes a typed provider error saying whether and when to try again.
 import { PermanentError, type ProviderError, QuotaExhaustedError, RateLimitedError, TransientError } from '../errors';
-import { clip, hostOf, isRecord, jsonObject, parseJson, request, retryAfterHeaderMs, trimTrailingSlash } from '../http';
+import { clip, hostOf, isRecord, jsonObject, parseJson, httpRequest, retryAfterHeaderMs, trimTrailingSlash } from '../http';
 import { type CallContext, exhaustedWindowDelayMs, parseGoDurationMs, type RateInfo, type RateWindowInfo } from '../rate-info';
 import { DEFAULT_TEXT_TIMEOUT_MS, delayFromMessageMs, firstDelay, num, str } from './classify';
 import { buildPrompt, parseModelOutput } from './prompt';
@@ -51,7 +51,7 @@ export function createOpenAITextGenerator(opts: OpenAITextOptions = {}): TextGen
       const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
       if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
       const call = { provider: name, what: hostOf(url), timeoutMs: opts.timeoutMs ?? DEFAULT_TEXT_TIMEOUT_MS, signal: ctx?.signal, report: ctx?.report, rateInfo: parseOpenAIRateHeaders };
-      const reply = await request(url, { method: 'POST', headers, body: JSON.stringify(body) }, call);
+      const reply = await httpRequest(url, { method: 'POST', headers, body: JSON.stringify(body) }, call);
       if (!reply.ok) throw openAIError(name, reply.status, reply.headers, reply.text, reply.rate, Date.now());
 
       const json = jsonObject(reply, call);
