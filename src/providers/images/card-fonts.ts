@@ -20,8 +20,10 @@ export interface CardFont {
 }
 
 export interface CardFonts {
-  /** In fallback order: the first family is the one the card asks for. */
+  /** In fallback order. */
   fonts: CardFont[];
+  /** The first font's name: the family the card asks for. */
+  family: string;
   /** Whether some font has a glyph for the code point. */
   covers(codePoint: number): boolean;
 }
@@ -56,7 +58,7 @@ function loadFonts(): CardFonts {
     for (const cp of mappedCodePoints(data)) covered.add(cp);
     return { name, data, weight, style: 'normal' };
   });
-  return { fonts, covers: (cp) => covered.has(cp) };
+  return { fonts, family: fonts[0].name, covers: (cp) => covered.has(cp) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ export async function renderCard(input: CardInput): Promise<Buffer> {
   const subtitle = input.subtitle ? toRenderable(input.subtitle.slice(0, MAX_TEXT)) : '';
   const palette = cardPalette(input.title, input.style);
   const geo = geometry(width, height, subtitle !== '');
-  const { fonts } = cardFonts();
+  const { fonts, family } = cardFonts();
 
   // The largest size at which the title fits its lines: a first guess from the text's estimated width, then
   // smaller while satori's layout says it takes more lines than fit. At the smallest size the last line ends
@@ -107,7 +107,7 @@ export async function renderCard(input: CardInput): Promise<Buffer> {
     const last = size <= geo.minSize;
     let titleHeight = 0;
     // The text layer: transparent, glyphs as paths.
-    const text = await satori(cardTree({ title, subtitle, palette, geo, size, clamp: last }), {
+    const text = await satori(cardTree({ title, subtitle, family, palette, geo, size, clamp: last }), {
       width,
       height,
       fonts,
@@ -270,6 +270,7 @@ const SPACE_EM = 0.26;
 const CJK = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\u30fc';
 const CJK_BOUNDARY = new RegExp(`(?<=[${CJK}])|(?=[${CJK}])`, 'u');
 const LONG_CJK_RUN = new RegExp(`[${CJK}]{9,}`, 'u');
+const FULL_WIDTH = new RegExp(`[${CJK}\\u3000-\\u303f\\uff00-\\uffef]`, 'u');
 
 /**
  * Japanese lines may break between any two characters. In a title that also has spaces, short runs of kanji and
@@ -283,7 +284,7 @@ function keepsCjkRuns(title: string): boolean {
 function emWidth(word: string): number {
   let w = 0;
   for (const ch of word) {
-    if (/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u3000-\u303f\uff00-\uffef]/u.test(ch)) w += 1;
+    if (FULL_WIDTH.test(ch)) w += 1;
     else if (/[ijlI.,:;!'|ı()[\]·]/.test(ch)) w += 0.3;
     else if (/[\p{Lu}mwMW]/u.test(ch)) w += 0.7;
     else w += 0.58;
@@ -294,6 +295,8 @@ function emWidth(word: string): number {
 interface TreeInput {
   title: string;
   subtitle: string;
+  /** The first font; satori falls back through the others in order for what it lacks. */
+  family: string;
   palette: CardPalette;
   geo: Geometry;
   size: number;
@@ -312,14 +315,14 @@ function div(style: Record<string, string | number>, children?: string | Node[],
 }
 
 /** The card as satori's element tree (what JSX would make). */
-function cardTree({ title, subtitle, palette, geo, size, clamp }: TreeInput): Node {
+function cardTree({ title, subtitle, family, palette, geo, size, clamp }: TreeInput): Node {
   const lines = linesFor(size, geo);
   const subSize = max(12, min(geo.subSize, round(size * 0.5)));
   const content: Node[] = [
     div({ width: geo.barW, height: geo.barH, marginBottom: geo.barGap, backgroundColor: rgb(palette.accent) }),
     div(
       {
-        fontFamily: FAMILY,
+        fontFamily: family,
         fontWeight: 700,
         fontSize: size,
         lineHeight: LINE_HEIGHT,
@@ -337,7 +340,7 @@ function cardTree({ title, subtitle, palette, geo, size, clamp }: TreeInput): No
     content.push(
       div(
         {
-          fontFamily: FAMILY,
+          fontFamily: family,
           fontWeight: 400,
           fontSize: subSize,
           lineHeight: 1.3,
@@ -391,9 +394,6 @@ function background({ width, height, unit, bandH }: Geometry, palette: CardPalet
 function num(v: number): string {
   return String(round(v * 100) / 100);
 }
-
-/** The first font; satori falls back through the others in order (see card-fonts.ts). */
-const FAMILY = 'Noto Sans latin';
 
 function rgb([r, g, b]: Rgb, alpha = 1): string {
   return alpha === 1 ? `rgb(${r}, ${g}, ${b})` : `rgba(${r}, ${g}, ${b}, ${alpha})`;
