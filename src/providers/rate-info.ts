@@ -1,6 +1,7 @@
 // What a provider said about its own limits on a response (success or error), normalised, and the pieces its rate
 // headers are read with. The resilience layer, which learns from it, owns the types.
 import type { RateInfo, RateWindowInfo } from '../resilience/types';
+import { headerNumber } from './http';
 
 export type { CallContext, RateInfo, RateWindowInfo } from '../resilience/types';
 
@@ -13,6 +14,24 @@ export function rateWindow(kind: RateWindowInfo['kind'], fields: { limit?: numbe
   if (fields.remaining !== undefined) window.remaining = fields.remaining;
   if (fields.resetAt !== undefined) window.resetAt = fields.resetAt;
   return window;
+}
+
+/** A rate window from three headers; `reset` parses the reset header into epoch ms. */
+export function windowFrom(
+  headers: Headers,
+  names: { limit: string; remaining: string; reset: string },
+  reset: (raw: string) => number | undefined,
+): RateWindowInfo | undefined {
+  const limit = headerNumber(headers, names.limit);
+  const remaining = headerNumber(headers, names.remaining);
+  const rawReset = headers.get(names.reset);
+  const resetAt = rawReset ? reset(rawReset.trim()) : undefined;
+  if (limit === undefined && remaining === undefined && resetAt === undefined) return undefined;
+  const w: RateWindowInfo = { kind: 'requests' };
+  if (limit !== undefined) w.limit = limit;
+  if (remaining !== undefined) w.remaining = remaining;
+  if (resetAt !== undefined) w.resetAt = resetAt;
+  return w;
 }
 
 /** A reset header in epoch seconds, as epoch ms. */

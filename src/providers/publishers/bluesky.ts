@@ -5,28 +5,12 @@
 // up (by that key, then among the account's latest posts by text) before it is posted again.
 import { createHash } from 'node:crypto';
 import { AuthExpiredError, PermanentError, RateLimitedError, ReauthRequiredError, TransientError, type ProviderError } from '../errors';
-import type { RateInfo } from '../rate-info';
-import { BEARER_REDACTED, JSON_HEADERS, REDACTED, bytesOf, findLinks, partLabel, placeholder, setting, trimTrailingSlash } from './common';
-import {
-  DEFAULT_RETRY_AFTER_MS,
-  DEFAULT_SOCIAL_TIMEOUT_MS,
-  ProgressTracker,
-  bearer,
-  epochSeconds,
-  fetchImage,
-  isObject,
-  jsonWire,
-  optionalCredential,
-  retryAfterHeaderMs,
-  secretsOf,
-  socialFetch,
-  str,
-  untilMs,
-  windowFrom,
-  withDetail,
-  type PartProgress,
-  type SocialReply,
-} from './social-http';
+import { type HttpAnswer, httpRequest, isRecord, retryAfterHeaderMs, trimTrailingSlash } from '../http';
+import { epochSeconds, type RateInfo, untilMs, windowFrom } from '../rate-info';
+import { bearer, BEARER_REDACTED, bytesOf, findLinks, JSON_HEADERS, jsonWire, optionalCredential, partLabel, placeholder, REDACTED, setting, str } from './common';
+import { fetchImage } from './image-bytes';
+import { type PartProgress, ProgressTracker } from './progress';
+import { DEFAULT_RETRY_AFTER_MS, DEFAULT_SOCIAL_TIMEOUT_MS, secretsOf, withDetail } from './social-errors';
 import type { PreparedRequest, Publisher, PublishContext, PublishInput, PublishResult } from './types';
 
 export const BLUESKY_DEFAULT_SERVICE_URL = 'https://bsky.social';
@@ -186,12 +170,12 @@ export function blueskyRateInfo(headers: Headers): RateInfo | undefined {
   return w ? { windows: [w] } : undefined;
 }
 
-function xrpcError(reply: SocialReply): string {
+function xrpcError(reply: HttpAnswer): string {
   return str(reply.json, 'error') ?? '';
 }
 
 /** A Bluesky error answer as a typed error. */
-export function blueskyError(reply: SocialReply, what: string, secrets: readonly string[]): ProviderError {
+export function blueskyError(reply: HttpAnswer, what: string, secrets: readonly string[]): ProviderError {
   const { status } = reply;
   const code = xrpcError(reply);
   if (status === 429) {
@@ -216,7 +200,7 @@ export function jwtClaims(token: string): Record<string, unknown> | undefined {
   if (!payload) return undefined;
   try {
     const json: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    return isObject(json) ? json : undefined;
+    return isRecord(json) ? json : undefined;
   } catch {
     return undefined;
   }
@@ -282,7 +266,7 @@ export function createBlueskyPublisher(config: BlueskyPublisherConfig = {}): Pub
         if (!identifier || !password) throw new PermanentError('bluesky', 'the account\'s credentials need "accessJwt", or "identifier" and "appPassword"');
         const what = 'logging in';
         const req = blueskyCreateSessionRequest(service, identifier, password);
-        const reply = await socialFetch(req.url, jsonWire(req), opts(what));
+        const reply = await httpRequest(req.url, jsonWire(req), opts(what));
         if (reply.status === 401) throw new ReauthRequiredError('bluesky', withDetail(`${what}: the identifier or app password was refused (401)`, reply, secrets), 401);
         if (reply.status !== 200) throw blueskyError(reply, what, secrets);
         const jwt = str(reply.json, 'accessJwt');
@@ -299,13 +283,13 @@ export function createBlueskyPublisher(config: BlueskyPublisherConfig = {}): Pub
 
       const getRecord = async (rkey: string): Promise<{ uri: string; cid: string; value: Record<string, unknown> } | undefined> => {
         const what = 'looking up a post';
-        const reply = await socialFetch(`${service}/xrpc/com.atproto.repo.getRecord?${query({ rkey })}`, { method: 'GET', headers: { Authorization: session.auth } }, opts(what));
+        const reply = await httpRequest(`${service}/xrpc/com.atproto.repo.getRecord?${query({ rkey })}`, { method: 'GET', headers: { Authorization: session.auth } }, opts(what));
         if (reply.status === 400 && /RecordNotFound/i.test(xrpcError(reply) || reply.text)) return undefined;
         if (reply.status === 404) return undefined;
         if (reply.status !== 200) throw blueskyError(reply, what, secrets);
         const uri = str(reply.json, 'uri');
         const cid = str(reply.json, 'cid');
-        const value = isObject(reply.json) && isObject(reply.json.value) ? reply.json.value : undefined;
+        const value = isRecord(reply.json) && isRecord(reply.json.value) ? reply.json.value : undefined;
         return uri && cid && value ? { uri, cid, value } : undefined;
       };
 
@@ -316,20 +300,20 @@ export function createBlueskyPublisher(config: BlueskyPublisherConfig = {}): Pub
           if (found && found.value.text === text) return { uri: found.uri, cid: found.cid };
         }
         const what = 'listing recent posts';
-        const reply = await socialFetch(
+        const reply = await httpRequest(
           `${service}/xrpc/com.atproto.repo.listRecords?${query({ limit: String(BLUESKY_RECENT_LOOKUP) })}`,
           { method: 'GET', headers: { Authorization: session.auth } },
           opts(what),
         );
         if (reply.status !== 200) throw blueskyError(reply, what, secrets);
-        const records = isObject(reply.json) && Array.isArray(reply.json.records) ? reply.json.records : [];
+        const records = isRecord(reply.json) && Array.isArray(reply.json.records) ? reply.json.records : [];
         const since = now().getTime() - reconcileWindowMs;
         for (const r of records) {
-          const value = isObject(r) && isObject(r.value) ? r.value : undefined;
+          const value = isRecord(r) && isRecord(r.value) ? r.value : undefined;
           if (!value || value.text !== text) continue;
           const createdAt = typeof value.createdAt === 'string' ? Date.parse(value.createdAt) : NaN;
           if (!(createdAt >= since)) continue;
-          const parent = isObject(value.reply) && isObject(value.reply.parent) ? value.reply.parent.uri : undefined;
+          const parent = isRecord(value.reply) && isRecord(value.reply.parent) ? value.reply.parent.uri : undefined;
           if (parent !== parentUri) continue;
           const uri = str(r, 'uri');
           const cid = str(r, 'cid');
@@ -357,9 +341,9 @@ export function createBlueskyPublisher(config: BlueskyPublisherConfig = {}): Pub
             const { bytes, contentType } = await fetchImage('bluesky', img, { timeoutMs, signal: ctx.signal });
             const req = blueskyUploadBlobRequest(service, contentType, session.auth, bytes, n, images.length);
             const what = `uploading image ${n} of ${images.length}`;
-            const reply = await socialFetch(req.url, { method: 'POST', headers: req.headers, body: bytes }, opts(what));
+            const reply = await httpRequest(req.url, { method: 'POST', headers: req.headers, body: bytes }, opts(what));
             if (reply.status !== 200) throw blueskyError(reply, what, secrets);
-            const ref = isObject(reply.json) && isObject(reply.json.blob) ? reply.json.blob : undefined;
+            const ref = isRecord(reply.json) && isRecord(reply.json.blob) ? reply.json.blob : undefined;
             if (!ref) throw new TransientError('bluesky', `${what}: answer without a blob`, reply.status);
             blob = JSON.stringify(ref);
             progress.addMedia(img.id, blob);
@@ -387,7 +371,7 @@ export function createBlueskyPublisher(config: BlueskyPublisherConfig = {}): Pub
         if (!ref) {
           const record = blueskyPostRecord(text, now().toISOString(), { images: i === 0 ? embedded : undefined, reply });
           const req = blueskyCreateRecordRequest(service, session.did, record, session.auth, { index: i, total, rkey });
-          const answer = await socialFetch(req.url, jsonWire(req), opts(what));
+          const answer = await httpRequest(req.url, jsonWire(req), opts(what));
           if (answer.status === 200) {
             const uri = str(answer.json, 'uri');
             const cid = str(answer.json, 'cid');

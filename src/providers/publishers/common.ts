@@ -1,7 +1,8 @@
 // Helpers shared by the publisher adapters. Pure: no I/O here (see http.ts for the one place that sends).
 import type { Platform } from '../../domain/types';
 import { PermanentError } from '../errors';
-import type { PublishInput } from './types';
+import { isRecord } from '../http';
+import type { PreparedRequest, PublishInput } from './types';
 
 /** What every secret looks like in a preview. */
 export const REDACTED = '[redacted]';
@@ -10,10 +11,6 @@ export const REDACTED = '[redacted]';
 export const BEARER_REDACTED = `Bearer ${REDACTED}`;
 
 export const JSON_HEADERS = { 'Content-Type': 'application/json' } as const;
-
-export function trimTrailingSlash(url: string): string {
-  return url.replace(/\/+$/, '');
-}
 
 /** Parts joined into one text, for platforms that take a single post. */
 export function joinParts(parts: string[]): string {
@@ -68,4 +65,51 @@ export function findLinks(text: string): { url: string; start: number; end: numb
 /** Thrown by publishers whose live publishing is built by a later issue. */
 export function notAvailableYet(platform: Platform): PermanentError {
   return new PermanentError(platform, `live publishing to ${platform} is not available yet; use dryRun`);
+}
+
+/** The wire form of a prepared request's JSON body. */
+export function jsonWire(req: PreparedRequest): { method: string; headers: Record<string, string>; body: string } {
+  return { method: req.method, headers: req.headers, body: JSON.stringify(req.body) };
+}
+
+/** A string field of an object, or undefined. */
+export function str(o: unknown, key: string): string | undefined {
+  if (!isRecord(o)) return undefined;
+  const v = o[key];
+  if (typeof v === 'string' && v !== '') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+/** A credential by any of its accepted names; PermanentError (naming the field, never a value) when missing. */
+export function requireCredential(input: PublishInput, provider: Platform, ...names: string[]): string {
+  const value = optionalCredential(input.credentials, ...names);
+  if (!value) throw new PermanentError(provider, `the account's credentials need "${names[0]}" to publish`);
+  return value;
+}
+
+export function optionalCredential(credentials: Record<string, unknown> | undefined, ...names: string[]): string | undefined {
+  for (const name of names) {
+    const v = credentials?.[name];
+    if (typeof v === 'string' && v.trim() !== '') return v.trim();
+  }
+  return undefined;
+}
+
+export function formBody(fields: Record<string, string>): string {
+  return new URLSearchParams(fields).toString();
+}
+
+export const FORM_HEADERS = { 'Content-Type': 'application/x-www-form-urlencoded' } as const;
+
+/** Headers for a multipart body: fetch sets the Content-Type with its boundary itself. */
+export function withoutContentType(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'content-type') out[k] = v;
+  return out;
+}
+
+/** The Authorization header for a bearer token. */
+export function bearer(token: string): string {
+  return `Bearer ${token}`;
 }

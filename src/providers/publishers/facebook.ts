@@ -2,7 +2,8 @@
 // Images are uploaded unpublished to /{page-id}/photos first and attached to the feed post. Facebook's duplicate
 // answer (code 506) and the page's recent posts are how an unknown earlier outcome is reconciled.
 import { DuplicateError } from '../errors';
-import { BEARER_REDACTED, JSON_HEADERS, findLinks, joinParts, placeholder, setting, trimTrailingSlash } from './common';
+import { trimTrailingSlash } from '../http';
+import { BEARER_REDACTED, JSON_HEADERS, findLinks, joinParts, placeholder, setting } from './common';
 import { type GraphCall, graphSend } from './meta-errors';
 import {
   DEFAULT_RECONCILE_WINDOW_MS,

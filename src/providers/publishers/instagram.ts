@@ -5,8 +5,8 @@
 // 503 during a database outage, a timeout, an unknown reason) is forgotten and the next attempt makes a fresh one, a
 // bounded number of times; a reason that cannot pass (format, aspect ratio, size, caption) fails at once.
 import { PermanentError, RateLimitedError, TransientError } from '../errors';
-import { isRecord } from '../http';
-import { BEARER_REDACTED, JSON_HEADERS, joinParts, placeholder, setting, trimTrailingSlash } from './common';
+import { isRecord, trimTrailingSlash } from '../http';
+import { BEARER_REDACTED, JSON_HEADERS, joinParts, placeholder, setting } from './common';
 import { type GraphCall, graphErrorOf, graphSend, META_BLOCK_RETRY_AFTER_MS, parseGraphTime } from './meta-errors';
 import {
   CONTAINER_LIFETIME_MS,

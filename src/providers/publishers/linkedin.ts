@@ -3,23 +3,11 @@
 // 422 "Content is a duplicate of urn:li:share:N": that URN is taken as the post. A retry after an unknown outcome
 // first looks among the author's latest posts (the Posts finder, q=author), so it never counts on that refusal.
 import { AuthExpiredError, PermanentError, RateLimitedError, ReauthRequiredError, TransientError, type ProviderError } from '../errors';
-import { BEARER_REDACTED, JSON_HEADERS, bytesOf, joinParts, placeholder, setting, trimTrailingSlash } from './common';
-import {
-  DEFAULT_RETRY_AFTER_MS,
-  DEFAULT_SOCIAL_TIMEOUT_MS,
-  ProgressTracker,
-  bearer,
-  fetchImage,
-  isObject,
-  jsonWire,
-  requireCredential,
-  retryAfterHeaderMs,
-  secretsOf,
-  socialFetch,
-  str,
-  withDetail,
-  type SocialReply,
-} from './social-http';
+import { type HttpAnswer, type HttpCall, httpRequest, isRecord, retryAfterHeaderMs, trimTrailingSlash } from '../http';
+import { bearer, BEARER_REDACTED, bytesOf, joinParts, JSON_HEADERS, jsonWire, placeholder, requireCredential, setting, str } from './common';
+import { fetchImage } from './image-bytes';
+import { ProgressTracker } from './progress';
+import { DEFAULT_RETRY_AFTER_MS, DEFAULT_SOCIAL_TIMEOUT_MS, secretsOf, withDetail } from './social-errors';
 import type { PreparedRequest, Publisher, PublishContext, PublishInput, PublishResult } from './types';
 
 export const LINKEDIN_DEFAULT_API_BASE_URL = 'https://api.linkedin.com';
@@ -113,7 +101,7 @@ export function linkedInPostRequest(
 // Answers
 
 /** The URN LinkedIn names in its 422 "Content is a duplicate of urn:li:share:N" answer. */
-export function linkedInDuplicateUrn(reply: SocialReply): string | undefined {
+export function linkedInDuplicateUrn(reply: HttpAnswer): string | undefined {
   if (reply.status !== 422) return undefined;
   const m = /duplicate of (urn:li:(?:share|ugcPost|activity):[0-9A-Za-z_-]+)/i.exec(reply.text);
   return m?.[1];
@@ -123,13 +111,13 @@ export function linkedInPostUrl(urn: string): string {
   return `https://www.linkedin.com/feed/update/${urn}`;
 }
 
-function serviceErrorCode(reply: SocialReply): number | undefined {
-  const code = isObject(reply.json) ? reply.json.serviceErrorCode : undefined;
+function serviceErrorCode(reply: HttpAnswer): number | undefined {
+  const code = isRecord(reply.json) ? reply.json.serviceErrorCode : undefined;
   return typeof code === 'number' ? code : typeof code === 'string' && /^\d+$/.test(code) ? Number(code) : undefined;
 }
 
 /** A LinkedIn error answer as a typed error. */
-export function linkedInError(reply: SocialReply, what: string, secrets: readonly string[], rateLimitRetryMs: number = DEFAULT_RETRY_AFTER_MS): ProviderError {
+export function linkedInError(reply: HttpAnswer, what: string, secrets: readonly string[], rateLimitRetryMs: number = DEFAULT_RETRY_AFTER_MS): ProviderError {
   const { status } = reply;
   const code = serviceErrorCode(reply);
   if (status === 429) {
@@ -161,18 +149,18 @@ async function findRecentLinkedInPost(
   author: string,
   auth: string,
   commentary: string,
-  opts: Parameters<typeof socialFetch>[2],
+  opts: HttpCall,
   secrets: readonly string[],
   rateLimitRetryMs: number,
 ): Promise<string | undefined> {
   const url = `${base}/rest/posts?q=author&author=${encodeURIComponent(author)}&count=${LINKEDIN_RECENT_LOOKUP}&sortBy=LAST_MODIFIED`;
   const headers = { Authorization: auth, 'LinkedIn-Version': version, 'X-Restli-Protocol-Version': '2.0.0', 'X-RestLi-Method': 'FINDER' };
-  const reply = await socialFetch(url, { method: 'GET', headers }, opts);
+  const reply = await httpRequest(url, { method: 'GET', headers }, opts);
   if (reply.status !== 200) throw linkedInError(reply, 'searching recent posts', secrets, rateLimitRetryMs);
-  const elements = isObject(reply.json) && Array.isArray(reply.json.elements) ? reply.json.elements : [];
+  const elements = isRecord(reply.json) && Array.isArray(reply.json.elements) ? reply.json.elements : [];
   const since = Date.now() - LINKEDIN_RECONCILE_WINDOW_MS;
   for (const e of elements) {
-    if (!isObject(e) || e.commentary !== commentary) continue;
+    if (!isRecord(e) || e.commentary !== commentary) continue;
     if (typeof e.createdAt === 'number' && e.createdAt < since) continue;
     const id = str(e, 'id');
     if (id) return id;
@@ -219,7 +207,7 @@ export function createLinkedInPublisher(config: LinkedInPublisherConfig = {}): P
       if (author.includes('{{')) {
         // No author in the settings: the member behind the token (OpenID userinfo; needs the openid scope).
         const what = 'looking up the member';
-        const reply = await socialFetch(`${base}/v2/userinfo`, { method: 'GET', headers: { Authorization: auth } }, opts(what));
+        const reply = await httpRequest(`${base}/v2/userinfo`, { method: 'GET', headers: { Authorization: auth } }, opts(what));
         if (reply.status !== 200) throw linkedInError(reply, what, secrets, rateLimitRetryMs);
         const sub = str(reply.json, 'sub');
         if (!sub) throw new PermanentError('linkedin', 'no author: set settings.authorUrn (or personId / organizationId) on the account');
@@ -235,15 +223,15 @@ export function createLinkedInPublisher(config: LinkedInPublisherConfig = {}): P
           const { bytes, contentType } = await fetchImage('linkedin', img, { timeoutMs, signal: ctx.signal });
           const what = `registering image ${n} of ${images.length}`;
           const initReq = linkedInInitializeUploadRequest(base, version, author, auth, n, images.length);
-          const initReply = await socialFetch(initReq.url, jsonWire(initReq), opts(what));
+          const initReply = await httpRequest(initReq.url, jsonWire(initReq), opts(what));
           if (initReply.status < 200 || initReply.status >= 300) throw linkedInError(initReply, what, secrets, rateLimitRetryMs);
-          const value = isObject(initReply.json) ? initReply.json.value : undefined;
+          const value = isRecord(initReply.json) ? initReply.json.value : undefined;
           const uploadUrl = str(value, 'uploadUrl');
           const image = str(value, 'image');
           if (!uploadUrl || !image) throw new TransientError('linkedin', `${what}: answer without uploadUrl and image`, initReply.status);
           const upload = linkedInUploadRequest(uploadUrl, contentType, auth, bytes, n);
           const putWhat = `uploading image ${n} of ${images.length}`;
-          const put = await socialFetch(upload.url, { method: 'PUT', headers: upload.headers, body: bytes }, opts(putWhat));
+          const put = await httpRequest(upload.url, { method: 'PUT', headers: upload.headers, body: bytes }, opts(putWhat));
           if (put.status < 200 || put.status >= 300) throw linkedInError(put, putWhat, secrets, rateLimitRetryMs);
           urn = image;
           progress.addMedia(img.id, urn);
@@ -262,7 +250,7 @@ export function createLinkedInPublisher(config: LinkedInPublisherConfig = {}): P
           return { externalId: earlier, url };
         }
       }
-      const reply = await socialFetch(req.url, jsonWire(req), opts('post'));
+      const reply = await httpRequest(req.url, jsonWire(req), opts('post'));
       let id: string | undefined;
       if (reply.status === 201 || reply.status === 200) {
         id = reply.headers.get('x-restli-id') ?? reply.headers.get('x-linkedin-id') ?? str(reply.json, 'id');

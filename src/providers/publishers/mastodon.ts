@@ -2,30 +2,12 @@
 // Idempotency-Key header (a repeated key within about an hour returns the original status). Media via /api/v2/media.
 // A retry after an unknown outcome first looks for the part among the account's latest statuses.
 import { NotReadyError, PermanentError, RateLimitedError, ReauthRequiredError, TransientError, type ProviderError } from '../errors';
-import type { RateInfo } from '../rate-info';
-import { BEARER_REDACTED, JSON_HEADERS, bytesOf, partLabel, placeholder, setting, trimTrailingSlash } from './common';
-import {
-  DEFAULT_RETRY_AFTER_MS,
-  DEFAULT_SOCIAL_TIMEOUT_MS,
-  ProgressTracker,
-  bearer,
-  blobOf,
-  describe,
-  fetchImage,
-  fileNameFor,
-  isoTime,
-  jsonWire,
-  requireCredential,
-  retryAfterHeaderMs,
-  secretsOf,
-  socialFetch,
-  str,
-  untilMs,
-  windowFrom,
-  withDetail,
-  withoutContentType,
-  type SocialReply,
-} from './social-http';
+import { type HttpAnswer, httpRequest, retryAfterHeaderMs, trimTrailingSlash } from '../http';
+import { isoTime, type RateInfo, untilMs, windowFrom } from '../rate-info';
+import { bearer, BEARER_REDACTED, bytesOf, JSON_HEADERS, jsonWire, partLabel, placeholder, requireCredential, setting, str, withoutContentType } from './common';
+import { blobOf, fetchImage, fileNameFor } from './image-bytes';
+import { ProgressTracker } from './progress';
+import { DEFAULT_RETRY_AFTER_MS, DEFAULT_SOCIAL_TIMEOUT_MS, describe, secretsOf, withDetail } from './social-errors';
 import type { PreparedRequest, Publisher, PublishContext, PublishInput, PublishResult } from './types';
 
 export const MASTODON_MAX_MEDIA = 4;
@@ -128,7 +110,7 @@ export function mastodonRateInfo(headers: Headers): RateInfo | undefined {
 }
 
 /** A Mastodon error answer as a typed error. */
-export function mastodonError(reply: SocialReply, what: string, secrets: readonly string[]): ProviderError {
+export function mastodonError(reply: HttpAnswer, what: string, secrets: readonly string[]): ProviderError {
   const { status } = reply;
   if (status === 429) {
     const reset = reply.headers.get('x-ratelimit-reset');
@@ -202,7 +184,7 @@ export function createMastodonPublisher(config: MastodonPublisherConfig = {}): P
         const what = `waiting for image ${n} to be processed`;
         const deadline = Date.now() + pollTimeoutMs;
         for (;;) {
-          const reply = await socialFetch(`${instance}/api/v1/media/${encodeURIComponent(id)}`, { method: 'GET', headers: { Authorization: auth } }, opts(what));
+          const reply = await httpRequest(`${instance}/api/v1/media/${encodeURIComponent(id)}`, { method: 'GET', headers: { Authorization: auth } }, opts(what));
           if (reply.status === 200 && str(reply.json, 'url')) return;
           if (reply.status !== 200 && reply.status !== 206) throw mastodonError(reply, what, secrets);
           if (Date.now() + pollIntervalMs > deadline) throw new NotReadyError('mastodon', `${what}: still processing`, pollIntervalMs * 5);
@@ -215,14 +197,14 @@ export function createMastodonPublisher(config: MastodonPublisherConfig = {}): P
       const findRecent = async (text: string, replyTo: string | undefined): Promise<{ id: string; url: string | null } | undefined> => {
         if (!accountId) {
           const what = 'looking up the account';
-          const me = await socialFetch(`${instance}/api/v1/accounts/verify_credentials`, { method: 'GET', headers: { Authorization: auth } }, opts(what));
+          const me = await httpRequest(`${instance}/api/v1/accounts/verify_credentials`, { method: 'GET', headers: { Authorization: auth } }, opts(what));
           if (me.status !== 200) throw mastodonError(me, what, secrets);
           accountId = str(me.json, 'id');
           if (!accountId) throw new TransientError('mastodon', `${what}: answer without an id`, me.status);
         }
         const what = 'searching recent statuses';
         const url = `${instance}/api/v1/accounts/${encodeURIComponent(accountId)}/statuses?limit=${MASTODON_RECENT_LOOKUP}&exclude_reblogs=true`;
-        const reply = await socialFetch(url, { method: 'GET', headers: { Authorization: auth } }, opts(what));
+        const reply = await httpRequest(url, { method: 'GET', headers: { Authorization: auth } }, opts(what));
         if (reply.status !== 200) throw mastodonError(reply, what, secrets);
         const wanted = comparableStatusText(text);
         const since = Date.now() - MASTODON_RECONCILE_WINDOW_MS;
@@ -253,7 +235,7 @@ export function createMastodonPublisher(config: MastodonPublisherConfig = {}): P
             form.append('file', blobOf(bytes, contentType), fileNameFor(img.id, contentType));
             if (img.alt.trim()) form.append('description', img.alt.trim().slice(0, 1500));
             const what = `uploading image ${n} of ${images.length}`;
-            const reply = await socialFetch(req.url, { method: 'POST', headers: withoutContentType(req.headers), body: form }, opts(what));
+            const reply = await httpRequest(req.url, { method: 'POST', headers: withoutContentType(req.headers), body: form }, opts(what));
             if (reply.status !== 200 && reply.status !== 202) throw mastodonError(reply, what, secrets);
             const id = str(reply.json, 'id');
             if (!id) throw new TransientError('mastodon', `${what}: answer without an id`, reply.status);
@@ -283,7 +265,7 @@ export function createMastodonPublisher(config: MastodonPublisherConfig = {}): P
         }
         // The same Idempotency-Key on every attempt: after an unknown outcome Mastodon answers with the original status.
         const req = mastodonStatusRequest(instance, input, { index: i, visibility, mediaIds: i === 0 ? mediaIds : undefined, replyTo: previous }, auth);
-        const reply = await socialFetch(req.url, jsonWire(req), opts(what));
+        const reply = await httpRequest(req.url, jsonWire(req), opts(what));
         if (reply.status !== 200) throw mastodonError(reply, what, secrets);
         const id = str(reply.json, 'id');
         if (!id) throw new TransientError('mastodon', `${what}: answer without an id`, reply.status);

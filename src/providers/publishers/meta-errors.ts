@@ -193,15 +193,6 @@ export function scrubSecrets(text: string, secrets: string[] = []): string {
   return out;
 }
 
-/** The access token from decrypted credentials: the first non-empty string among `names`. */
-export function tokenFrom(credentials: Record<string, unknown> | undefined, ...names: string[]): string | undefined {
-  for (const n of names) {
-    const v = credentials?.[n];
-    if (typeof v === 'string' && v.trim() !== '') return v.trim();
-  }
-  return undefined;
-}
-
 /** Graph timestamps ("2026-03-01T09:30:00+0000") as epoch ms, or undefined. */
 export function parseGraphTime(v: unknown): number | undefined {
   if (typeof v !== 'string') return undefined;

@@ -3,7 +3,7 @@
 // a long-lived user token do not expire). A token Meta refuses (code 190) means a person must reconnect.
 import type { Platform } from '../../domain/types';
 import { AuthExpiredError, PermanentError, type ProviderError, ReauthRequiredError } from '../errors';
-import { trimTrailingSlash } from './common';
+import { trimTrailingSlash } from '../http';
 import { graphErrorOf, graphSend } from './meta-errors';
 import { META_DEFAULT_GRAPH_BASE_URL, THREADS_DEFAULT_API_BASE_URL, bareMessage } from './meta';
 import type { TokenRefresher } from './types';

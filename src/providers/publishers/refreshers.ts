@@ -2,25 +2,11 @@
 // tokens written over them) so the caller can store them in one write before anything uses them: X and Bluesky
 // refresh tokens ROTATE and are single-use. Mastodon tokens do not expire: it has no refresher.
 import { PermanentError, RateLimitedError, ReauthRequiredError, TransientError, type ProviderError } from '../errors';
-import { trimTrailingSlash } from './common';
+import { type HttpAnswer, httpRequest, retryAfterHeaderMs, trimTrailingSlash } from '../http';
+import { epochSeconds, untilMs } from '../rate-info';
 import { BLUESKY_DEFAULT_SERVICE_URL, blueskyCreateSessionRequest, blueskyRateInfo, jwtClaims } from './bluesky';
-import {
-  DEFAULT_RETRY_AFTER_MS,
-  DEFAULT_SOCIAL_TIMEOUT_MS,
-  FORM_HEADERS,
-  bearer,
-  epochSeconds,
-  formBody,
-  jsonWire,
-  optionalCredential,
-  retryAfterHeaderMs,
-  secretsOf,
-  socialFetch,
-  str,
-  untilMs,
-  withDetail,
-  type SocialReply,
-} from './social-http';
+import { bearer, FORM_HEADERS, formBody, jsonWire, optionalCredential, str } from './common';
+import { DEFAULT_RETRY_AFTER_MS, DEFAULT_SOCIAL_TIMEOUT_MS, secretsOf, withDetail } from './social-errors';
 import type { TokenRefresher } from './types';
 import { X_DEFAULT_API_BASE_URL, xRateInfo, xRetryAfterMs } from './x';
 
@@ -33,11 +19,11 @@ function expiresAtFrom(expiresIn: unknown, now: Date): string | null {
   return Number.isFinite(seconds) && seconds > 0 ? new Date(now.getTime() + seconds * 1000).toISOString() : null;
 }
 
-function oauthError(reply: SocialReply): string {
+function oauthError(reply: HttpAnswer): string {
   return str(reply.json, 'error') ?? '';
 }
 
-function genericError(provider: 'x' | 'linkedin' | 'bluesky', reply: SocialReply, what: string, secrets: readonly string[], retryAfterMs: number): ProviderError {
+function genericError(provider: 'x' | 'linkedin' | 'bluesky', reply: HttpAnswer, what: string, secrets: readonly string[], retryAfterMs: number): ProviderError {
   if (reply.status === 429) return new RateLimitedError(provider, withDetail(`${what}: rate limited (429)`, reply, secrets), retryAfterMs, 429);
   if (reply.status === 408 || reply.status >= 500) return new TransientError(provider, withDetail(`${what}: HTTP ${reply.status}`, reply, secrets), reply.status);
   return new PermanentError(provider, withDetail(`${what}: HTTP ${reply.status}`, reply, secrets), reply.status);
@@ -72,7 +58,7 @@ export function createXTokenRefresher(config: XTokenRefresherConfig): TokenRefre
       const headers: Record<string, string> = { ...FORM_HEADERS };
       if (config.clientSecret) headers.Authorization = `Basic ${Buffer.from(`${config.clientId}:${config.clientSecret}`).toString('base64')}`;
       const what = 'refreshing the token';
-      const reply = await socialFetch(
+      const reply = await httpRequest(
         `${base}/2/oauth2/token`,
         { method: 'POST', headers, body: formBody({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: config.clientId }) },
         { provider: 'x', what, timeoutMs, signal: ctx.signal, rateInfo: xRateInfo },
@@ -125,7 +111,7 @@ export function createLinkedInTokenRefresher(config: LinkedInTokenRefresherConfi
       if (!refreshToken) throw new ReauthRequiredError('linkedin', 'no refresh token stored (LinkedIn issues them to approved apps only); reconnect the account');
       const secrets = [...secretsOf(credentials), config.clientSecret].filter((s) => s.length >= 6);
       const what = 'refreshing the token';
-      const reply = await socialFetch(
+      const reply = await httpRequest(
         `${base}/oauth/v2/accessToken`,
         {
           method: 'POST',
@@ -172,11 +158,11 @@ export interface BlueskyTokenRefresherConfig {
 export function createBlueskyTokenRefresher(config: BlueskyTokenRefresherConfig = {}): TokenRefresher {
   const service = trimTrailingSlash(config.serviceUrl ?? BLUESKY_DEFAULT_SERVICE_URL);
   const timeoutMs = config.timeoutMs ?? DEFAULT_SOCIAL_TIMEOUT_MS;
-  const retryAfter = (reply: SocialReply): number => {
+  const retryAfter = (reply: HttpAnswer): number => {
     const reset = reply.headers.get('ratelimit-reset');
     return untilMs(reset ? epochSeconds(reset.trim()) : undefined) ?? retryAfterHeaderMs(reply.headers) ?? DEFAULT_RETRY_AFTER_MS;
   };
-  const result = (credentials: Record<string, unknown>, reply: SocialReply, what: string): Refreshed => {
+  const result = (credentials: Record<string, unknown>, reply: HttpAnswer, what: string): Refreshed => {
     const accessJwt = str(reply.json, 'accessJwt');
     const refreshJwt = str(reply.json, 'refreshJwt');
     if (!accessJwt || !refreshJwt) throw new TransientError('bluesky', `${what}: answer without accessJwt and refreshJwt`, reply.status);
@@ -199,7 +185,7 @@ export function createBlueskyTokenRefresher(config: BlueskyTokenRefresherConfig 
       const refreshJwt = optionalCredential(credentials, 'refreshJwt', 'refreshToken');
       if (refreshJwt) {
         const what = 'refreshing the session';
-        const reply = await socialFetch(`${service}/xrpc/com.atproto.server.refreshSession`, { method: 'POST', headers: { Authorization: bearer(refreshJwt) } }, opts(what));
+        const reply = await httpRequest(`${service}/xrpc/com.atproto.server.refreshSession`, { method: 'POST', headers: { Authorization: bearer(refreshJwt) } }, opts(what));
         if (reply.status === 200) return result(credentials, reply, what);
         const code = str(reply.json, 'error') ?? '';
         const dead = reply.status === 401 || code === 'ExpiredToken' || code === 'InvalidToken' || code === 'AuthenticationRequired';
@@ -218,7 +204,7 @@ export function createBlueskyTokenRefresher(config: BlueskyTokenRefresherConfig 
       }
       const what = 'logging in again';
       const req = blueskyCreateSessionRequest(service, identifier, password);
-      const reply = await socialFetch(req.url, jsonWire(req), opts(what));
+      const reply = await httpRequest(req.url, jsonWire(req), opts(what));
       if (reply.status === 200) return result(credentials, reply, what);
       if (reply.status === 401) throw new ReauthRequiredError('bluesky', withDetail(`${what}: the identifier or app password was refused (401)`, reply, secrets), 401);
       throw genericError('bluesky', reply, what, secrets, retryAfter(reply));

@@ -2,8 +2,8 @@
 // {creation_id} publishes it. Thread parts reply to the previous post with reply_to_id. Each published part and the
 // current part's container are recorded, so a retry never posts a part twice and never makes a second container.
 import { TransientError } from '../errors';
-import { isRecord } from '../http';
-import { BEARER_REDACTED, JSON_HEADERS, partLabel, placeholder, setting, trimTrailingSlash } from './common';
+import { isRecord, trimTrailingSlash } from '../http';
+import { BEARER_REDACTED, JSON_HEADERS, partLabel, placeholder, setting } from './common';
 import { type GraphCall, graphSend } from './meta-errors';
 import {
   CONTAINER_LIFETIME_MS,

@@ -2,32 +2,12 @@
 // X has no idempotency key. After an unknown outcome a retry first searches the account's recent posts for the same
 // text and takes that post as this part; X's 403 "duplicate content" answer (not a promise) also leads to that search.
 import { AuthExpiredError, DuplicateError, PermanentError, QuotaExhaustedError, RateLimitedError, TransientError, type ProviderError } from '../errors';
-import type { RateInfo, RateWindowInfo } from '../rate-info';
-import { BEARER_REDACTED, JSON_HEADERS, bytesOf, partLabel, placeholder, setting, trimTrailingSlash } from './common';
-import {
-  DEFAULT_RETRY_AFTER_MS,
-  DEFAULT_SOCIAL_TIMEOUT_MS,
-  ProgressTracker,
-  bearer,
-  blobOf,
-  epochSeconds,
-  fetchImage,
-  fileNameFor,
-  headerNumber,
-  isObject,
-  jsonWire,
-  optionalCredential,
-  requireCredential,
-  retryAfterHeaderMs,
-  secretsOf,
-  socialFetch,
-  str,
-  untilMs,
-  windowFrom,
-  withDetail,
-  withoutContentType,
-  type SocialReply,
-} from './social-http';
+import { headerNumber, type HttpAnswer, httpRequest, isRecord, retryAfterHeaderMs, trimTrailingSlash } from '../http';
+import { epochSeconds, type RateInfo, type RateWindowInfo, untilMs, windowFrom } from '../rate-info';
+import { bearer, BEARER_REDACTED, bytesOf, JSON_HEADERS, jsonWire, optionalCredential, partLabel, placeholder, requireCredential, setting, str, withoutContentType } from './common';
+import { blobOf, fetchImage, fileNameFor } from './image-bytes';
+import { ProgressTracker } from './progress';
+import { DEFAULT_RETRY_AFTER_MS, DEFAULT_SOCIAL_TIMEOUT_MS, secretsOf, withDetail } from './social-errors';
 import type { PreparedRequest, Publisher, PublishContext, PublishInput, PublishResult } from './types';
 
 export const X_DEFAULT_API_BASE_URL = 'https://api.x.com';
@@ -110,20 +90,20 @@ export function xRetryAfterMs(headers: Headers, now: number = Date.now()): numbe
   return retryAfterHeaderMs(headers, now) ?? DEFAULT_RETRY_AFTER_MS;
 }
 
-function problemType(reply: SocialReply): string {
+function problemType(reply: HttpAnswer): string {
   const j = reply.json;
-  if (!isObject(j)) return '';
+  if (!isRecord(j)) return '';
   if (typeof j.type === 'string') return j.type;
-  if (Array.isArray(j.errors) && isObject(j.errors[0]) && typeof j.errors[0].type === 'string') return j.errors[0].type;
+  if (Array.isArray(j.errors) && isRecord(j.errors[0]) && typeof j.errors[0].type === 'string') return j.errors[0].type;
   return '';
 }
 
-export function isXDuplicate(reply: SocialReply): boolean {
+export function isXDuplicate(reply: HttpAnswer): boolean {
   return reply.status === 403 && /duplicate content/i.test(reply.text);
 }
 
 /** An X error answer as a typed error. */
-export function xError(reply: SocialReply, what: string, secrets: readonly string[]): ProviderError {
+export function xError(reply: HttpAnswer, what: string, secrets: readonly string[]): ProviderError {
   const { status } = reply;
   if (status === 429) {
     if (/usage-capped$/i.test(problemType(reply))) {
@@ -182,7 +162,7 @@ export function createXPublisher(config: XPublisherConfig = {}): Publisher {
       if (total === 0) throw new PermanentError('x', 'nothing to publish: no parts');
       const progress = new ProgressTracker(ctx);
       const call = (what: string, req: PreparedRequest, body?: FormData) =>
-        socialFetch(req.url, body ? { method: req.method, headers: withoutContentType(req.headers), body } : jsonWire(req), {
+        httpRequest(req.url, body ? { method: req.method, headers: withoutContentType(req.headers), body } : jsonWire(req), {
           provider: 'x',
           what,
           timeoutMs,
@@ -196,7 +176,7 @@ export function createXPublisher(config: XPublisherConfig = {}): Publisher {
         if (me) return me;
         const id = optionalCredential(input.credentials, 'userId', 'user_id') ?? setting(input, 'userId', 'id');
         if (id) return (me = { id });
-        const reply = await socialFetch(`${base}/2/users/me`, { method: 'GET', headers: { Authorization: auth } }, {
+        const reply = await httpRequest(`${base}/2/users/me`, { method: 'GET', headers: { Authorization: auth } }, {
           provider: 'x',
           what: 'looking up the account',
           timeoutMs,
@@ -205,7 +185,7 @@ export function createXPublisher(config: XPublisherConfig = {}): Publisher {
           rateInfo: xRateInfo,
         });
         if (reply.status !== 200) throw xError(reply, 'looking up the account', secrets);
-        const data = isObject(reply.json) ? reply.json.data : undefined;
+        const data = isRecord(reply.json) ? reply.json.data : undefined;
         const found = str(data, 'id');
         if (!found) throw new TransientError('x', 'looking up the account: answer without data.id', reply.status);
         return (me = { id: found, username: str(data, 'username') });
@@ -220,7 +200,7 @@ export function createXPublisher(config: XPublisherConfig = {}): Publisher {
       const findRecent = async (text: string, replyTo: string | undefined): Promise<string | undefined> => {
         const { id } = await account();
         const url = `${base}/2/users/${encodeURIComponent(id)}/tweets?max_results=${X_RECENT_LOOKUP}&tweet.fields=created_at,referenced_tweets`;
-        const reply = await socialFetch(url, { method: 'GET', headers: { Authorization: auth } }, {
+        const reply = await httpRequest(url, { method: 'GET', headers: { Authorization: auth } }, {
           provider: 'x',
           what: 'searching recent posts',
           timeoutMs,
@@ -229,13 +209,13 @@ export function createXPublisher(config: XPublisherConfig = {}): Publisher {
           rateInfo: xRateInfo,
         });
         if (reply.status !== 200) throw xError(reply, 'searching recent posts', secrets);
-        const data = isObject(reply.json) && Array.isArray(reply.json.data) ? reply.json.data : [];
+        const data = isRecord(reply.json) && Array.isArray(reply.json.data) ? reply.json.data : [];
         const wanted = comparableTweetText(text);
         for (const t of data) {
-          if (!isObject(t) || typeof t.text !== 'string' || comparableTweetText(t.text) !== wanted) continue;
+          if (!isRecord(t) || typeof t.text !== 'string' || comparableTweetText(t.text) !== wanted) continue;
           const refs = Array.isArray(t.referenced_tweets) ? t.referenced_tweets : undefined;
-          const repliesTo = refs?.find((r) => isObject(r) && r.type === 'replied_to');
-          if (refs && (replyTo === undefined ? repliesTo !== undefined : !isObject(repliesTo) || repliesTo.id !== replyTo)) continue;
+          const repliesTo = refs?.find((r) => isRecord(r) && r.type === 'replied_to');
+          if (refs && (replyTo === undefined ? repliesTo !== undefined : !isRecord(repliesTo) || repliesTo.id !== replyTo)) continue;
           const tid = str(t, 'id');
           if (tid) return tid;
         }
@@ -259,7 +239,7 @@ export function createXPublisher(config: XPublisherConfig = {}): Publisher {
             const what = `uploading image ${n} of ${images.length}`;
             const reply = await call(what, req, form);
             if (reply.status < 200 || reply.status >= 300) throw xError(reply, what, secrets);
-            const data = isObject(reply.json) ? reply.json.data : undefined;
+            const data = isRecord(reply.json) ? reply.json.data : undefined;
             mediaId = str(data, 'id') ?? str(reply.json, 'media_id_string');
             if (!mediaId) throw new TransientError('x', `${what}: answer without a media id`, reply.status);
             progress.addMedia(img.id, mediaId);
@@ -296,7 +276,7 @@ export function createXPublisher(config: XPublisherConfig = {}): Publisher {
         const reply = await call(what, req);
         let id: string | undefined;
         if (reply.status === 200 || reply.status === 201) {
-          id = str(isObject(reply.json) ? reply.json.data : undefined, 'id');
+          id = str(isRecord(reply.json) ? reply.json.data : undefined, 'id');
           if (!id) throw new TransientError('x', `${what}: answer without data.id`, reply.status);
         } else if (isXDuplicate(reply)) {
           const found = await findRecent(text, previous);
