@@ -1,22 +1,9 @@
-// Provider errors by meaning. activities/failures.ts is the one place they become ApplicationFailures.
+// Provider errors by meaning. activities/failures.ts is the one place they become ApplicationFailures. The ones the
+// resilience policies act on (ProviderError itself, RateLimitedError, TransientError, BreakerOpenError) are theirs.
+import { ProviderError, RateLimitedError, TransientError } from '../resilience/errors';
 
-export class ProviderError extends Error {
-  constructor(
-    readonly provider: string,
-    message: string,
-    readonly status?: number,
-  ) {
-    super(`${provider}: ${message}`);
-    this.name = new.target.name;
-  }
-}
+export { BreakerOpenError, ProviderError, RateLimitedError, TransientError } from '../resilience/errors';
 
-/** The provider said "slow down"; retryAfterMs is when it said capacity returns. */
-export class RateLimitedError extends ProviderError {
-  constructor(provider: string, message: string, readonly retryAfterMs: number, status?: number) {
-    super(provider, message, status);
-  }
-}
 /** Out of quota or billing: retrying will not help soon. */
 export class QuotaExhaustedError extends ProviderError {}
 /** The access token was refused; a refresh may help. */
@@ -31,8 +18,6 @@ export class DuplicateError extends ProviderError {
 }
 /** Will fail the same way every time (bad request, not found, forbidden). */
 export class PermanentError extends ProviderError {}
-/** May succeed if tried again (5xx, timeouts, dropped connections). */
-export class TransientError extends ProviderError {}
 
 export function isProviderError(e: unknown): e is ProviderError {
   return e instanceof ProviderError;
@@ -44,16 +29,6 @@ export function classifyHttpStatus(provider: string, status: number, detail: str
   if (status === 401) return new AuthExpiredError(provider, `unauthorized (401) ${detail}`.trim(), status);
   if (status === 408 || status === 409 || status >= 500) return new TransientError(provider, `HTTP ${status} ${detail}`.trim(), status);
   return new PermanentError(provider, `HTTP ${status} ${detail}`.trim(), status);
-}
-
-/** The circuit breaker for this provider is open: it failed repeatedly, so calls fail fast until retryAt (epoch ms). */
-export class BreakerOpenError extends ProviderError {
-  constructor(
-    provider: string,
-    readonly retryAt: number,
-  ) {
-    super(provider, `circuit breaker open for ${provider} until ${new Date(retryAt).toISOString()}`);
-  }
 }
 
 /** The platform is still processing (an Instagram or Threads container): ask again after retryAfterMs. */

@@ -3,10 +3,9 @@
 // While open, calls fail at once with BreakerOpenError(retryAt); Temporal retries them after that delay.
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
-import { BreakerOpenError } from '../providers/errors';
 import { MemoryBreakerStore } from './circuit-breaker-memory';
 import { RedisBreakerStore } from './circuit-breaker-redis';
-import { isTransientFailure } from './errors';
+import { BreakerOpenError, isTransientFailure } from './errors';
 import { iso, randomSuffix } from './rate-limiter-common';
 import type { RedisHealth } from './redis-fallback';
 import type { BreakerEntry, BreakerPermit, BreakerSettings, BreakerSnapshot, BreakerState, BreakerStore, BreakerTransition, CircuitBreaker } from './types';

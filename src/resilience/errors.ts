@@ -1,5 +1,39 @@
-// Type guards over provider errors that the resilience policies decide on.
-import { BreakerOpenError, RateLimitedError, TransientError } from '../providers/errors';
+// The provider errors the resilience policies throw or decide on, and their type guards. They are defined here, where
+// their meaning is acted on (a 429 blocks the limiter, transient failures open the breaker, an open breaker or a
+// refused slot fails the call); src/providers builds its other meanings on ProviderError and re-exports these.
+// activities/failures.ts maps all of them to ApplicationFailures.
+
+/** A call to a provider failed; the message starts with the provider's name. */
+export class ProviderError extends Error {
+  constructor(
+    readonly provider: string,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(`${provider}: ${message}`);
+    this.name = new.target.name;
+  }
+}
+
+/** The provider said "slow down", or the limiter refused the call; retryAfterMs is when capacity returns. */
+export class RateLimitedError extends ProviderError {
+  constructor(provider: string, message: string, readonly retryAfterMs: number, status?: number) {
+    super(provider, message, status);
+  }
+}
+
+/** May succeed if tried again (5xx, timeouts, dropped connections). Counts towards opening the breaker. */
+export class TransientError extends ProviderError {}
+
+/** The circuit breaker for this provider is open: it failed repeatedly, so calls fail fast until retryAt (epoch ms). */
+export class BreakerOpenError extends ProviderError {
+  constructor(
+    provider: string,
+    readonly retryAt: number,
+  ) {
+    super(provider, `circuit breaker open for ${provider} until ${new Date(retryAt).toISOString()}`);
+  }
+}
 
 export function isBreakerOpenError(err: unknown): err is BreakerOpenError {
   return err instanceof BreakerOpenError;

@@ -4,19 +4,17 @@
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { RateLimitedError } from '../providers/errors';
-import type { CallContext, RateInfo } from '../providers/rate-info';
 import { createCircuitBreaker } from './circuit-breaker';
-import { isBreakerOpenError, isRateLimitedError, isTransientFailure } from './errors';
+import { isBreakerOpenError, isRateLimitedError, isTransientFailure, RateLimitedError } from './errors';
 import { BREAKER_STATE_VALUE, createResilienceMetrics } from './metrics';
 import { createRateLimiter } from './rate-limiter';
 import { RedisHealth } from './redis-fallback';
 import { createResponseCache } from './response-cache';
-import type { BreakerSnapshot, CacheStats, CircuitBreaker, RateLimiter, ResilienceConfig, ResponseCache, WindowSnapshot } from './types';
+import type { BreakerSnapshot, CacheStats, CallContext, CircuitBreaker, RateInfo, RateLimiter, ResilienceConfig, ResponseCache, WindowSnapshot } from './types';
 
 export * from './types';
 export { DEFAULT_BREAKER, DEFAULT_CACHE_TTL_MS, DEFAULT_LIMITS } from './defaults';
-export { isBreakerOpenError, isRateLimitedError, isTransientFailure } from './errors';
+export { BreakerOpenError, isBreakerOpenError, isRateLimitedError, isTransientFailure, ProviderError, RateLimitedError, TransientError } from './errors';
 export { cacheKey } from './response-cache';
 export { createRedisClient } from './redis-client';
 

@@ -1,7 +1,6 @@
 // Pieces both rate limiter implementations share: reservations, refusal reasons, limits lookup.
 import { randomBytes } from 'node:crypto';
-import type { RateInfo } from '../providers/rate-info';
-import { formatWindow, type LimitKind, type LimitWindow, type ProviderLimits, type WindowSnapshot } from './types';
+import { formatWindow, type LimitKind, type LimitWindow, type ProviderLimits, type WindowSnapshot, type RateInfo } from './types';
 
 export const NO_LIMITS: ProviderLimits = { requests: [], tokens: [] };
 

@@ -1,5 +1,4 @@
 // Sliding-window logs in this process's memory: used when there is no Redis, and while Redis is down.
-import type { RateInfo } from '../providers/rate-info';
 import {
   exhaustedReason,
   exhaustedUntil,
@@ -14,7 +13,7 @@ import {
   reservedReason,
   ticketLeaseMs,
   ticketOf, slotGap } from './rate-limiter-common';
-import { formatWindow, type AcquireCost, type AcquireResult, type LimitKind, type LimiterSnapshot, type LimitWindow, type ProviderLimits, type RateLimiter } from './types';
+import { formatWindow, type AcquireCost, type AcquireResult, type LimitKind, type LimiterSnapshot, type LimitWindow, type ProviderLimits, type RateLimiter, type RateInfo } from './types';
 
 /** One grant: `requests` and `tokens` it counts for, at `at` (ms on the limiter's clock). */
 export interface LogEntry {

@@ -12,7 +12,6 @@
 //   <prefix>rl:{<provider>}:qexp   ZSET  the same members, score = lease end (ms): expired ones are freed
 //   <prefix>rl:{<provider>}:seq    STRING counter handing out places in line
 import type Redis from 'ioredis';
-import type { RateInfo } from '../providers/rate-info';
 import { LuaScript, readLua } from './redis-client';
 import type { LogEntry, TicketEntry } from './rate-limiter-memory';
 import {
@@ -28,7 +27,7 @@ import {
   reservedReason,
   ticketLeaseMs,
   ticketOf, slotGap } from './rate-limiter-common';
-import { formatWindow, type AcquireCost, type AcquireResult, type LimitKind, type LimiterSnapshot, type LimitWindow, type ProviderLimits, type RateLimiter, type WindowSnapshot } from './types';
+import { formatWindow, type AcquireCost, type AcquireResult, type LimitKind, type LimiterSnapshot, type LimitWindow, type ProviderLimits, type RateLimiter, type WindowSnapshot, type RateInfo } from './types';
 
 // The scripts live in lua/ (each file says its KEYS, ARGV and answer); the shared pieces (the clock, the line's
 // bookkeeping) come first.

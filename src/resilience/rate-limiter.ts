@@ -1,12 +1,11 @@
 // The rate limiter: sliding-window logs per provider (requests and tokens), shared through Redis when there is one,
 // in this process otherwise. It never waits: a refusal says how long until capacity returns.
 import type Redis from 'ioredis';
-import type { RateInfo } from '../providers/rate-info';
 import { limitsLookup } from './rate-limiter-common';
 import { MemoryRateLimiter } from './rate-limiter-memory';
 import { RedisRateLimiter } from './rate-limiter-redis';
 import type { RedisHealth } from './redis-fallback';
-import type { AcquireCost, AcquireResult, LimiterSnapshot, ProviderLimits, RateLimiter } from './types';
+import type { AcquireCost, AcquireResult, LimiterSnapshot, ProviderLimits, RateLimiter, RateInfo } from './types';
 
 export { MemoryRateLimiter } from './rate-limiter-memory';
 export { RedisRateLimiter } from './rate-limiter-redis';

@@ -1,7 +1,31 @@
 // Shapes shared by the resilience policies (rate limiter, circuit breaker, response cache) and the spec parsers the
 // config loader uses. Every policy has a Redis and an in-process implementation behind the same interface.
-import type { RateInfo } from '../providers/rate-info';
 import { formatDuration, parseDuration } from '../domain/duration';
+
+// --- What a provider call tells the resilience layer (adapters in src/providers fill these in) ---
+
+/** One window a provider reported on a response (success or error), normalised. */
+export interface RateWindowInfo {
+  /** What the window counts. */
+  kind: 'requests' | 'tokens';
+  limit?: number;
+  remaining?: number;
+  /** When the window's capacity returns, epoch ms. */
+  resetAt?: number;
+}
+
+/** What a provider said about its own limits: the limiter learns from it, so Herald slows down before a 429. */
+export interface RateInfo {
+  windows: RateWindowInfo[];
+}
+
+/** Passed by the resilience layer to every adapter call. */
+export interface CallContext {
+  /** Adapters call this with the limits parsed from every response they get, errors included. */
+  report?(info: RateInfo): void;
+  /** Aborts the HTTP request (activity cancellation or timeout). */
+  signal?: AbortSignal;
+}
 
 /** At most `count` units in any interval of `windowMs` (a sliding window, not a calendar bucket). */
 export interface LimitWindow {
