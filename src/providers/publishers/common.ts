@@ -1,4 +1,4 @@
-// Helpers shared by the publisher adapters. Pure: no I/O here (see http.ts for the one place that sends).
+// Helpers shared by the publisher adapters. Pure: no I/O here (../http.ts is the one place that sends).
 import type { Platform } from '../../domain/types';
 import { PermanentError } from '../errors';
 import { isRecord } from '../http';

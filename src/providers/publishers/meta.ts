@@ -1,5 +1,5 @@
 // Shared by the Meta publishers (Facebook, Instagram, Threads): default endpoints, the durable-progress bookkeeping
-// and the two-step container flow that Instagram and Threads share. HTTP lives in meta-http.ts.
+// and the two-step container flow that Instagram and Threads share. Graph answers are read in meta-errors.ts.
 import { NotReadyError, PermanentError, ReauthRequiredError, TransientError } from '../errors';
 import { isRecord } from '../http';
 import { type GraphCall, graphErrorOf, graphSend, idOf, parseGraphTime, sameText } from './meta-errors';
