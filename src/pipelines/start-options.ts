@@ -1,3 +1,4 @@
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { PipelineRequest, Priority } from '../domain/types';
 import { HeraldPlatforms, HeraldStatus, HeraldTenant } from '../workflows/messages';
 
@@ -12,6 +13,9 @@ export const PRIORITY_KEY: Record<Priority, number> = { critical: 1, high: 2, no
 export function pipelineStartOptions(p: { tenantId: string; workflowId: string; request: PipelineRequest }) {
   return {
     workflowId: p.workflowId,
+    // A pipeline runs once. Starting it again (a retried activity, a replayed request, a scheduled run that also starts
+    // it as a child) meets the run: a running one is kept, an ended one is not run a second time.
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     typedSearchAttributes: [
       { key: HeraldTenant, value: p.tenantId },
       { key: HeraldStatus, value: 'queued' },

@@ -80,6 +80,25 @@ describe('idempotency keys', () => {
     expect(theirs.status).toBe(202);
     expect(theirs.body.id).not.toBe(first.body.id);
   });
+
+  it('a replay that finds the pipeline looking unstarted starts it at most once: an ended run is not run again', async () => {
+    const body = dryRunRequest({ topic: 'Ended before its replay' });
+    const headers = { 'idempotency-key': 'ended-key-1' };
+    const first = await h.api('POST', '/v1/pipelines', body, { headers });
+    expect(first.status).toBe(202);
+    const handle = h.client.workflow.getHandle(`pipeline-${h.tenants.a}-${first.body.id}`);
+    await handle.result();
+    const ended = await handle.describe();
+    expect(ended.status.name).toBe('COMPLETED');
+    // As if the first attempt had stored the row and died before its start was seen: the replay starts it again.
+    await h.pool.query(`UPDATE pipelines SET state = jsonb_set(state, '{version}', '0') WHERE id = $1`, [first.body.id]);
+    const again = await h.api('POST', '/v1/pipelines', body, { headers });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+    const latest = await handle.describe();
+    expect(latest.runId).toBe(ended.runId);
+    expect(latest.status.name).toBe('COMPLETED');
+  });
 });
 
 describe('two tenants never see, list, approve or cancel each other', () => {
