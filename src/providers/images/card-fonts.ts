@@ -1,12 +1,12 @@
-// The fonts title cards are set in: Noto Sans (Latin with its diacritics, Greek, Cyrillic; regular and bold) and
-// the common part of Noto Sans JP (kana and the 2,618 most frequent kanji, bold), committed as WOFF files in
-// ./fonts with their licences (see fonts/README.md). Read from disk once, on the first card, and kept.
+// The fonts title cards are set in, committed as WOFF files in ./fonts with their licences (see fonts/README.md):
+// Noto Sans regular and bold (Latin with its diacritics, Greek, Cyrillic) and Noto Sans JP bold (kana and the
+// 2,618 most frequent kanji). Read from disk once, on the first card, and kept: satori parses a font list once per
+// array it is given, so the same array goes to every render.
 //
-// Each file is one unicode-range subset, so each gets its own family name: satori then falls back from one to
-// the next, in the order given here, for any character the first one lacks. The character map of every file is
-// read too, so the card can drop what no font draws instead of printing an empty box for it.
+// The character map of each file is read too, so the card can leave out what no font draws instead of printing
+// an empty box for it.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 
@@ -20,17 +20,20 @@ export interface CardFont {
 }
 
 export interface CardFonts {
-  /** In fallback order. */
+  /** In fallback order: satori sets each character in the first font that has it. */
   fonts: CardFont[];
-  /** The first font's name: the family the card asks for. */
+  /** The family the card asks for. */
   family: string;
   /** Whether some font has a glyph for the code point. */
   covers(codePoint: number): boolean;
 }
 
-// Latin first (its punctuation and digits are the ones meant), then the other alphabets, then Japanese from its
-// most frequent characters down.
-const SUBSET_ORDER = ['latin', 'latin-ext', 'vietnamese', 'greek', 'greek-ext', 'cyrillic', 'cyrillic-ext'];
+const FILES: { file: string; name: string; weight: 400 | 700 }[] = [
+  { file: 'noto-sans-400.woff', name: 'Noto Sans', weight: 400 },
+  { file: 'noto-sans-700.woff', name: 'Noto Sans', weight: 700 },
+  // Bold only: a subtitle in Japanese is set in it too (the subtitle is smaller and lighter in colour).
+  { file: 'noto-sans-jp-700.woff', name: 'Noto Sans JP', weight: 700 },
+];
 
 let loaded: CardFonts | undefined;
 
@@ -40,20 +43,8 @@ export function cardFonts(): CardFonts {
 }
 
 function loadFonts(): CardFonts {
-  const files = readdirSync(FONT_DIR).filter((f) => f.endsWith('.woff'));
-  const parsed = files.map((file) => {
-    const m = /^noto-sans-(.+)-(400|700)-normal\.woff$/.exec(file);
-    if (!m) throw new Error(`title card font with an unexpected name: ${file}`);
-    const subset = m[1];
-    const jp = /^jp-(\d+)$/.exec(subset);
-    const rank = jp ? SUBSET_ORDER.length + 1000 - Number(jp[1]) : SUBSET_ORDER.indexOf(subset);
-    if (rank < 0) throw new Error(`title card font of an unknown subset: ${file}`);
-    return { file, rank, name: `Noto Sans ${subset}`, weight: Number(m[2]) as 400 | 700 };
-  });
-  parsed.sort((a, b) => a.rank - b.rank || a.weight - b.weight);
-
   const covered = new Set<number>();
-  const fonts = parsed.map(({ file, name, weight }): CardFont => {
+  const fonts = FILES.map(({ file, name, weight }): CardFont => {
     const data = readFileSync(join(FONT_DIR, file));
     for (const cp of mappedCodePoints(data)) covered.add(cp);
     return { name, data, weight, style: 'normal' };
