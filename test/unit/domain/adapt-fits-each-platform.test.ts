@@ -1,7 +1,7 @@
 import { adaptForPlatform, checkVariantText, type AdaptOptions } from '../../../src/domain/adapt';
-import { countFor, PLATFORM_RULES, ruleFor } from '../../../src/domain/platform-rules';
-import { utf8Bytes } from '../../../src/domain/text-count';
-import { FORMATS, PLATFORMS, type ContentFormat, type Platform, type Variant } from '../../../src/domain/types';
+import { countFor } from '../../../src/domain/platform-rules';
+import { expectAllPartsFit } from '../../helpers/adapted-text';
+import { type ContentFormat, type Platform, type Variant } from '../../../src/domain/types';
 
 const FAMILY = '👨‍👩‍👧‍👦';
 
@@ -21,17 +21,6 @@ function sentence(i: number): string {
 }
 const longBody = (n: number) => Array.from({ length: n }, (_, i) => sentence(i + 1)).join(' ');
 
-/** Every part fits the platform's count and, for Bluesky, its byte limit; the variant reports the longest part. */
-function expectAllPartsFit(v: Variant, opts?: AdaptOptions): void {
-  const rule = ruleFor(v.platform, opts);
-  expect(v.limit).toBe(rule.limit);
-  expect(v.parts.length).toBeGreaterThan(0);
-  for (const part of v.parts) {
-    expect(countFor(v.platform, part)).toBeLessThanOrEqual(rule.limit);
-    if (rule.maxBytes !== undefined) expect(utf8Bytes(part)).toBeLessThanOrEqual(rule.maxBytes);
-  }
-  expect(v.length).toBe(Math.max(...v.parts.map((p) => countFor(v.platform, p))));
-}
 
 describe('adaptForPlatform: single posts', () => {
   test('a post that fits is returned whole with hashtags after a blank line and no adaptations', () => {
@@ -195,95 +184,6 @@ describe('adaptForPlatform: threads', () => {
     expect(v.parts.map(stripNumbering).join('')).toBe(body);
     expectAllPartsFit(v);
   });
-});
-
-// Deterministic generator, so a failure reproduces.
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const TOKENS = [
-  'durable',
-  'workflow',
-  'Temporal',
-  'ça',
-  'naïve',
-  'e\u0301te\u0301',
-  '日本語の文章です',
-  '中文字符',
-  '한국어',
-  'مرحبا',
-  '👋',
-  '👍🏽',
-  FAMILY,
-  '🏳️‍🌈',
-  '🇺🇸🇫🇷',
-  '1️⃣',
-  'https://example.com/a/rather/long/path?with=query&and=more',
-  'https://a.co',
-  'example.org/path',
-  '@alice@mastodon.social',
-  '@bob',
-  '#tag',
-  'Donaudampfschifffahrtsgesellschaftskapitän',
-  // Single words longer than some limits, so parts must break inside them.
-  `https://example.com/${'segment/'.repeat(40)}`,
-  '長い日本語の文章'.repeat(19),
-  // Kept short: twitter-text's URL pattern takes quadratic time over a long emoji run ending in a dot.
-  FAMILY.repeat(12),
-];
-const ENDINGS = [' ', ' ', ' ', '. ', '! ', '? ', '。', '\n', '\n\n', ', '];
-
-function randomText(rand: () => number, maxTokens: number): string {
-  const n = Math.floor(rand() * maxTokens);
-  let text = '';
-  for (let i = 0; i < n; i++) {
-    text += TOKENS[Math.floor(rand() * TOKENS.length)] + ENDINGS[Math.floor(rand() * ENDINGS.length)];
-  }
-  return text;
-}
-
-describe('property: every part fits its platform', () => {
-  const rand = mulberry32(20240601);
-  const cases = Array.from({ length: 60 }, (_, i) => ({
-    i,
-    body: randomText(rand, i % 3 === 0 ? 300 : 100),
-    title: randomText(rand, 8),
-    hashtags: randomText(rand, 10).split(/\s+/).filter(Boolean),
-  }));
-
-  test.each(PLATFORMS.map((p) => [p]))('%s: generated text with emoji, CJK, URLs and ZWJ sequences', (platform) => {
-    for (const c of cases) {
-      for (const format of FORMATS) {
-        const opts: AdaptOptions = c.i % 5 === 0 ? { mastodonMaxChars: 300, instagramHashtagCap: 3 } : {};
-        const v = adaptForPlatform({ title: c.title, body: c.body, hashtags: c.hashtags, format, platform }, opts);
-        expectAllPartsFit(v, opts);
-        if (!(format === 'thread' && PLATFORM_RULES[platform].threads)) expect(v.parts).toHaveLength(1);
-        if (v.parts.length > 1) {
-          v.parts.forEach((p, k) => expect(p.startsWith(`${k + 1}/${v.parts.length} `)).toBe(true));
-          expect(v.adaptations).toContain(`split into ${v.parts.length} posts`);
-        }
-      }
-    }
-  });
-
-  test.each(PLATFORMS.filter((p) => PLATFORM_RULES[p].threads).map((p) => [p]))(
-    '%s: a split thread keeps every non-space character of the body, in order',
-    (platform) => {
-      for (const c of cases) {
-        const body = c.body.trim();
-        const v = adaptForPlatform({ title: '', body, hashtags: [], format: 'thread', platform });
-        const rejoined = v.parts.map((p) => (v.parts.length > 1 ? p.replace(/^\d+\/\d+ /, '') : p)).join('');
-        expect(rejoined.replace(/\s+/g, '')).toBe(body.replace(/\s+/g, ''));
-      }
-    },
-  );
 });
 
 describe('checkVariantText', () => {
