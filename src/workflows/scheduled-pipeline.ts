@@ -1,9 +1,9 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { PipelineRequest, Priority } from '../domain/types';
+import type { PipelineRequest } from '../domain/types';
+import { pipelineStartOptions } from '../pipelines/start-options';
 import { contentPipeline } from './content-pipeline';
-import { HeraldPlatforms, HeraldStatus, HeraldTenant } from './messages';
 
 // Storing the row must land; but a run that cannot store it for half an hour gives up, so a BUFFER_ONE schedule is
 // not held up behind it forever (the next tick tries again).
@@ -13,9 +13,6 @@ const { createScheduledPipeline } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-// The same task-queue priority keys the API gives pipelines it starts (src/api/routes/pipelines.ts).
-const PRIORITY_KEY: Record<Priority, number> = { critical: 1, high: 2, normal: 3, low: 4 };
-
 export interface ScheduledPipelineInput {
   tenantId: string;
   scheduleId: string;
@@ -23,27 +20,22 @@ export interface ScheduledPipelineInput {
 }
 
 /**
- * One run of a recurring pipeline, started by the tenant's Temporal Schedule: stores the pipeline row as
- * POST /v1/pipelines would, starts `contentPipeline` as an abandoned child (it lives on, and can be approved or
- * cancelled, independently of this short run), and returns the pipeline id once the child has started.
+ * One run of a recurring pipeline, started by the tenant's Temporal Schedule: creates and starts the pipeline as
+ * POST /v1/pipelines does (the activity, through src/pipelines), and returns its id once it runs.
  */
 export async function scheduledPipeline({ tenantId, scheduleId, request }: ScheduledPipelineInput): Promise<string> {
   const { pipelineId, workflowId, state } = await createScheduledPipeline({ tenantId, scheduleId, request, runWorkflowId: workflowInfo().workflowId });
+  // The start an activity from before that change left to this workflow. With today's activity the pipeline is
+  // already running, so this meets WorkflowExecutionAlreadyStartedError; it stays so that every run, recorded or
+  // in flight, issues the same commands. As an abandoned child the pipeline lives on, and can be approved or
+  // cancelled, independently of this short run.
   try {
     await startChild(contentPipeline, {
-      workflowId,
+      ...pipelineStartOptions({ tenantId, workflowId, request }),
       args: [{ state }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      typedSearchAttributes: [
-        { key: HeraldTenant, value: tenantId },
-        { key: HeraldStatus, value: 'queued' },
-        { key: HeraldPlatforms, value: [...new Set(request.targets.map((t) => t.platform))] },
-      ],
-      priority: { priorityKey: PRIORITY_KEY[request.priority] ?? PRIORITY_KEY.normal, fairnessKey: tenantId },
-      memo: { tenantId },
     });
   } catch (err) {
-    // Only possible when an earlier attempt of this run already started it: the pipeline is running, which is the goal.
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   return pipelineId;
