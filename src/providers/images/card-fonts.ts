@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 
-export const FONT_DIR = join(__dirname, 'fonts');
+const FONT_DIR = join(__dirname, 'fonts');
 
 export interface CardFont {
   name: string;
@@ -56,7 +56,7 @@ function loadFonts(): CardFonts {
 // The character map ('cmap') of a WOFF file: which code points have a glyph.
 
 /** Code points the font maps to a glyph other than .notdef. */
-export function mappedCodePoints(woff: Buffer): number[] {
+function mappedCodePoints(woff: Buffer): number[] {
   const cmap = woffTable(woff, 'cmap');
   const count = cmap.readUInt16BE(2);
   let best: { format: number; offset: number } | undefined;
