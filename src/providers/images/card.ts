@@ -4,6 +4,7 @@
 // Fonts and what they cover: ./card-fonts.ts.
 
 import { renderAsync } from '@resvg/resvg-js';
+import { PNG } from 'pngjs';
 import satori from 'satori';
 import { cardFonts } from './card-fonts';
 import type { FoundImage, ImageRequest, ImageSource } from './types';
@@ -121,7 +122,10 @@ export async function renderCard(input: CardInput): Promise<Buffer> {
         `${background(geo, palette)}${text}</svg>`;
       // Drawn on libuv's thread pool, so the event loop stays free for the rest of the worker meanwhile.
       const image = await renderAsync(card, { font: { loadSystemFonts: false }, fitTo: { mode: 'original' } });
-      return image.asPng();
+      const png = new PNG({ width: image.width, height: image.height });
+      png.data = image.pixels;
+      // RGBA with the "Up" filter: as fast as resvg's own encoder on a smooth gradient, and a third smaller.
+      return PNG.sync.write(png, { colorType: 6, filterType: 2 });
     }
     size = max(geo.minSize, floor(size * 0.92));
   }
