@@ -50,7 +50,7 @@ process.on('exit', () => {
 /**
  * Spawns a child and tracks it. `detached` (ignored on Windows) puts the child in its own process group, so a Ctrl-C
  * on the terminal reaches only this process, which then forwards exactly one signal (a second SIGINT makes
- * close-with-grace exit with code 1).
+ * the app's shutdown (src/bootstrap/shutdown.ts) exit at once with code 1).
  * Returns { child, exited: Promise<{code, signal}> }.
  */
 export function spawnTracked(command, args, options = {}) {
