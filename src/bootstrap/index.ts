@@ -52,7 +52,7 @@ export async function boot(opts: BootOptions): Promise<Booted> {
     let config = loadConfig();
     const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: opts.name });
     shutdown = new Shutdown(logger, { graceMs: opts.graceMs });
-    const roles = (opts.api ? 1 : 0) + (opts.worker ? 1 : 0);
+    const roles = Math.max(1, (opts.api ? 1 : 0) + (opts.worker ? 1 : 0));
     const pools = await startDatabase(config, logger, shutdown, { command: opts.command, embedded: Boolean(opts.development), pools: roles });
     let devKey: string | null = null;
     if (opts.development && config.apiKeys.length === 0) {
