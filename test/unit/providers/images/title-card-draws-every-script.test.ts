@@ -104,6 +104,18 @@ describe('title card glyph coverage', () => {
     expect(toRenderable(`日本${PRIVATE_USE}語 서울 🚀`)).toBe('日本語');
   });
 
+  it('keeps exactly the characters the fonts have (the card reads the same character maps)', () => {
+    const wrong: string[] = [];
+    for (let cp = 0x21; cp <= 0xffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const ch = String.fromCodePoint(cp);
+      if (/\s|\p{Cc}|\p{Cf}/u.test(ch) || ch.normalize('NFC') !== ch) continue;
+      const inFonts = fontsWith(ch).length > 0;
+      if (inFonts !== (toRenderable(ch) === ch)) wrong.push(`U+${cp.toString(16)} ${inFonts ? 'left out' : 'kept'}`);
+    }
+    expect(wrong.slice(0, 20)).toEqual([]);
+  });
+
   it('commits the fonts with their licence', () => {
     for (const licence of ['OFL.txt', 'OFL-NotoSansJP.txt']) {
       expect(readFileSync(join(FONT_DIR, licence), 'utf8')).toContain('SIL OPEN FONT LICENSE Version 1.1');
