@@ -3,16 +3,10 @@
 import { adaptForPlatform, type AdaptOptions } from '../../../src/domain/adapt';
 import { PLATFORM_RULES } from '../../../src/domain/platform-rules';
 import { FORMATS, PLATFORMS } from '../../../src/domain/types';
-import { expectAllPartsFit, mulberry32, randomText } from '../../helpers/adapted-text';
+import { expectAllPartsFit, generatedCases } from '../../helpers/adapted-text';
 
 describe('property: every part fits its platform', () => {
-  const rand = mulberry32(20240601);
-  const cases = Array.from({ length: 60 }, (_, i) => ({
-    i,
-    body: randomText(rand, i % 3 === 0 ? 300 : 100),
-    title: randomText(rand, 8),
-    hashtags: randomText(rand, 10).split(/\s+/).filter(Boolean),
-  }));
+  const cases = generatedCases();
 
   test.each(PLATFORMS.map((p) => [p]))('%s: generated text with emoji, CJK, URLs and ZWJ sequences', (platform) => {
     for (const c of cases) {

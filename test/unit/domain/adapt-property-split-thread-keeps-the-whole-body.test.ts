@@ -2,16 +2,10 @@
 import { adaptForPlatform } from '../../../src/domain/adapt';
 import { PLATFORM_RULES } from '../../../src/domain/platform-rules';
 import { PLATFORMS } from '../../../src/domain/types';
-import { mulberry32, randomText } from '../../helpers/adapted-text';
+import { generatedCases } from '../../helpers/adapted-text';
 
 describe('property: a split thread keeps the whole body', () => {
-  const rand = mulberry32(20240601);
-  const cases = Array.from({ length: 60 }, (_, i) => ({
-    i,
-    body: randomText(rand, i % 3 === 0 ? 300 : 100),
-    title: randomText(rand, 8),
-    hashtags: randomText(rand, 10).split(/\s+/).filter(Boolean),
-  }));
+  const cases = generatedCases();
 
   test.each(PLATFORMS.filter((p) => PLATFORM_RULES[p].threads).map((p) => [p]))(
     '%s: a split thread keeps every non-space character of the body, in order',
