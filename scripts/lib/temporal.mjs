@@ -200,11 +200,13 @@ async function goBuild({ go, cacheDir, env, logFile, progressEveryMs, say }) {
   });
   let downloads = 0;
   let packages = 0;
-  let doing = 'starting';
+  let doing = `resolving ${TEMPORAL_CLI_MODULE}`;
+  let lastOutput = Date.now();
   let pending = '';
   let lastLines = [];
   const onData = (chunk) => {
     log.write(chunk);
+    lastOutput = Date.now();
     pending += chunk;
     const lines = pending.split('\n');
     pending = lines.pop();
@@ -225,7 +227,10 @@ async function goBuild({ go, cacheDir, env, logFile, progressEveryMs, say }) {
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
   const timer = setInterval(() => {
-    say(`go build ${fmtTime(Date.now() - started)}: ${doing} (${downloads} modules downloaded, ${packages} packages compiled)`);
+    const now = Date.now();
+    // Go prints nothing while it compiles a large package or links (the last minute or two).
+    const quiet = now - lastOutput >= progressEveryMs ? `, no output for ${fmtTime(now - lastOutput)}` : '';
+    say(`go build ${fmtTime(now - started)}: ${doing} (${downloads} modules downloaded, ${packages} packages compiled${quiet})`);
   }, progressEveryMs);
   const result = await exited;
   clearInterval(timer);
