@@ -15,6 +15,7 @@ import { isWindows } from './lib/proc.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const resultsDir = path.join(root, '.data', 'ci');
 const MIN = 60_000;
+const CLOSED_PG = 'postgres://postgres@127.0.0.1:1/none';
 const say = (msg) => console.log(`ci: ${msg}`);
 
 /** Runs a command with inherited output in its own process group; kills the group after timeoutMs. */
@@ -101,7 +102,16 @@ async function main() {
       record('unit tier on Node 24', { ok: false, code: 1, seconds: 0 }, `: ${err.message}`);
     }
     if (binDir) {
-      const env = { ...process.env, PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}` };
+      // No service at all: the databases and Redis on a closed port, no Temporal (the unit tier must not need them).
+      const env = {
+        ...process.env,
+        PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}`,
+        DATABASE_URL: CLOSED_PG,
+        TEST_DATABASE_URL: CLOSED_PG,
+        REDIS_URL: 'redis://127.0.0.1:1',
+      };
+      delete env.TEMPORAL_ADDRESS;
+      delete env.TEST_TEMPORAL_ADDRESS;
       await jestStep('unit tier on Node 24', ['run', 'test:unit'], { env, timeoutMs: 10 * MIN });
     }
   }
