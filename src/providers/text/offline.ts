@@ -28,8 +28,8 @@ export function createOfflineTextGenerator(): TextGenerator {
 
 /** The writer itself, synchronous and pure. */
 export function writeOffline(input: GenerateTextInput): GeneratedText {
-  const topic = deShout(clip(oneLine(input.topic) || 'Untitled', 160));
-  const audience = clip(oneLine(input.audience ?? '').replace(/[.!?;:,]+$/, ''), 80);
+  const topic = deShout(clipAtWord(oneLine(input.topic) || 'Untitled', 160));
+  const audience = clipAtWord(oneLine(input.audience ?? '').replace(/[.!?;:,]+$/, ''), 80);
   const voice = voiceFor(input.voice);
   const seed = hash(`${topic.toLowerCase()}|${input.format}`);
   const sentences = briefSentences(input.brief ?? '', topic);
@@ -478,7 +478,7 @@ export function titleFromTopic(topic: string): string {
     if (!first && !last && SMALL_WORDS.has(bare)) return w.toLowerCase();
     return w.replace(/\p{L}/u, (c) => c.toUpperCase());
   });
-  return clip(titled.join(' '), 120);
+  return clipAtWord(titled.join(' '), 120);
 }
 
 /** An all-capitals topic in ordinary case, keeping short acronyms: "AI IN HEALTHCARE" -> "AI in healthcare". */
@@ -599,11 +599,13 @@ function jaccard(a: Set<string>, b: Set<string>): number {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-function oneLine(s: string): string {
+/** Text on one line, runs of whitespace as one space. */
+export function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
 }
 
-function clip(s: string, max: number): string {
+/** At most `max` characters, cut at a word when one ends in the second half. */
+export function clipAtWord(s: string, max: number): string {
   if (s.length <= max) return s;
   const cut = s.slice(0, max);
   const space = cut.lastIndexOf(' ');

@@ -3,7 +3,7 @@
 // always give the same prompt (no clock, no randomness, stable whitespace).
 import { FORMATS, type ContentFormat } from '../../domain/types';
 import { TransientError } from '../errors';
-import { titleFromTopic } from './offline';
+import { clipAtWord, oneLine, titleFromTopic } from './offline';
 import type { GenerateTextInput, TextPrompt } from './types';
 
 export const TEXT_TEMPERATURE = 0.7;
@@ -32,9 +32,9 @@ const FORMAT_RULES: Record<ContentFormat, string> = {
 
 export function buildPrompt(input: GenerateTextInput): TextPrompt {
   const format: ContentFormat = (FORMATS as readonly string[]).includes(input.format) ? input.format : 'post';
-  const topic = clip(oneLine(input.topic), TOPIC_MAX_CHARS) || 'Untitled';
-  const voice = clip(oneLine(input.voice ?? ''), VOICE_MAX_CHARS);
-  const audience = clip(oneLine(input.audience ?? ''), AUDIENCE_MAX_CHARS);
+  const topic = clipAtWord(oneLine(input.topic), TOPIC_MAX_CHARS) || 'Untitled';
+  const voice = clipAtWord(oneLine(input.voice ?? ''), VOICE_MAX_CHARS);
+  const audience = clipAtWord(oneLine(input.audience ?? ''), AUDIENCE_MAX_CHARS);
   const brief = tidyBrief(input.brief ?? '');
 
   const system = [
@@ -322,20 +322,9 @@ function cleanTitle(raw: string): string {
     .replace(/^(\*\*|__)(.*)\1$/, '$2')
     .replace(/^["'“‘](.*)["'”’]$/u, '$1')
     .trim();
-  return clip(t, TITLE_MAX_CHARS);
+  return clipAtWord(t, TITLE_MAX_CHARS);
 }
 
 function fallbackTitle(topic: string): string {
-  return titleFromTopic(clip(oneLine(topic), TOPIC_MAX_CHARS) || 'Untitled');
-}
-
-function oneLine(s: string): string {
-  return s.replace(/\s+/g, ' ').trim();
-}
-
-function clip(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const cut = s.slice(0, max);
-  const space = cut.lastIndexOf(' ');
-  return (space > max / 2 ? cut.slice(0, space) : cut).trim();
+  return titleFromTopic(clipAtWord(oneLine(topic), TOPIC_MAX_CHARS) || 'Untitled');
 }
