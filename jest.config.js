@@ -4,9 +4,11 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // A few dependencies ship ESM only (content-disposition under @fastify/static): compile them to CommonJS too.
-  transform: { '^.+\\.ts$': swc, '^.+\\.m?js$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
+  // A few dependencies ship ESM only (content-disposition under @fastify/static): compile them to CommonJS too. PGlite
+  // (test/helpers/in-process-postgres.ts) imports Node builtins with import(), which Jest's sandbox refuses: compiled,
+  // they become require().
+  transform: { '^.+\\.ts$': swc, '^.+\\.[mc]?js$': swc },
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|@electric-sql/pglite)/)'],
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   testTimeout: 60000,

@@ -1,17 +1,15 @@
 // The publishPost activity under @temporalio/testing's MockActivityEnvironment, against the X imitation server over
-// real HTTP, with the account read from PostgreSQL (the activity's one dependency on a service, which is why this file
-// is in the integration tier; the in-process resilience layer needs no Redis). Each part a platform accepts is sent
+// real HTTP, with no service: the account is read by the real repository from PostgreSQL inside this process (PGlite,
+// with the project's migrations), and the resilience layer is the in-process one (no Redis). Each part a platform accepts is sent
 // as heartbeat details; an attempt that stopped halfway through a thread (here: cancelled after part 2) is resumed by
 // the next attempt from those details, which posts only what is missing; and cancelling the activity aborts the HTTP
 // request in flight at once.
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { Pool } from 'pg';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createPublishPost, type PublishPostArgs, type PublishPostResult } from '../../../src/activities/publish-post';
 import { createAccountRepository } from '../../../src/db/accounts-repo';
-import { createPool } from '../../../src/db/pool';
 import { createSecretBox } from '../../../src/db/secret-box';
 import { createTenantRepository } from '../../../src/db/tenants-repo';
 import type { Platform } from '../../../src/domain/types';
@@ -19,23 +17,23 @@ import { createXPublisher } from '../../../src/providers/publishers/x';
 import type { Publisher, PublishProgress } from '../../../src/providers/publishers/types';
 import { createResilience, type Resilience } from '../../../src/resilience';
 import { startXFake, type XFake } from '../../fakes/x-server';
-import { testDatabaseUrl } from '../../helpers/env';
+import { startInProcessPostgres, type InProcessPostgres } from '../../helpers/in-process-postgres';
 
 const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7); // any 32 bytes: the accounts sealed here are read back here only
 const TENANT = `t_publish_post_${process.pid}`;
 const THREAD = ['One: a workflow keeps its place.', 'Two: a retry knows what was posted.', 'Three: nothing is posted twice.'];
 
-let pool: Pool;
+let db: InProcessPostgres;
 let x: XFake;
 let resilience: Resilience;
 let publishPost: ReturnType<typeof createPublishPost>;
 let accountId: string;
 
 beforeAll(async () => {
-  pool = createPool(testDatabaseUrl());
+  db = await startInProcessPostgres();
   x = await startXFake();
-  await createTenantRepository(pool).ensure(TENANT);
-  const accounts = createAccountRepository(pool, createSecretBox(TEST_ENCRYPTION_KEY));
+  await createTenantRepository(db.pool).ensure(TENANT);
+  const accounts = createAccountRepository(db.pool, createSecretBox(TEST_ENCRYPTION_KEY));
   const tokens = x.issueTokens();
   const account = await accounts.create({
     tenantId: TENANT,
@@ -63,7 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await resilience?.close();
   await x?.close();
-  await pool?.end();
+  await db?.close();
 });
 beforeEach(() => {
   x.slowAnswer(0);
