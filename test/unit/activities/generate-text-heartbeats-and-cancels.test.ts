@@ -70,13 +70,11 @@ it('heartbeats while the provider writes, then returns what it wrote', async () 
 
   expect(out.content.provider).toBe('openai');
   expect(out.content.body.length).toBeGreaterThan(0);
-  // A beat every 2 s while the model writes (no progress to report: no details), and none once the answer is in.
+  // A beat every 2 s while the model writes, with no progress to report (no details). That beats stop with the work is
+  // checked in heartbeat-resends-the-latest-progress.test.ts.
   expect(beats.length).toBeGreaterThanOrEqual(1);
   expect(beats[0] - started).toBeGreaterThanOrEqual(HEARTBEAT_EVERY_MS - 100);
   expect(details.every((d) => d === undefined)).toBe(true);
-  const after = beats.length;
-  await new Promise((r) => setTimeout(r, HEARTBEAT_EVERY_MS + 300));
-  expect(beats).toHaveLength(after);
 });
 
 it('cancelling the activity aborts the provider call within seconds, and the activity ends with the cancellation', async () => {
