@@ -137,6 +137,12 @@ async function sdkDownload({ root, cacheDir, infoUrl, probeTimeoutMs, stallTimeo
   say(`downloading ${info.bytes ? mb(info.bytes) : 'the archive'} from ${info.archiveUrl}...`);
   fs.mkdirSync(cacheDir, { recursive: true });
   const partial = `${dest}.downloading`;
+  // A download stopped half-way (Ctrl-C) leaves this file; the SDK would wait for it to go stale before starting over.
+  try {
+    if (Date.now() - fs.statSync(partial).mtimeMs > stallTimeoutMs) fs.rmSync(partial, { force: true });
+  } catch {
+    // none
+  }
   const { child, exited } = spawnTracked(process.execPath, ['-e', SDK_DOWNLOAD_SCRIPT, cacheDir], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
