@@ -1,7 +1,5 @@
 import { Pool } from 'pg';
 
-export type Db = Pool;
-
 /**
  * How long a caller waits for a new connection before the pool gives up. Short, so that while PostgreSQL is away the
  * API answers 503 within seconds instead of holding the request (an open connection is reused and never waits).

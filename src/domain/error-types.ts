@@ -15,4 +15,3 @@ export const ErrorType = {
   AccountMissing: 'AccountMissing',
   NotReady: 'NotReady',
 } as const;
-export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];

@@ -1,4 +1,3 @@
 export { createPipeline, type CreatedPipeline, type PipelineCreationDeps, type PipelineSource } from './create-pipeline';
 export { BacklogFullError, IdempotencyKeyReusedError, PipelineNotStartedError, TargetAccountError } from './errors';
-export { pipelineStartOptions, PRIORITY_KEY } from './start-options';
 export { checkTargetAccounts } from './target-accounts';

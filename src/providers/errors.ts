@@ -1,6 +1,6 @@
 // Provider errors by meaning. activities/failures.ts is the one place they become ApplicationFailures. The ones the
 // resilience policies act on (ProviderError itself, RateLimitedError, TransientError, BreakerOpenError) are theirs.
-import { ProviderError, RateLimitedError, TransientError } from '../resilience/errors';
+import { ProviderError } from '../resilience/errors';
 
 export { BreakerOpenError, ProviderError, RateLimitedError, TransientError } from '../resilience/errors';
 
@@ -18,18 +18,6 @@ export class DuplicateError extends ProviderError {
 }
 /** Will fail the same way every time (bad request, not found, forbidden). */
 export class PermanentError extends ProviderError {}
-
-export function isProviderError(e: unknown): e is ProviderError {
-  return e instanceof ProviderError;
-}
-
-/** Classifies a plain HTTP failure the way most providers mean it. Adapters refine this for their own bodies. */
-export function classifyHttpStatus(provider: string, status: number, detail: string, retryAfterMs?: number): ProviderError {
-  if (status === 429) return new RateLimitedError(provider, `rate limited (429) ${detail}`.trim(), retryAfterMs ?? 60_000, status);
-  if (status === 401) return new AuthExpiredError(provider, `unauthorized (401) ${detail}`.trim(), status);
-  if (status === 408 || status === 409 || status >= 500) return new TransientError(provider, `HTTP ${status} ${detail}`.trim(), status);
-  return new PermanentError(provider, `HTTP ${status} ${detail}`.trim(), status);
-}
 
 /** The platform is still processing (an Instagram or Threads container): ask again after retryAfterMs. */
 export class NotReadyError extends ProviderError {

@@ -13,8 +13,8 @@ import { createResponseCache } from './response-cache';
 import type { BreakerSnapshot, CacheStats, CallContext, CircuitBreaker, RateInfo, RateLimiter, ResilienceConfig, ResponseCache, WindowSnapshot } from './types';
 
 export * from './types';
-export { DEFAULT_BREAKER, DEFAULT_CACHE_TTL_MS, DEFAULT_LIMITS } from './defaults';
-export { BreakerOpenError, isBreakerOpenError, isRateLimitedError, isTransientFailure, ProviderError, RateLimitedError, TransientError } from './errors';
+export { DEFAULT_LIMITS } from './defaults';
+export { BreakerOpenError, isBreakerOpenError, isRateLimitedError, isTransientFailure, RateLimitedError } from './errors';
 export { cacheKey } from './response-cache';
 export { createRedisClient } from './redis-client';
 

@@ -69,7 +69,6 @@ export const pipelineRequestSchema = z
       if (ms !== null && (ms < 1000 || ms > MAX_APPROVAL_TIMEOUT_MS)) ctx.addIssue({ code: 'custom', path: ['approval', 'timeout'], message: 'approval.timeout must be between 1s and 30d' });
     }
   });
-export type PipelineRequestInput = z.infer<typeof pipelineRequestSchema>;
 
 export const listQuerySchema = z.strictObject({
   status: z.enum(PIPELINE_STATUSES).optional(),

@@ -103,6 +103,5 @@ export const scheduleRequestSchema = z
       ctx.addIssue({ code: 'custom', path: ['pipeline', 'publishAt'], message: 'publishAt is not allowed in a recurring pipeline: each run publishes when it is ready' });
     }
   });
-export type ScheduleRequestInput = z.infer<typeof scheduleRequestSchema>;
 
 export const scheduleIdParams = z.object({ id: z.string().min(1).max(100) });

@@ -2,7 +2,6 @@ import type { CallContext } from '../rate-info';
 
 /** Every image source Herald has, in its default order; `card` (a drawn title card) never fails and comes last. */
 export const IMAGE_SOURCE_NAMES = ['openai', 'stability', 'unsplash', 'pexels', 'card'] as const;
-export type ImageSourceName = (typeof IMAGE_SOURCE_NAMES)[number];
 
 export interface ImageRequest {
   title: string;

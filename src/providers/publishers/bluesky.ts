@@ -72,14 +72,9 @@ export function blueskyFacets(text: string): BlueskyFacet[] {
 // Record keys
 
 const S32 = '234567abcdefghijklmnopqrstuvwxyz';
-const TID_RE = /^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/;
 /** Derived keys carry a timestamp within 2023 (record keys are opaque; this keeps them plausible and in the past). */
 const TID_BASE_US = BigInt(Date.UTC(2023, 0, 1)) * 1000n;
 const TID_RANGE_US = 365n * 24n * 3600n * 1_000_000n;
-
-export function isValidTid(s: string): boolean {
-  return TID_RE.test(s);
-}
 
 /** A valid TID derived from the publication's idempotency key and the part: the same on every attempt. */
 export function blueskyRecordKey(idempotencyKey: string, index: number): string {

@@ -62,11 +62,6 @@ export function findLinks(text: string): { url: string; start: number; end: numb
   return links;
 }
 
-/** Thrown by publishers whose live publishing is built by a later issue. */
-export function notAvailableYet(platform: Platform): PermanentError {
-  return new PermanentError(platform, `live publishing to ${platform} is not available yet; use dryRun`);
-}
-
 /** The wire form of a prepared request's JSON body. */
 export function jsonWire(req: PreparedRequest): { method: string; headers: Record<string, string>; body: string } {
   return { method: req.method, headers: req.headers, body: JSON.stringify(req.body) };

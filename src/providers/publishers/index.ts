@@ -48,14 +48,14 @@ export function createPublishers(config: PublishersConfig = {}): Record<Platform
   };
 }
 
-export type { Publisher, PublishInput, PreparedRequest, PublishResult } from './types';
+export type { Publisher } from './types';
 export { createXPublisher } from './x';
-export { createLinkedInPublisher, escapeLittleText } from './linkedin';
+export { createLinkedInPublisher } from './linkedin';
 export { createFacebookPublisher } from './facebook';
 export { createInstagramPublisher } from './instagram';
 export { createThreadsPublisher } from './threads';
 export { createMastodonPublisher } from './mastodon';
-export { createBlueskyPublisher, blueskyFacets } from './bluesky';
+export { createBlueskyPublisher } from './bluesky';
 export { createSlackPublisher } from './slack';
 export { createDiscordPublisher } from './discord';
 export { createWebhookPublisher } from './webhook';
