@@ -4,7 +4,7 @@ import { PLATFORMS } from '../domain/types';
 import { IMAGE_SOURCE_NAMES } from '../providers/images/types';
 import type { StabilityEngine } from '../providers/images/stability';
 import type { PublishersConfig } from '../providers/publishers';
-import { DEFAULT_LIMITS } from '../resilience/defaults';
+import { DEFAULT_BREAKER, DEFAULT_CACHE_TTL_MS, DEFAULT_LIMITS } from '../resilience/defaults';
 import { parseBreakerSpec, parseLimitSpec, type BreakerSettings, type ProviderLimits, type ResilienceConfig } from '../resilience/types';
 
 // The only reader of process.env. A bad value stops start-up with a message naming the variable.
@@ -141,7 +141,7 @@ const envSchema = z.object({
   UNSPLASH_BASE_URL: optionalUrl('UNSPLASH_BASE_URL'),
   PEXELS_API_KEY: z.string().optional(),
   PEXELS_BASE_URL: optionalUrl('PEXELS_BASE_URL'),
-  AI_CACHE_TTL: duration('AI_CACHE_TTL').default(86_400_000),
+  AI_CACHE_TTL: duration('AI_CACHE_TTL').default(DEFAULT_CACHE_TTL_MS),
   AI_TIMEOUT: duration('AI_TIMEOUT').default(120_000),
   X_API_BASE_URL: optionalUrl('X_API_BASE_URL'),
   X_CLIENT_ID: z.string().optional(),
@@ -314,7 +314,7 @@ function aiConfig(e: Env, problems: string[]): AiConfig {
 function resilienceConfig(env: Record<string, string>, problems: string[]): ResilienceConfig {
   const limits: Record<string, ProviderLimits> = {};
   const breakers: Record<string, BreakerSettings> = {};
-  let defaultBreaker: BreakerSettings = { failures: 5, cooldownMs: 60_000 };
+  let defaultBreaker: BreakerSettings = DEFAULT_BREAKER;
   const parse = <T>(name: string, fn: (v: string) => T): T | undefined => {
     const v = env[name];
     if (v === undefined) return undefined;
@@ -337,5 +337,5 @@ function resilienceConfig(env: Record<string, string>, problems: string[]): Resi
     if (b) breakers[p] = b;
   }
   // Herald's own waiting callers (Temporal activities) come back on retry timers: spaced slots keep them in single file.
-  return { limits, breakers, defaultBreaker, cacheTtlMs: parseDuration(env.AI_CACHE_TTL ?? '24h') ?? 86_400_000, spaceReservations: true };
+  return { limits, breakers, defaultBreaker, cacheTtlMs: parseDuration(env.AI_CACHE_TTL ?? '') ?? DEFAULT_CACHE_TTL_MS, spaceReservations: true };
 }

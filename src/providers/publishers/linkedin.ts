@@ -2,6 +2,7 @@
 // LinkedIn has no threads (the parts become one post) and no idempotency key, but it refuses a repeat with
 // 422 "Content is a duplicate of urn:li:share:N": that URN is taken as the post. A retry after an unknown outcome
 // first looks among the author's latest posts (the Posts finder, q=author), so it never counts on that refusal.
+import { escapeLittleText } from '../../domain/text-count';
 import { AuthExpiredError, PermanentError, RateLimitedError, ReauthRequiredError, TransientError, type ProviderError } from '../errors';
 import { type HttpAnswer, type HttpCall, httpRequest, isRecord, retryAfterHeaderMs, trimTrailingSlash } from '../http';
 import { bearer, BEARER_REDACTED, bytesOf, joinParts, JSON_HEADERS, jsonWire, placeholder, requireCredential, setting, str } from './common';
@@ -22,14 +23,6 @@ export interface LinkedInPublisherConfig {
   timeoutMs?: number;
   /** LinkedIn's 429 carries no Retry-After: how long to wait then. Default 60 s. */
   rateLimitRetryMs?: number;
-}
-
-/**
- * LinkedIn "little text": these characters must be backslash-escaped in `commentary`, or the post is silently cut at
- * the first one: \ | { } @ [ ] ( ) < > # * _ ~
- */
-export function escapeLittleText(text: string): string {
-  return text.replace(/[\\|{}@[\]()<>#*_~]/g, (c) => `\\${c}`);
 }
 
 /** The post author: settings.authorUrn, else a person or organization id, else a placeholder. */

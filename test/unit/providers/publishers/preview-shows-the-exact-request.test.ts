@@ -2,7 +2,7 @@ import { PLATFORMS, type Platform } from '../../../../src/domain/types';
 import { PermanentError } from '../../../../src/providers/errors';
 import { blueskyFacets } from '../../../../src/providers/publishers/bluesky';
 import { createPublishers, type PublishersConfig } from '../../../../src/providers/publishers/index';
-import { escapeLittleText } from '../../../../src/providers/publishers/linkedin';
+import { escapeLittleText } from '../../../../src/domain/text-count';
 import type { PreparedRequest, PublishInput } from '../../../../src/providers/publishers/types';
 
 const FIXED_NOW = new Date('2026-03-01T09:30:00.000Z');
