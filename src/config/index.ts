@@ -108,6 +108,22 @@ const envSchema = z.object({
       }
       return n;
     }),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
+  REVIEW_LINK_TTL: duration('REVIEW_LINK_TTL').default(72 * 3_600_000),
+  ACCOUNT_EXPIRY_WARNING: duration('ACCOUNT_EXPIRY_WARNING').default(7 * 86_400_000),
+  WORKER_METRICS_PORT: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) {
+        ctx.addIssue({ code: 'custom', message: `WORKER_METRICS_PORT must be a port number 0..65535 (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl('OTEL_EXPORTER_OTLP_ENDPOINT'),
   INSTAGRAM_MAX_HASHTAGS: z
     .string()
     .default('5')
@@ -195,6 +211,16 @@ export type Config = {
   tokenRefreshEveryMs: number;
   tokenRefreshAheadMs: number;
   tenantMaxActivePipelines: number;
+  /** Webhook URLs may point at private and loopback addresses (development, tests). */
+  webhookAllowPrivate: boolean;
+  /** How long a review link lives unless the request says otherwise. */
+  reviewLinkTtlMs: number;
+  /** How far ahead of a token's expiry `account.token_expiring` fires. */
+  accountExpiryWarningMs: number;
+  /** The worker's own /metrics and /health; undefined: none (npm start sets one). */
+  workerMetricsPort: number | undefined;
+  /** OTLP/HTTP endpoint for traces; undefined: no tracing. */
+  otelEndpoint: string | undefined;
   instagramMaxHashtags: number;
   logLevel: string;
   logFormat: 'json' | 'pretty';
@@ -241,6 +267,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenRefreshEveryMs: e.TOKEN_REFRESH_EVERY,
     tokenRefreshAheadMs: e.TOKEN_REFRESH_AHEAD,
     tenantMaxActivePipelines: e.TENANT_MAX_ACTIVE_PIPELINES,
+    webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true',
+    reviewLinkTtlMs: e.REVIEW_LINK_TTL,
+    accountExpiryWarningMs: e.ACCOUNT_EXPIRY_WARNING,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
+    otelEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     instagramMaxHashtags: e.INSTAGRAM_MAX_HASHTAGS,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
