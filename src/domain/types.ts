@@ -151,7 +151,11 @@ export interface ApprovalState {
   decidedAt: string | null;
   reason: string | null;
   edited: boolean;
+  /** Who decided: a caller with an API key, or a reviewer through a review link. Absent until a person decides. */
+  by?: ApprovalBy;
 }
+
+export type ApprovalBy = 'api' | 'review_link';
 
 export interface PipelineError {
   code: string;

@@ -13,7 +13,7 @@ import {
 import type { Activities } from '../activities';
 import { ErrorType } from '../domain/error-types';
 import { publicationWorkflowId } from '../domain/ids';
-import type { ApprovalEdits, ApprovalState, Content, ImageRef, PipelineRequest, PipelineState, PipelineStatus, Publication, Target, Variant } from '../domain/types';
+import type { ApprovalBy, ApprovalEdits, ApprovalState, Content, ImageRef, PipelineRequest, PipelineState, PipelineStatus, Publication, Target, Variant } from '../domain/types';
 import {
   approveUpdate,
   type ContentPipelineInput,
@@ -255,8 +255,8 @@ function acceptMessages(run: PipelineRun): void {
   setHandler(stateQuery, () => run.state);
   setHandler(publicationWaitingSignal, (update) => onPublicationWaiting(run, update));
   const awaitingApproval = (..._input: unknown[]) => ensureAwaitingApproval(run);
-  setHandler(approveUpdate, ({ edits }) => approve(run, edits), { validator: awaitingApproval });
-  setHandler(rejectUpdate, ({ reason }) => reject(run, reason), { validator: awaitingApproval });
+  setHandler(approveUpdate, ({ edits, by }) => approve(run, edits, by), { validator: awaitingApproval });
+  setHandler(rejectUpdate, ({ reason, by }) => reject(run, reason, by), { validator: awaitingApproval });
   setHandler(setPublishAtUpdate, ({ publishAt }) => movePublishAt(run, publishAt), { validator: ({ publishAt }) => ensurePublishAtMovable(run, publishAt) });
 }
 
@@ -279,7 +279,7 @@ function ensureAwaitingApproval(run: PipelineRun): void {
   }
 }
 
-async function approve(run: PipelineRun, edits: ApprovalEdits | undefined): Promise<PipelineState> {
+async function approve(run: PipelineRun, edits: ApprovalEdits | undefined, by: ApprovalBy = 'api'): Promise<PipelineState> {
   run.approvalBusy = true;
   try {
     let patch: Partial<PipelineState> = {};
@@ -292,7 +292,7 @@ async function approve(run: PipelineRun, edits: ApprovalEdits | undefined): Prom
       patch = { content: review.content, variants: review.variants };
     }
     run.decision = 'approved';
-    const approval: ApprovalState = { ...run.state.approval!, decision: 'approved', decidedAt: nowIso(), edited: Object.keys(patch).length > 0 };
+    const approval: ApprovalState = { ...run.state.approval!, decision: 'approved', decidedAt: nowIso(), edited: Object.keys(patch).length > 0, by };
     await run.commit({ ...patch, approval });
     return run.state;
   } finally {
@@ -300,9 +300,9 @@ async function approve(run: PipelineRun, edits: ApprovalEdits | undefined): Prom
   }
 }
 
-async function reject(run: PipelineRun, reason: string): Promise<PipelineState> {
+async function reject(run: PipelineRun, reason: string, by: ApprovalBy = 'api'): Promise<PipelineState> {
   run.decision = 'rejected';
-  await run.commit({ approval: { ...run.state.approval!, decision: 'rejected', decidedAt: nowIso(), reason } });
+  await run.commit({ approval: { ...run.state.approval!, decision: 'rejected', decidedAt: nowIso(), reason, by } });
   return run.state;
 }
 

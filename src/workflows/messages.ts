@@ -1,10 +1,10 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { ApprovalEdits, PipelineState } from '../domain/types';
+import type { ApprovalBy, ApprovalEdits, PipelineState } from '../domain/types';
 
 export const stateQuery = defineQuery<PipelineState>('state');
-export const approveUpdate = defineUpdate<PipelineState, [{ edits?: ApprovalEdits }]>('approve');
-export const rejectUpdate = defineUpdate<PipelineState, [{ reason: string }]>('reject');
+export const approveUpdate = defineUpdate<PipelineState, [{ edits?: ApprovalEdits; by?: ApprovalBy }]>('approve');
+export const rejectUpdate = defineUpdate<PipelineState, [{ reason: string; by?: ApprovalBy }]>('reject');
 /** From a publishing child: its publication waits for a quota or a breaker until retryAt, or goes again. */
 export interface PublicationWaiting {
   index: number;

@@ -5,12 +5,13 @@ import { isTerminal, type PipelineRequest, type PipelineState } from '../../doma
 import { createFeedbackRepository } from '../../db/feedback-repo';
 import type { PipelineRow } from '../../db/pipelines-repo';
 import { createPipeline, PipelineNotStartedError } from '../../pipelines';
-import { approveUpdate, rejectUpdate, setPublishAtUpdate } from '../../workflows/messages';
+import { setPublishAtUpdate } from '../../workflows/messages';
 import type { contentPipeline } from '../../workflows/content-pipeline';
 import type { ApiDeps } from '../deps';
 import { HttpError, notFound } from '../errors';
 import { httpErrorFromPipelineCreation } from '../pipeline-errors';
 import { presentPipeline } from '../present';
+import { approvePipeline, rejectPipeline } from '../review/decisions';
 import { responses } from '../schemas/common';
 import { textProblem } from '../schemas/storable';
 import {
@@ -153,9 +154,7 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     { schema: { summary: 'Approve, optionally with edits', params: idParams, body: approveBodySchema, response: responses(200) } },
     async (request) => {
       const row = await load(request.tenantId, request.params.id);
-      if (isTerminal(row.status)) throw new HttpError('conflict', `pipeline is ${row.status}, not awaiting_approval`);
-      const state = await handleOf(row).executeUpdate(approveUpdate, { args: [{ edits: request.body.edits }] }).catch(failMapped);
-      return show(row, state);
+      return show(row, await approvePipeline(temporal, row, request.body.edits, 'api'));
     },
   );
 
@@ -164,9 +163,7 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     { schema: { summary: 'Reject', params: idParams, body: rejectBodySchema, response: responses(200) } },
     async (request) => {
       const row = await load(request.tenantId, request.params.id);
-      if (isTerminal(row.status)) throw new HttpError('conflict', `pipeline is ${row.status}, not awaiting_approval`);
-      const state = await handleOf(row).executeUpdate(rejectUpdate, { args: [{ reason: request.body.reason }] }).catch(failMapped);
-      return show(row, state);
+      return show(row, await rejectPipeline(temporal, row, request.body.reason, 'api'));
     },
   );
 
