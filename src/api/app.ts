@@ -24,6 +24,7 @@ import { mediaRoutes } from './routes/media';
 import { pipelineRoutes } from './routes/pipelines';
 import { providerRoutes } from './routes/providers';
 import { scheduleRoutes } from './routes/schedules';
+import { stallRoutes } from './routes/stalls';
 import { createApiTemporalClient } from './temporal-client';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -87,6 +88,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         await authed.register(accountRoutes, { deps });
         await authed.register(providerRoutes, { deps });
         await authed.register(scheduleRoutes, { deps });
+        await authed.register(stallRoutes, { deps });
       });
     },
     { prefix: '/v1' },

@@ -1,0 +1,194 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { Gauge } from 'prom-client';
+import { createStallsRepository, STALL_GRACE_SECONDS, type OverduePipelineRow, type StalledPublicationRow, type StallCounts, type StallsRepository } from '../../db/stalls-repo';
+import type { ApiDeps } from '../deps';
+import { responses } from '../schemas/common';
+import type { StallReason, StallsResponse } from '../schemas/stalls';
+
+/** Metric names (deploy/ alert rules use them): gauges per tenant, refreshed when /metrics is scraped. */
+export const OVERDUE_PIPELINES_METRIC = 'herald_overdue_pipelines';
+export const STALLED_PUBLICATIONS_METRIC = 'herald_stalled_publications';
+const METRIC_QUERY_TIMEOUT_MS = 3_000;
+
+interface WorkerPolling {
+  polling: boolean | null;
+  lastPollAt: string | null;
+  taskQueue: string;
+}
+
+/** Whether any worker polled the workflow task queue within the grace period; null when Temporal does not answer. */
+async function workerPolling(deps: ApiDeps): Promise<WorkerPolling> {
+  const taskQueue = deps.config.temporal.taskQueue;
+  try {
+    const res = await deps.temporal.workflowService.describeTaskQueue({
+      namespace: deps.config.temporal.namespace,
+      taskQueue: { name: taskQueue, kind: 1 },
+      taskQueueType: 1,
+    });
+    // Temporal keeps a gone worker in the poller list for minutes; its last poll time is what tells.
+    const last = Math.max(0, ...(res.pollers ?? []).map((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000));
+    return { polling: last > 0 && Date.now() - last < STALL_GRACE_SECONDS * 1000, lastPollAt: last > 0 ? new Date(last).toISOString() : null, taskQueue };
+  } catch (err) {
+    deps.logger.warn({ err }, 'stalls: Temporal did not say whether a worker polls');
+    return { polling: null, lastPollAt: null, taskQueue };
+  }
+}
+
+function noWorkerReason(w: WorkerPolling): StallReason[] {
+  if (w.polling !== false) return [];
+  const since = w.lastPollAt ? `since ${w.lastPollAt}` : 'recently';
+  return [{ code: 'no_worker_polling', message: `no worker has polled task queue ${w.taskQueue} ${since}` }];
+}
+
+const STATUS_REASON: Record<string, StallReason> = {
+  queued: { code: 'not_started', message: 'queued: no worker has started it' },
+  generating: { code: 'in_progress', message: 'still generating its text' },
+  illustrating: { code: 'in_progress', message: 'still illustrating' },
+  adapting: { code: 'in_progress', message: 'still adapting its variants' },
+  awaiting_approval: { code: 'awaiting_approval', message: 'waiting for an approval: it publishes only once approved' },
+  scheduled: { code: 'timer_not_fired', message: 'its publish timer has not fired' },
+  publishing: { code: 'publishing', message: 'publishing started but not every target has finished' },
+};
+
+/** What the resilience layer says about one platform: an open breaker, a block after a 429. */
+async function providerReasons(deps: ApiDeps, platform: string): Promise<StallReason[]> {
+  const reasons: StallReason[] = [];
+  try {
+    const [breaker, limiter] = await Promise.all([deps.resilience.breaker.snapshot(platform), deps.resilience.limiter.snapshot(platform)]);
+    if (breaker.state !== 'closed') {
+      const probe = breaker.retryAt ? `; next probe at ${breaker.retryAt}` : '';
+      reasons.push({ code: 'breaker_open', message: `${platform}: circuit breaker ${breaker.state} after ${breaker.failures} failures${probe}` });
+    }
+    if (limiter.blockedUntil && Date.parse(limiter.blockedUntil) > Date.now()) {
+      reasons.push({ code: 'rate_limited', message: `${platform}: no calls until ${limiter.blockedUntil}${limiter.blockedReason ? ` (${limiter.blockedReason})` : ''}` });
+    }
+  } catch (err) {
+    deps.logger.warn({ err, platform }, 'stalls: resilience state unavailable');
+  }
+  return reasons;
+}
+
+function accountReasons(p: StalledPublicationRow): StallReason[] {
+  const detail = p.accountError ? `: ${p.accountError}` : '';
+  if (p.accountStatus === 'reauth_required') return [{ code: 'account_reauth_required', message: `account ${p.accountId} needs re-authorisation${detail}` }];
+  if (p.accountStatus === 'disabled') return [{ code: 'account_disabled', message: `account ${p.accountId} is disabled${detail}` }];
+  return [];
+}
+
+const lateSeconds = (since: Date, now: number) => Math.floor((now - since.getTime()) / 1000);
+
+async function listStalls(deps: ApiDeps, repo: StallsRepository, tenantId: string): Promise<StallsResponse> {
+  const [pipelines, publications, workers] = await Promise.all([repo.overduePipelines(tenantId), repo.stalledPublications(tenantId), workerPolling(deps)]);
+  const now = Date.now();
+  const platforms = [...new Set([...pipelines.flatMap((p) => (p.status === 'publishing' ? p.platforms : [])), ...publications.map((p) => p.platform)])];
+  const byPlatform = new Map(await Promise.all(platforms.map(async (p) => [p, await providerReasons(deps, p)] as const)));
+  const overdue = (p: OverduePipelineRow) => ({
+    kind: 'overdue_pipeline' as const,
+    pipelineId: p.pipelineId,
+    pipelineStatus: p.status,
+    publishAt: p.publishAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+    lateSeconds: lateSeconds(p.publishAt, now),
+    reasons: [
+      ...noWorkerReason(workers),
+      STATUS_REASON[p.status] ?? { code: 'in_progress' as const, message: p.status },
+      ...(p.status === 'publishing' ? p.platforms.flatMap((pl) => byPlatform.get(pl) ?? []) : []),
+    ],
+  });
+  const stalled = (p: StalledPublicationRow) => ({
+    kind: 'stalled_publication' as const,
+    pipelineId: p.pipelineId,
+    pipelineStatus: p.pipelineStatus,
+    index: p.index,
+    platform: p.platform,
+    status: p.status,
+    accountId: p.accountId,
+    attempts: p.attempts,
+    error: p.error,
+    retryAt: p.retryAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+    lateSeconds: lateSeconds(p.retryAt, now),
+    reasons: [
+      ...noWorkerReason(workers),
+      { code: 'retry_overdue' as const, message: `retry was due at ${p.retryAt.toISOString()} after ${p.attempts} attempt(s)${p.error ? `: ${p.error}` : ''}` },
+      ...accountReasons(p),
+      ...(byPlatform.get(p.platform) ?? []),
+    ],
+  });
+  return {
+    items: [...pipelines.map(overdue), ...publications.map(stalled)],
+    graceSeconds: STALL_GRACE_SECONDS,
+    checkedAt: new Date(now).toISOString(),
+    workers,
+  };
+}
+
+/** Gauges per tenant, counted at scrape time; a failed count leaves them empty rather than stale. */
+function registerStallGauges(deps: ApiDeps, repo: StallsRepository): void {
+  if (deps.metrics.getSingleMetric(OVERDUE_PIPELINES_METRIC)) return;
+  // prom-client collects a registry's metrics in parallel: both gauges share the one query of a scrape.
+  let inflight: Promise<StallCounts[] | null> | null = null;
+  const counts = () =>
+    (inflight ??= withTimeout(repo.countsByTenant(), METRIC_QUERY_TIMEOUT_MS)
+      .catch((err: unknown) => {
+        deps.logger.warn({ err }, 'stalls: the stall gauges were not counted');
+        return null;
+      })
+      .finally(() => {
+        inflight = null;
+      }));
+  const gauge = (name: string, help: string, pick: (c: StallCounts) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['tenant'],
+      registers: [deps.metrics],
+      async collect() {
+        const all = await counts();
+        this.reset();
+        for (const c of all ?? []) if (pick(c) > 0) this.set({ tenant: c.tenantId }, pick(c));
+      },
+    });
+  gauge(OVERDUE_PIPELINES_METRIC, `Pipelines not published more than ${STALL_GRACE_SECONDS} s after their publishAt, per tenant`, (c) => c.overduePipelines);
+  gauge(STALLED_PUBLICATIONS_METRIC, `Publications still unposted more than ${STALL_GRACE_SECONDS} s after their retryAt, per tenant`, (c) => c.stalledPublications);
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Posts whose time has passed without them going out: scheduled pipelines more than the grace period past publishAt,
+ * and publications waiting more than the grace period past their retryAt, each with the reasons Herald knows.
+ */
+export const stallRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
+  const repo = createStallsRepository(deps.pool);
+  registerStallGauges(deps, repo);
+  app.get(
+    '/stalls',
+    {
+      schema: {
+        operationId: 'listStalls',
+        tags: ['operations'],
+        summary: 'Overdue pipelines and publications stuck past their retry time, with reasons',
+        description:
+          `Scheduled pipelines whose publishAt passed more than ${STALL_GRACE_SECONDS} s ago without publishing, and publications ` +
+          `still unposted more than ${STALL_GRACE_SECONDS} s after their retryAt. Each item lists the reasons Herald knows: ` +
+          'the pipeline status, the last error, an open circuit breaker or rate-limit block, an account needing re-authorisation, ' +
+          'no worker polling the task queue. The same counts are the herald_overdue_pipelines and herald_stalled_publications gauges on /metrics.',
+        response: responses(200),
+      },
+    },
+    async (request) => listStalls(deps, repo, request.tenantId),
+  );
+};
