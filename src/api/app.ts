@@ -11,6 +11,7 @@ import { createAccountRepository } from '../db/accounts-repo';
 import { createMediaRepository } from '../db/media-repo';
 import { createPipelineRepository } from '../db/pipelines-repo';
 import { createSecretBox } from '../db/secret-box';
+import { reviewLinkKey } from '../domain/review-token';
 import { createTenantRepository } from '../db/tenants-repo';
 import type { Resilience } from '../resilience';
 import type { ApiDeps } from './deps';
@@ -23,6 +24,7 @@ import { healthRoutes } from './routes/health';
 import { mediaRoutes } from './routes/media';
 import { pipelineRoutes } from './routes/pipelines';
 import { providerRoutes } from './routes/providers';
+import { reviewLinkRoutes, reviewPageRoutes } from './routes/review';
 import { scheduleRoutes } from './routes/schedules';
 import { stallRoutes } from './routes/stalls';
 import { createApiTemporalClient } from './temporal-client';
@@ -79,6 +81,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { deps });
   await app.register(authPlugin, { staticKeys: deps.config.apiKeys, tenants: deps.tenants });
+  // Outside /v1 and without an API key: the signed link is the reviewer's only credential.
+  await app.register(reviewPageRoutes, { deps });
   await app.register(
     async (v1) => {
       await v1.register(mediaRoutes, { deps });
@@ -88,6 +92,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         await authed.register(accountRoutes, { deps });
         await authed.register(providerRoutes, { deps });
         await authed.register(scheduleRoutes, { deps });
+        await authed.register(reviewLinkRoutes, { deps });
         await authed.register(stallRoutes, { deps });
       });
     },
@@ -121,6 +126,7 @@ export async function createApi(
     pipelines: createPipelineRepository(pool),
     media: createMediaRepository(pool),
     accounts: createAccountRepository(pool, createSecretBox(encryptionKey)),
+    reviewLinkKey: reviewLinkKey(encryptionKey),
     logger,
     metrics,
     resilience,

@@ -21,6 +21,8 @@ export interface ApiDeps {
   metrics: Registry;
   /** Limits, breakers and cache: shared with the worker in `npm start`, through Redis otherwise. */
   resilience: Resilience;
+  /** Signs review links: derived from TOKEN_ENCRYPTION_KEY for that purpose only (src/domain/review-token.ts). */
+  reviewLinkKey: Buffer;
   /** How often an SSE stream looks for a new state, ms. */
   eventsPollMs?: number;
 }
