@@ -1,5 +1,5 @@
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ConnectionOptions } from '@temporalio/client';
-import type { Config } from '../config';
+import { temporalConnectionOptions, type Config } from '../config';
 
 type GrpcInterceptor = NonNullable<ConnectionOptions['interceptors']>[number];
 
@@ -19,7 +19,7 @@ function deadlineInterceptor(ms: number): GrpcInterceptor {
 }
 
 /**
- * The API's own Temporal client, on its own connection to the same server as `base`. The SDK's defaults suit workers
+ * The API's own Temporal client, on its own connection to the same server as `base`, with the configured TLS and API key. The SDK's defaults suit workers
  * (an unreachable server is retried for about 15 s, a call may wait forever); a request must not hang, so here every
  * call but a long poll has a deadline of TEMPORAL_CALL_DEADLINE_MS, an unreachable server is retried for about 2 s
  * only, and a lost connection is tried again every 2 s at most, so the API recovers as soon as Temporal is back. The
@@ -27,9 +27,11 @@ function deadlineInterceptor(ms: number): GrpcInterceptor {
  */
 export function createApiTemporalClient(base: Client, config: Config): Client {
   const from = base.connection instanceof Connection ? base.connection.options : null;
+  // TLS and the API key come from the configuration (the SDK keeps an API key out of the options it exposes).
   const connection = Connection.lazy({
+    ...temporalConnectionOptions(config),
     address: from?.address ?? config.temporal.address,
-    ...(from ? { credentials: from.credentials, metadata: from.metadata } : {}),
+    ...(from ? { metadata: from.metadata } : {}),
     channelArgs: {
       ...from?.channelArgs,
       'grpc.initial_reconnect_backoff_ms': 200,

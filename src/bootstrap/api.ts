@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createApi } from '../api/app';
-import type { Config } from '../config';
+import { temporalConnectionOptions, type Config } from '../config';
 import type { Resilience } from '../resilience';
 import type { Shutdown } from './shutdown';
 
@@ -23,7 +23,7 @@ export interface ApiParts {
  */
 export async function startApi(parts: ApiParts, shutdown: Shutdown): Promise<FastifyInstance> {
   const { config } = parts;
-  const connection = Connection.lazy({ address: config.temporal.address });
+  const connection = Connection.lazy(temporalConnectionOptions(config));
   shutdown.onShutdown('API Temporal connection', () => connection.close());
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const app = await createApi(config, parts.pool, temporal, parts.encryptionKey, parts.logger, { resilience: parts.resilience, metrics: parts.metrics });

@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { Config } from '../config';
+import { temporalConnectionOptions, type Config } from '../config';
 import type { Resilience } from '../resilience';
 import { buildActivityDeps } from '../worker/build-deps';
 import { createHeraldWorker } from '../worker/create-worker';
@@ -29,7 +29,7 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
   const { config, logger } = parts;
   // The SDK's own INFO lines (bundling, state changes) would drown Herald's; keep its warnings and errors.
   Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'INFO' : 'WARN') });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   shutdown.onShutdown('worker connection', () => connection.close());
   const worker = await createHeraldWorker({
     connection,
@@ -37,7 +37,7 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
     taskQueue: config.temporal.taskQueue,
     deps: buildActivityDeps(config, parts.pool, parts.encryptionKey, parts.activityLogger, parts.resilience),
   });
-  const client = await Connection.connect({ address: config.temporal.address });
+  const client = await Connection.connect(temporalConnectionOptions(config));
   try {
     await ensureTokenRefreshSchedule(new Client({ connection: client, namespace: config.temporal.namespace }), config, logger);
   } finally {

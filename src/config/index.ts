@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
 import { PLATFORMS } from '../domain/types';
@@ -79,6 +80,12 @@ const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('herald'),
+  TEMPORAL_TLS: z.enum(['true', 'false'], { message: 'TEMPORAL_TLS must be true or false' }).optional(),
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_API_KEY: z.string().optional(),
   HERALD_TEMPORAL_UI_URL: optionalUrl('HERALD_TEMPORAL_UI_URL'),
   DATABASE_URL: z.string().optional(),
   REDIS_URL: z.string().optional(),
@@ -199,11 +206,28 @@ export interface AiConfig {
   pexels?: { apiKey: string; baseUrl?: string };
 }
 
+/** How to reach Temporal beyond its address: TLS (a cluster's mTLS, Temporal Cloud) and an API key. */
+export interface TemporalTls {
+  /** PEM of the client certificate and key, for mTLS. */
+  clientCertPair?: { crt: Buffer; key: Buffer };
+  /** PEM of the CA that signed the server's certificate; unset: the system's roots. */
+  serverRootCACertificate?: Buffer;
+  serverNameOverride?: string;
+}
+
+/** The options every Temporal connection (API client, worker, worker's client) takes: the same server the same way. */
+export interface TemporalConnectionOptions {
+  address: string;
+  /** false: plain gRPC (the dev server, a cluster inside a private network). */
+  tls: TemporalTls | false;
+  apiKey?: string;
+}
+
 export type Config = {
   port: number;
   host: string;
   apiKeys: { tenantId: string; key: string }[];
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; tls: TemporalTls | false; apiKey: string | undefined };
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
   encryptionKey: Buffer | undefined;
@@ -249,6 +273,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems: string[] = [];
   const ai = aiConfig(e, problems);
   const resilience = resilienceConfig(cleaned, problems);
+  const temporalTls = temporalTlsConfig(e, problems);
   if (problems.length) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return {
     port: e.PORT,
@@ -259,6 +284,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       uiUrl: e.HERALD_TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233',
+      tls: temporalTls,
+      apiKey: e.TEMPORAL_API_KEY,
     },
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -340,6 +367,48 @@ function aiConfig(e: Env, problems: string[]): AiConfig {
     ai.imageChain = IMAGE_SOURCE_NAMES.filter(imageConfigured);
   }
   return ai;
+}
+
+/** Options for Connection.connect, Connection.lazy and NativeConnection.connect, from the configuration. */
+export function temporalConnectionOptions(config: Pick<Config, 'temporal'>): TemporalConnectionOptions {
+  const { address, tls, apiKey } = config.temporal;
+  return apiKey ? { address, tls, apiKey } : { address, tls };
+}
+
+function readPem(name: string, file: string | undefined, problems: string[]): Buffer | undefined {
+  if (file === undefined) return undefined;
+  try {
+    const pem = readFileSync(file);
+    if (!pem.includes('-----BEGIN ')) problems.push(`${name}: ${file} is not a PEM file (no -----BEGIN line)`);
+    return pem;
+  } catch (err) {
+    problems.push(`${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    return undefined;
+  }
+}
+
+/**
+ * TLS is on when TEMPORAL_TLS=true, or when a certificate, a CA or an API key is given (Temporal Cloud takes API keys
+ * over TLS only), unless TEMPORAL_TLS=false says otherwise. Certificate and key come together (mTLS) or not at all.
+ */
+function temporalTlsConfig(e: Env, problems: string[]): TemporalTls | false {
+  const files = e.TEMPORAL_TLS_CERT !== undefined || e.TEMPORAL_TLS_KEY !== undefined || e.TEMPORAL_TLS_CA !== undefined;
+  if (e.TEMPORAL_TLS === 'false') {
+    if (files) problems.push('TEMPORAL_TLS: false, yet TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY or TEMPORAL_TLS_CA is set');
+    return false;
+  }
+  if (e.TEMPORAL_TLS !== 'true' && !files && !e.TEMPORAL_API_KEY && !e.TEMPORAL_TLS_SERVER_NAME) return false;
+  if ((e.TEMPORAL_TLS_CERT === undefined) !== (e.TEMPORAL_TLS_KEY === undefined)) {
+    problems.push(`TEMPORAL_TLS_${e.TEMPORAL_TLS_CERT === undefined ? 'CERT' : 'KEY'}: must be set together with TEMPORAL_TLS_${e.TEMPORAL_TLS_CERT === undefined ? 'KEY' : 'CERT'} (mTLS needs both)`);
+  }
+  const crt = readPem('TEMPORAL_TLS_CERT', e.TEMPORAL_TLS_CERT, problems);
+  const key = readPem('TEMPORAL_TLS_KEY', e.TEMPORAL_TLS_KEY, problems);
+  const ca = readPem('TEMPORAL_TLS_CA', e.TEMPORAL_TLS_CA, problems);
+  return {
+    ...(crt && key ? { clientCertPair: { crt, key } } : {}),
+    ...(ca ? { serverRootCACertificate: ca } : {}),
+    ...(e.TEMPORAL_TLS_SERVER_NAME ? { serverNameOverride: e.TEMPORAL_TLS_SERVER_NAME } : {}),
+  };
 }
 
 function resilienceConfig(env: Record<string, string>, problems: string[]): ResilienceConfig {
