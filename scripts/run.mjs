@@ -13,6 +13,7 @@ const [mode, ...rest] = process.argv.slice(2);
 
 const DEFAULT_TEMPORAL_PORT = 7233;
 const DEFAULT_TEMPORAL_UI_PORT = 8233;
+const DEFAULT_WORKER_METRICS_PORT = 9464; // `npm start`: the worker's /metrics and /health, unless WORKER_METRICS_PORT says
 const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const STOP_GRACE_MS = 5000; // `npm start`: how long the app gets after Ctrl-C before SIGKILL
 
@@ -139,6 +140,10 @@ async function start() {
       env.TEMPORAL_ADDRESS = devServer.address;
       env.HERALD_TEMPORAL_UI_URL = devServer.uiUrl;
     }
+  }
+
+  if (!env.WORKER_METRICS_PORT) {
+    env.WORKER_METRICS_PORT = String((await canConnect('127.0.0.1', DEFAULT_WORKER_METRICS_PORT)) ? await freePort() : DEFAULT_WORKER_METRICS_PORT);
   }
 
   let result;

@@ -46,6 +46,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  // Loaded only with an endpoint: without one, nothing of OpenTelemetry is.
+  if (deps.config.otelEndpoint) (await import('../observability/request-tracing')).traceRequests(app);
   // Before any route's validation: nothing PostgreSQL cannot store (NUL, lone surrogates, absurd nesting) gets past,
   // wherever it is, on every route, present and future.
   app.addHook('preValidation', async (request) => {
@@ -117,7 +119,8 @@ export async function createApi(
   const tenants = createTenantRepository(pool);
   for (const k of config.apiKeys) await tenants.ensure(k.tenantId);
   const { metrics, resilience } = shared;
-  const apiTemporal = createApiTemporalClient(temporal, config);
+  const tracing = config.otelEndpoint ? (await import('../observability/tracing')).startTracing(config.otelEndpoint) : undefined;
+  const apiTemporal = createApiTemporalClient(temporal, config, tracing?.clientInterceptors);
   const app = await buildApp({
     config,
     pool,

@@ -1,4 +1,4 @@
-import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ClientInterceptors, type ConnectionOptions } from '@temporalio/client';
 import { temporalConnectionOptions, type Config } from '../config';
 
 type GrpcInterceptor = NonNullable<ConnectionOptions['interceptors']>[number];
@@ -23,9 +23,9 @@ function deadlineInterceptor(ms: number): GrpcInterceptor {
  * (an unreachable server is retried for about 15 s, a call may wait forever); a request must not hang, so here every
  * call but a long poll has a deadline of TEMPORAL_CALL_DEADLINE_MS, an unreachable server is retried for about 2 s
  * only, and a lost connection is tried again every 2 s at most, so the API recovers as soon as Temporal is back. The
- * connection is lazy: the API starts (and /health answers) while Temporal is down.
+ * connection is lazy: the API starts (and /health answers) while Temporal is down. `interceptors`: tracing's, when on.
  */
-export function createApiTemporalClient(base: Client, config: Config): Client {
+export function createApiTemporalClient(base: Client, config: Config, interceptors?: ClientInterceptors): Client {
   const from = base.connection instanceof Connection ? base.connection.options : null;
   // TLS and the API key come from the configuration (the SDK keeps an API key out of the options it exposes).
   const connection = Connection.lazy({
@@ -39,5 +39,5 @@ export function createApiTemporalClient(base: Client, config: Config): Client {
     },
     interceptors: [deadlineInterceptor(TEMPORAL_CALL_DEADLINE_MS), makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 5 }))],
   });
-  return new Client({ connection, namespace: base.options.namespace ?? config.temporal.namespace });
+  return new Client({ connection, namespace: base.options.namespace ?? config.temporal.namespace, interceptors });
 }

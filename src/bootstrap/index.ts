@@ -65,7 +65,7 @@ export async function boot(opts: BootOptions): Promise<Booted> {
     shutdown.onShutdown('resilience', () => resilience.close());
     if (opts.worker) {
       const activityLogger = opts.api ? logger.child({ component: 'worker' }) : logger;
-      await startWorker({ config, pool: pools[pools.length - 1], encryptionKey, resilience, logger, activityLogger }, shutdown);
+      await startWorker({ config, pool: pools[pools.length - 1], encryptionKey, resilience, logger, activityLogger, metrics }, shutdown);
     }
     const app = opts.api ? await startApi({ config, pool: pools[0], encryptionKey, resilience, metrics, logger }, shutdown) : null;
     return { config, logger, app, devKey };

@@ -1,8 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { temporalConnectionOptions, type Config } from '../config';
+import { freeLoopbackPort, startMetricsServer } from '../observability/metrics-server';
+import { temporalLoggerFor } from '../observability/temporal-logger';
 import type { Resilience } from '../resilience';
 import { buildActivityDeps } from '../worker/build-deps';
 import { createHeraldWorker } from '../worker/create-worker';
@@ -18,6 +21,48 @@ export interface WorkerParts {
   logger: Logger;
   /** The activities' logger. */
   activityLogger: Logger;
+  /** The process's registry: the worker's histograms go here, and WORKER_METRICS_PORT serves it. */
+  metrics: Registry;
+}
+
+/** The SDK's own INFO lines (bundling, state changes) would drown Herald's: one level quieter than Herald's unless debugging. */
+function temporalLogLevel(level: string): string {
+  if (level === 'trace' || level === 'debug') return 'info';
+  return level === 'info' ? 'warn' : level;
+}
+
+/**
+ * The process's one Temporal Runtime: every SDK and Core log line through pino (JSON like the rest), and with
+ * WORKER_METRICS_PORT the SDK's metrics on a Prometheus exporter on loopback, whose URL is returned (the worker's
+ * /metrics serves them beside Herald's, so operators scrape one port).
+ */
+async function installRuntime(config: Config, logger: Logger): Promise<string | undefined> {
+  const corePort = config.workerMetricsPort === undefined ? undefined : await freeLoopbackPort();
+  Runtime.install({
+    logger: temporalLoggerFor(logger.child({ component: 'temporal' }, { level: temporalLogLevel(config.logLevel) })),
+    telemetryOptions: {
+      logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+      ...(corePort === undefined
+        ? {}
+        : { metrics: { prometheus: { bindAddress: `127.0.0.1:${corePort}`, countersTotalSuffix: true, useSecondsForDurations: true } } }),
+    },
+  });
+  return corePort === undefined ? undefined : `http://127.0.0.1:${corePort}/metrics`;
+}
+
+/** /metrics and /health on WORKER_METRICS_PORT (when set), for as long as the worker runs. */
+async function serveMetrics(parts: WorkerParts, shutdown: Shutdown, worker: Worker, temporalMetricsUrl: string | undefined): Promise<void> {
+  const { config, logger } = parts;
+  if (config.workerMetricsPort === undefined) return;
+  const server = await startMetricsServer({
+    port: config.workerMetricsPort,
+    host: config.host,
+    registry: parts.metrics,
+    temporalMetricsUrl,
+    health: () => ({ ok: worker.getState() === 'RUNNING', details: { worker: worker.getState(), taskQueue: config.temporal.taskQueue } }),
+  });
+  shutdown.onShutdown('worker metrics server', () => server.close());
+  logger.info({ port: server.port, url: `http://${config.host}:${server.port}/metrics` }, 'worker metrics and health');
 }
 
 /**
@@ -27,8 +72,10 @@ export interface WorkerParts {
  */
 export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promise<void> {
   const { config, logger } = parts;
-  // The SDK's own INFO lines (bundling, state changes) would drown Herald's; keep its warnings and errors.
-  Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'INFO' : 'WARN') });
+  const temporalMetricsUrl = await installRuntime(config, logger);
+  // Loaded only with an endpoint: without one, nothing of OpenTelemetry is.
+  const tracing = config.otelEndpoint ? (await import('../observability/tracing')).startTracing(config.otelEndpoint) : undefined;
+  if (tracing) shutdown.onShutdown('trace export', () => tracing.flush());
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   shutdown.onShutdown('worker connection', () => connection.close());
   const worker = await createHeraldWorker({
@@ -36,6 +83,8 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     deps: buildActivityDeps(config, parts.pool, parts.encryptionKey, parts.activityLogger, parts.resilience),
+    metrics: parts.metrics,
+    tracing,
   });
   const client = await Connection.connect(temporalConnectionOptions(config));
   try {
@@ -52,4 +101,5 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running.catch((err: unknown) => logger.error({ err }, 'worker stopped with an error'));
   });
+  await serveMetrics(parts, shutdown, worker, temporalMetricsUrl);
 }

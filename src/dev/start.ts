@@ -9,6 +9,7 @@ void boot({ command: 'npm start', worker: true, api: true, development: true }).
     '  Herald is running.',
     `  API:          ${apiUrl}   (docs: ${apiUrl}/docs)`,
     `  Temporal UI:  ${config.temporal.uiUrl}`,
+    ...(config.workerMetricsPort ? [`  Metrics:      http://${config.host}:${config.workerMetricsPort}/metrics   (worker health: /health)`] : []),
     devKey ? `  API key:      ${devKey}   (tenant "dev"; development only)` : '  API keys:     from API_KEYS',
     '',
     `  Try:  HERALD_API_KEY=${devKey ?? '<key>'} npx herald run --topic "Why durable workflows beat cron jobs" --platform x --platform linkedin --dry-run`,

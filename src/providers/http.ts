@@ -2,6 +2,7 @@
 // a retry (Temporal owns retries); a timeout joined with the caller's signal; the whole answer read under that same
 // timeout; rate headers handed to the caller on every answer, errors included; and the shared reading of answers (JSON,
 // Retry-After, clipped one-line messages). What a status or a body MEANS is each provider family's own classifier.
+import { inProviderSpan } from '../observability/provider-span';
 import { PermanentError, TransientError } from './errors';
 import type { RateInfo } from './rate-info';
 
@@ -57,7 +58,11 @@ export interface HttpAnswer {
  * then unknown); the caller's abort rethrows its reason when that is an Error of its own (a Temporal activity's
  * CancelledFailure reaches Temporal unchanged), otherwise it is a TransientError saying "cancelled".
  */
-export async function httpRequest(url: string | URL, req: HttpRequest, call: HttpCall): Promise<HttpAnswer> {
+export function httpRequest(url: string | URL, req: HttpRequest, call: HttpCall): Promise<HttpAnswer> {
+  return inProviderSpan({ provider: call.provider, method: req.method, host: hostOf(url, 'unknown') }, () => send(url, req, call));
+}
+
+async function send(url: string | URL, req: HttpRequest, call: HttpCall): Promise<HttpAnswer> {
   const timeout = AbortSignal.timeout(call.timeoutMs);
   const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
   let res: Response;

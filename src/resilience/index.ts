@@ -172,9 +172,11 @@ export function createResilience(opts: CreateResilienceOptions): Resilience {
       signal: eopts.signal,
     };
     let result: T;
+    const endTimer = metrics.callSeconds.startTimer({ provider });
     try {
       result = await fn(ctx);
     } catch (err) {
+      endTimer({ outcome: isRateLimitedError(err) ? 'rate_limited' : 'error' });
       await Promise.all(reports);
       if (isRateLimitedError(err)) await limiter.blockUntil(provider, Date.now() + Math.max(0, err.retryAfterMs), err.message);
       // Errors that are not failures prove the provider answered: for the breaker that is a success.
@@ -183,6 +185,7 @@ export function createResilience(opts: CreateResilienceOptions): Resilience {
       metrics.calls.inc({ provider, outcome: isRateLimitedError(err) ? 'rate_limited' : 'error' });
       throw err;
     }
+    endTimer({ outcome: 'ok' });
     await Promise.all(reports);
     await breaker.success(permit);
     if (eopts.usage) {

@@ -1,7 +1,19 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Registry } from 'prom-client';
 import { createActivities, type ActivityDeps } from '../activities';
+import { createPipelineMetrics, pipelineMetricsSinks } from '../observability/pipeline-metrics';
+import type { Tracing } from '../observability/tracing';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+/**
+ * Interceptor modules bundled into the workflow code: the pipeline observer always (stage durations and publish
+ * lateness), OpenTelemetry's with tracing on. A prebuilt workflowBundle must be bundled with the same list
+ * (bundleWorkflowCode's workflowInterceptorModules), as test/helpers/global-setup.ts does.
+ */
+export function workflowInterceptorModules(tracing?: Tracing): string[] {
+  return [require.resolve('../observability/workflow-interceptors'), ...(tracing?.worker.workflowModules ?? [])];
+}
 
 /** One worker for the pipeline workflows and activities. Tests pass a prebuilt bundle to skip rebundling. */
 export async function createHeraldWorker(opts: {
@@ -11,7 +23,12 @@ export async function createHeraldWorker(opts: {
   deps: ActivityDeps;
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
+  /** Where the pipeline histograms go (the process's registry, served on WORKER_METRICS_PORT); default: a registry of its own. */
+  metrics?: Registry;
+  /** From startTracing, when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing?: Tracing;
 }): Promise<Worker> {
+  const { tracing } = opts;
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -19,6 +36,12 @@ export async function createHeraldWorker(opts: {
     ...(opts.identity ? { identity: opts.identity } : {}),
     activities: createActivities(opts.deps),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    interceptors: {
+      // A prebuilt bundle already holds them (the SDK warns when they are passed beside one).
+      ...(opts.workflowBundle ? {} : { workflowModules: workflowInterceptorModules(tracing) }),
+      ...(tracing ? { activity: tracing.worker.activity } : {}),
+    },
+    sinks: { ...pipelineMetricsSinks(createPipelineMetrics(opts.metrics ?? new Registry())), ...tracing?.worker.sinks },
     // Let in-flight activities (a post on its way) finish on shutdown.
     shutdownGraceTime: '10s',
     // Heartbeats reach Temporal at least every 2 s (not only every 80% of heartbeatTimeout), so an 8 s heartbeat
