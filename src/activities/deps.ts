@@ -4,10 +4,12 @@ import type { Platform } from '../domain/types';
 import type { AccountRepository } from '../db/accounts-repo';
 import type { MediaRepository } from '../db/media-repo';
 import type { PipelineRepository } from '../db/pipelines-repo';
+import type { WebhookRepository } from '../db/webhooks-repo';
 import type { ImageSource } from '../providers/images/types';
 import type { Publisher, TokenRefresher } from '../providers/publishers/types';
 import type { CallContext } from '../providers/rate-info';
 import type { TextGenerator } from '../providers/text/types';
+import type { Resolve } from '../webhooks/address';
 
 /** Every provider call goes through this: breaker, shared rate limits, learning from the provider's headers. */
 export interface ProviderGuard {
@@ -59,4 +61,10 @@ export interface ActivityDeps {
   /** Keys media ids so they are unguessable yet stable across activity retries. */
   mediaIdSecret: Buffer;
   logger: Logger;
+  /** Webhook subscriptions, deliveries and the lifecycle-event outbox. */
+  webhooks: WebhookRepository;
+  /** WEBHOOK_ALLOW_PRIVATE: deliveries may go to private and loopback addresses. */
+  webhookAllowPrivate: boolean;
+  /** How webhook hosts are resolved (the system resolver; tests answer for it). */
+  webhookResolve: Resolve;
 }

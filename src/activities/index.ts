@@ -5,9 +5,10 @@ import { createGenerateText } from './generate-text';
 import { createIllustrateWith } from './illustrate-with';
 import { createPlanProviders } from './plan-providers';
 import { createPublishPost } from './publish-post';
-import { createListExpiringAccounts, createRefreshAccountToken } from './refresh-account';
+import { createListExpiringAccounts, createNoteExpiringAccounts, createRefreshAccountToken } from './refresh-account';
 import { createReviewEdits } from './review-edits';
 import { createSaveState } from './save-state';
+import { createDeliverWebhook, createGiveUpWebhookDelivery } from './webhooks';
 
 export type { ActivityDeps, AiCache, ProviderGuard } from './deps';
 
@@ -22,6 +23,9 @@ export function createActivities(deps: ActivityDeps) {
     publishPost: createPublishPost(deps),
     refreshAccountToken: createRefreshAccountToken(deps),
     listExpiringAccounts: createListExpiringAccounts(deps),
+    noteExpiringAccounts: createNoteExpiringAccounts(deps),
+    deliverWebhook: createDeliverWebhook(deps),
+    giveUpWebhookDelivery: createGiveUpWebhookDelivery(deps),
     createScheduledPipeline: createCreateScheduledPipeline(deps),
   };
 }

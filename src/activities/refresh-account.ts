@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { lifecycleEventId } from '../domain/lifecycle-events';
 import type { Platform } from '../domain/types';
 import { ReauthRequiredError } from '../providers/errors';
 import type { ActivityDeps } from './deps';
@@ -22,7 +23,7 @@ export interface RefreshAccountResult {
  * One refresh, single-flight per account across every process (the account row is locked while the platform is
  * asked), new tokens stored before anyone uses them. Shared by the schedule, the API and publish-time refreshes.
  */
-export function createRefreshAccountToken({ accounts, refreshers, guard, logger }: Pick<ActivityDeps, 'accounts' | 'refreshers' | 'guard' | 'logger'>) {
+export function createRefreshAccountToken({ accounts, refreshers, guard, logger, webhooks }: Pick<ActivityDeps, 'accounts' | 'refreshers' | 'guard' | 'logger' | 'webhooks'>) {
   // Heartbeats while the row lock is awaited and the platform is asked: a killed worker's refresh is retried within seconds.
   return (args: RefreshAccountArgs): Promise<RefreshAccountResult> => withHeartbeat(() => refreshAccountToken(args));
   async function refreshAccountToken({ tenantId, accountId, ifVersion }: RefreshAccountArgs): Promise<RefreshAccountResult> {
@@ -45,6 +46,20 @@ export function createRefreshAccountToken({ accounts, refreshers, guard, logger 
       if (err instanceof ReauthRequiredError) {
         await accounts.markReauthRequired(tenantId, accountId, err.message);
         logger.warn({ accountId, platform: current.account.platform, reason: err.message }, 'account needs to be reconnected');
+        // One event per set of dead credentials: a retry sees the same version; a reconnect writes a new one.
+        await webhooks.recordEvent({
+          id: lifecycleEventId('account', accountId, 'reauth_required', current.version),
+          tenantId,
+          type: 'account.reauth_required',
+          occurredAt: new Date().toISOString(),
+          data: {
+            accountId,
+            platform: current.account.platform,
+            handle: current.account.handle,
+            reason: err.message,
+            hint: `reconnect the ${current.account.platform} account ${current.account.handle}: its credentials no longer work`,
+          },
+        });
       } else {
         await accounts.recordRefreshFailure(tenantId, accountId, (err as Error).message).catch(() => undefined);
       }
@@ -68,5 +83,50 @@ export function createListExpiringAccounts({ accounts, refreshers }: Pick<Activi
       if (c) out.push({ tenantId: a.tenantId, accountId: a.id, platform: a.platform, version: c.version });
     }
     return out;
+  }
+}
+
+export interface NoteExpiringArgs {
+  /** ACCOUNT_EXPIRY_WARNING: how far ahead of an expiry the tenant is told. */
+  warningMs: number;
+  /** TOKEN_REFRESH_AHEAD: an account still expiring this soon after the refresh pass could not be renewed. */
+  refreshAheadMs: number;
+}
+
+/**
+ * `account.token_expiring` for every active account whose token expires within the warning window and that Herald
+ * will not renew by itself: its platform has no refresher here, or the refresh pass just before this left it expiring
+ * within TOKEN_REFRESH_AHEAD (the refresh failed). Once per account per expiry: the event id holds the expiry time, so
+ * the next pass adds nothing, and a renewed token gets its own warning when it nears its own expiry.
+ */
+export function createNoteExpiringAccounts({ accounts, refreshers, webhooks, logger }: Pick<ActivityDeps, 'accounts' | 'refreshers' | 'webhooks' | 'logger'>) {
+  return (args: NoteExpiringArgs) => withHeartbeat(() => noteExpiringAccounts(args));
+  async function noteExpiringAccounts({ warningMs, refreshAheadMs }: NoteExpiringArgs): Promise<{ warned: number }> {
+    const now = Date.now();
+    let warned = 0;
+    for (const a of await accounts.expiringBefore(new Date(now + warningMs))) {
+      const renewable = refreshers[a.platform] !== undefined && Date.parse(a.expiresAt) > now + refreshAheadMs;
+      if (renewable) continue;
+      const account = await accounts.get(a.tenantId, a.id);
+      if (!account) continue;
+      const added = await webhooks.recordEvent({
+        id: lifecycleEventId('account', a.id, 'expiring', a.expiresAt),
+        tenantId: a.tenantId,
+        type: 'account.token_expiring',
+        occurredAt: new Date(now).toISOString(),
+        data: {
+          accountId: a.id,
+          platform: a.platform,
+          handle: account.handle,
+          expiresAt: a.expiresAt,
+          hint: `reconnect the ${a.platform} account ${account.handle} before ${a.expiresAt}: Herald cannot renew its token by itself`,
+        },
+      });
+      if (added) {
+        warned++;
+        logger.info({ accountId: a.id, platform: a.platform, expiresAt: a.expiresAt }, 'account token expiring');
+      }
+    }
+    return { warned };
   }
 }

@@ -6,6 +6,8 @@ import { createAccountRepository } from '../db/accounts-repo';
 import { createMediaRepository } from '../db/media-repo';
 import { createPipelineRepository } from '../db/pipelines-repo';
 import { createSecretBox } from '../db/secret-box';
+import { createWebhookRepository } from '../db/webhooks-repo';
+import { systemResolve } from '../webhooks/address';
 import { createCardImageSource } from '../providers/images/card';
 import { createOpenAIImageSource } from '../providers/images/openai-images';
 import { createPexelsImageSource } from '../providers/images/pexels';
@@ -73,10 +75,11 @@ export function aiCacheOf(resilience: Resilience): AiCache {
 /** Builds every provider and repository the activities use. Called by entry points only. */
 export function buildActivityDeps(config: Config, pool: Pool, encryptionKey: Buffer, logger: Logger, resilience: Resilience): ActivityDeps {
   const guard: ProviderGuard = { execute: (provider, opts, fn) => resilience.execute(provider, opts, fn) };
+  const box = createSecretBox(encryptionKey);
   return {
     pipelines: createPipelineRepository(pool),
     media: createMediaRepository(pool),
-    accounts: createAccountRepository(pool, createSecretBox(encryptionKey)),
+    accounts: createAccountRepository(pool, box),
     textGenerators: buildTextGenerators(config),
     imageSources: buildImageSources(config),
     textChain: config.ai.textChain,
@@ -90,5 +93,8 @@ export function buildActivityDeps(config: Config, pool: Pool, encryptionKey: Buf
     publicBaseUrl: config.publicBaseUrl,
     mediaIdSecret: encryptionKey,
     logger,
+    webhooks: createWebhookRepository(pool, box),
+    webhookAllowPrivate: config.webhookAllowPrivate,
+    webhookResolve: systemResolve,
   };
 }

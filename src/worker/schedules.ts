@@ -12,7 +12,7 @@ export async function ensureTokenRefreshSchedule(client: Client, config: Config,
     workflowType: 'refreshExpiringTokens',
     taskQueue: config.temporal.taskQueue,
     workflowId: scheduleId,
-    args: [{ aheadMs: config.tokenRefreshAheadMs }],
+    args: [{ aheadMs: config.tokenRefreshAheadMs, warningMs: config.accountExpiryWarningMs }],
   };
   try {
     await client.schedule.create({ scheduleId: scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });

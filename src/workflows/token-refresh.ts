@@ -1,10 +1,10 @@
-import { proxyActivities, sleep } from '@temporalio/workflow';
+import { patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ErrorType } from '../domain/error-types';
 import { describeFailure } from './util';
 
 // Both heartbeat every 2 s: a worker killed mid-call is noticed within 8 s and the call retried elsewhere.
-const { listExpiringAccounts } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', heartbeatTimeout: '8 seconds', retry: { maximumInterval: '30 seconds' } });
+const { listExpiringAccounts, noteExpiringAccounts } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', heartbeatTimeout: '8 seconds', retry: { maximumInterval: '30 seconds' } });
 const { refreshAccountToken } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   heartbeatTimeout: '8 seconds',
@@ -22,6 +22,8 @@ export interface RefreshExpiringInput {
   concurrency?: number;
   /** Refreshes are spread over this long, so a hundred accounts do not hit one token endpoint in the same second. */
   spreadMs?: number;
+  /** ACCOUNT_EXPIRY_WARNING: after the refreshes, `account.token_expiring` for tokens Herald cannot renew. */
+  warningMs?: number;
 }
 export interface RefreshOutcome {
   accountId: string;
@@ -38,7 +40,7 @@ function spreadOf(id: string, spreadMs: number): number {
 }
 
 /** Run by the token-refresh Schedule: renews every account expiring within `aheadMs`. */
-export async function refreshExpiringTokens({ aheadMs, concurrency = 4, spreadMs = 30_000 }: RefreshExpiringInput): Promise<RefreshOutcome[]> {
+export async function refreshExpiringTokens({ aheadMs, concurrency = 4, spreadMs = 30_000, warningMs }: RefreshExpiringInput): Promise<RefreshOutcome[]> {
   const due = await listExpiringAccounts({ aheadMs });
   const outcomes: RefreshOutcome[] = [];
   let next = 0;
@@ -57,6 +59,8 @@ export async function refreshExpiringTokens({ aheadMs, concurrency = 4, spreadMs
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, due.length) }, () => lane()));
+  // After the refreshes, so an account renewed just now is not warned about.
+  if (warningMs !== undefined && patched('account-expiry-warnings')) await noteExpiringAccounts({ warningMs, refreshAheadMs: aheadMs });
   return outcomes;
 }
 
