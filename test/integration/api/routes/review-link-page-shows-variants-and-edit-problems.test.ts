@@ -5,7 +5,8 @@ import { dryRunRequest, startHarness, type Harness } from '../../../helpers/harn
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  // Request logging on, to check that the link (the reviewer's credential) stays out of the logs.
+  h = await startHarness({ env: { LOG_LEVEL: 'info' } });
 }, 120_000);
 afterAll(async () => {
   await h?.stop();
@@ -96,4 +97,11 @@ it('shows an X edit over 280 next to its field with 422, as /approve words it, a
   const done = await h.waitFor(s.id, (st) => st.status === 'published');
   expect(done.approval).toMatchObject({ decision: 'approved', edited: false, by: 'review_link' });
   expect(done.variants.map((v: any) => v.parts)).toEqual(s.variants.map((v: any) => v.parts));
+
+  // Requests are logged (the API's own routes are there), the review link's token is not; the decision is, by link id.
+  const token = new URL(url).pathname.split('/').pop()!;
+  expect(h.logs.some((l) => l.includes(`/v1/pipelines/${s.id}/review-link`))).toBe(true);
+  expect(h.logs.filter((l) => l.includes(token))).toEqual([]);
+  const decided = h.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'approved through a review link' && l.pipelineId === s.id);
+  expect(decided).toMatchObject({ edited: false, linkId: expect.any(String) });
 });
