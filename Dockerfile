@@ -2,7 +2,7 @@
 # One image for the API and the worker; docker-compose.yml picks the command.
 #   docker build -t herald .
 #   docker run --rm herald                                        # API (node --import tsx src/api/server.ts)
-#   docker run --rm herald node --import tsx src/worker/main.ts   # worker
+#   docker run --rm herald node --import tsx src/worker/main.ts   # worker (set WORKER_METRICS_PORT for its health check)
 
 FROM node:24-slim AS deps
 WORKDIR /app
@@ -25,4 +25,8 @@ COPY --chown=node:node bin ./bin
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 EXPOSE 3000
+# Healthy when /health answers 200 on the API's PORT or the worker's WORKER_METRICS_PORT, whichever this container
+# runs. Node's own fetch: the slim image has no curl or wget.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=4 \
+  CMD ["node", "-e", "const ports = [process.env.PORT || '3000', process.env.WORKER_METRICS_PORT].filter(Boolean); Promise.any(ports.map((p) => fetch(`http://127.0.0.1:${p}/health`, { signal: AbortSignal.timeout(4000) }).then((r) => { if (!r.ok) throw new Error(String(r.status)); }))).then(() => process.exit(0), () => process.exit(1));"]
 CMD ["node", "--import", "tsx", "src/api/server.ts"]

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// CI (`.ci/run`): installs with `npm ci`, then typecheck, lint, the unit tier on Node 24, and the whole suite
+// CI (`.ci/run`): installs with `npm ci`, then typecheck, lint, the compose file's check (dclint), the unit tier on Node 24, and the whole suite
 // (`npm test`). Every step runs even when an earlier one fails; the exit code is nonzero when any failed. The last line
 // is always `<n> passed, <n> failed`, summed from jest's JSON results of the unit tier and the whole suite (a test
 // suite that fails to run counts as one failed test, a run that writes no results as one more).
@@ -90,6 +90,7 @@ async function main() {
 
   record('typecheck', await run('npm', ['run', 'typecheck'], { timeoutMs: 10 * MIN }));
   record('lint', await run('npm', ['run', 'lint'], { timeoutMs: 10 * MIN }));
+  record('compose file against the Compose specification', await run('npm', ['run', 'lint:compose'], { timeoutMs: 2 * MIN }));
 
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   if (!pkg.scripts?.['test:unit']) {
