@@ -1,7 +1,11 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { PipelineRequest, PipelineState, PipelineStatus, Platform } from '../domain/types';
 import { isTerminal, TERMINAL_STATUSES } from '../domain/types';
 import { publicationIdempotencyKey } from '../domain/ids';
+import { accountsToName, nameAccounts, readErrorInfo } from '../domain/hints';
+import { stateEvents } from '../domain/state-events';
+import { insertLifecycleEvents } from './lifecycle-events-repo';
+import { insertTimelineEvents } from './timeline-repo';
 
 export interface PipelineRow {
   id: string;
@@ -40,6 +44,20 @@ function toRow(r: DbRow): PipelineRow {
     state: r.state,
     createdAt: r.created_at,
   };
+}
+
+/** The publications table keeps an error as text, "code: message", as it always has. */
+function publicationErrorText(error: unknown): string | null {
+  const e = readErrorInfo(error);
+  return e ? `${e.code}: ${e.message}` : null;
+}
+
+/** The state with its account hints naming the account's handle (see nameAccounts). */
+async function withAccountHandles(client: PoolClient, state: PipelineState): Promise<PipelineState> {
+  const ids = accountsToName(state);
+  if (!ids.length) return state;
+  const { rows } = await client.query<{ id: string; handle: string }>('SELECT id, handle FROM accounts WHERE tenant_id = $1 AND id = ANY($2)', [state.tenantId, ids]);
+  return nameAccounts(state, new Map(rows.map((r) => [r.id, r.handle])));
 }
 
 export function createPipelineRepository(pool: Pool) {
@@ -114,46 +132,63 @@ export function createPipelineRepository(pool: Pool) {
       await pool.query('DELETE FROM pipelines WHERE id = $1 AND version = 0', [id]);
     },
 
-    /** Writes a newer state; an older or equal version (a retried or late activity) changes nothing. */
-    async saveState(state: PipelineState): Promise<boolean> {
+    /**
+     * Writes a newer state; an older or equal version (a retried or late activity) changes nothing. In the same
+     * transaction: the timeline events and the lifecycle events (webhook outbox) that the change from the stored state
+     * means, under ids derived from the change, so nothing is recorded twice.
+     */
+    async saveState(workflowState: PipelineState): Promise<boolean> {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const res = await client.query(
-          `UPDATE pipelines SET state = $2, status = $3, version = $4, updated_at = $5
-           WHERE id = $1 AND tenant_id = $6 AND version < $4`,
-          [state.id, state, state.status, state.version, state.updatedAt, state.tenantId],
+        const { rows: stored } = await client.query<{ state: PipelineState; version: number }>(
+          'SELECT state, version FROM pipelines WHERE id = $1 AND tenant_id = $2 FOR UPDATE',
+          [workflowState.id, workflowState.tenantId],
         );
-        if (res.rowCount === 1) {
-          for (const [idx, p] of state.publications.entries()) {
-            await client.query(
-              `INSERT INTO publications (pipeline_id, idx, tenant_id, platform, account_id, status, idempotency_key,
-                 external_id, url, attempts, error, retry_at, published_at, preview, updated_at)
-               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14, now())
-               ON CONFLICT (pipeline_id, idx) DO UPDATE SET status = EXCLUDED.status, external_id = EXCLUDED.external_id,
-                 url = EXCLUDED.url, attempts = EXCLUDED.attempts, error = EXCLUDED.error, retry_at = EXCLUDED.retry_at,
-                 published_at = EXCLUDED.published_at, preview = EXCLUDED.preview, updated_at = now()`,
-              [
-                state.id,
-                idx,
-                state.tenantId,
-                p.platform,
-                p.accountId,
-                p.status,
-                publicationIdempotencyKey(state.id, idx, p.platform),
-                p.externalId,
-                p.url,
-                p.attempts,
-                p.error,
-                p.retryAt,
-                p.publishedAt,
-                p.preview === undefined ? null : JSON.stringify(p.preview),
-              ],
-            );
-          }
+        const prev = stored[0];
+        if (!prev || prev.version >= workflowState.version) {
+          await client.query('COMMIT');
+          return false;
         }
+        const state = await withAccountHandles(client, workflowState);
+        await client.query(`UPDATE pipelines SET state = $2, status = $3, version = $4, updated_at = $5 WHERE id = $1`, [
+          state.id,
+          state,
+          state.status,
+          state.version,
+          state.updatedAt,
+        ]);
+        for (const [idx, p] of state.publications.entries()) {
+          await client.query(
+            `INSERT INTO publications (pipeline_id, idx, tenant_id, platform, account_id, status, idempotency_key,
+               external_id, url, attempts, error, retry_at, published_at, preview, updated_at)
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14, now())
+             ON CONFLICT (pipeline_id, idx) DO UPDATE SET status = EXCLUDED.status, external_id = EXCLUDED.external_id,
+               url = EXCLUDED.url, attempts = EXCLUDED.attempts, error = EXCLUDED.error, retry_at = EXCLUDED.retry_at,
+               published_at = EXCLUDED.published_at, preview = EXCLUDED.preview, updated_at = now()`,
+            [
+              state.id,
+              idx,
+              state.tenantId,
+              p.platform,
+              p.accountId,
+              p.status,
+              publicationIdempotencyKey(state.id, idx, p.platform),
+              p.externalId,
+              p.url,
+              p.attempts,
+              publicationErrorText(p.error),
+              p.retryAt,
+              p.publishedAt,
+              p.preview === undefined ? null : JSON.stringify(p.preview),
+            ],
+          );
+        }
+        const events = stateEvents(prev.state, state);
+        await insertTimelineEvents(client, state.tenantId, state.id, events.timeline);
+        await insertLifecycleEvents(client, events.lifecycle);
         await client.query('COMMIT');
-        return res.rowCount === 1;
+        return true;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;

@@ -1,13 +1,8 @@
 // A pipeline's timeline: typed events, oldest first. Pure types; no I/O (workflows may import).
-import type { PipelineStatus, Platform, PublicationStatus } from './types';
+import type { ApprovalBy, PipelineError, PipelineStatus, Platform, PublicationStatus } from './types';
 
 /** An error as every surface shows it: state, publication, timeline and webhook carry the same code and hint. */
-export interface ErrorInfo {
-  code: string;
-  message: string;
-  /** What the user can do about it, or null when nothing useful can be said. */
-  hint: string | null;
-}
+export type ErrorInfo = PipelineError;
 
 export const TIMELINE_EVENT_TYPES = [
   'stage',
@@ -54,11 +49,11 @@ export type TimelineEventBody =
       retryAt: string | null;
       error: ErrorInfo | null;
     }
-  /** A decision on a pipeline awaiting approval. `via`: who decided (null when not known). */
+  /** A decision on a pipeline awaiting approval. `by`: who decided (null for a timeout, or a decision made before this was recorded). */
   | {
       type: 'approval';
       decision: 'approved' | 'rejected' | 'timed_out';
-      via: 'api' | 'review_link' | 'timeout' | null;
+      by: ApprovalBy | null;
       reason: string | null;
       edited: boolean;
     }

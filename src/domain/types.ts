@@ -14,6 +14,20 @@ export const PLATFORMS = [
 ] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
+/** How each platform is named to a person (hints, the review page). */
+export const PLATFORM_NAMES: Record<Platform, string> = {
+  x: 'X',
+  linkedin: 'LinkedIn',
+  facebook: 'Facebook',
+  instagram: 'Instagram',
+  threads: 'Threads',
+  mastodon: 'Mastodon',
+  bluesky: 'Bluesky',
+  slack: 'Slack',
+  discord: 'Discord',
+  webhook: 'Webhook',
+};
+
 export const FORMATS = ['post', 'thread', 'article'] as const;
 export type ContentFormat = (typeof FORMATS)[number];
 
@@ -135,7 +149,8 @@ export interface Publication {
   externalId: string | null;
   url: string | null;
   attempts: number;
-  error: string | null;
+  /** Why it failed, waits or was skipped: the same code and hint as the pipeline's error when the cause is the same. */
+  error: PipelineError | null;
   retryAt: string | null;
   publishedAt: string | null;
   /** Dry run: the exact request that would have been sent (secrets redacted). */
@@ -160,6 +175,8 @@ export type ApprovalBy = 'api' | 'review_link';
 export interface PipelineError {
   code: string;
   message: string;
+  /** What the user can do about it (reconnect an account, wait until a time...), or null. */
+  hint: string | null;
 }
 
 export interface PipelineState {

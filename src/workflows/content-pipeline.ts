@@ -12,8 +12,9 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ErrorType } from '../domain/error-types';
+import { errorInfo, HeraldErrorCode, readErrorInfo } from '../domain/hints';
 import { publicationWorkflowId } from '../domain/ids';
-import type { ApprovalBy, ApprovalEdits, ApprovalState, Content, ImageRef, PipelineRequest, PipelineState, PipelineStatus, Publication, Target, Variant } from '../domain/types';
+import type { ApprovalBy, ApprovalEdits, ApprovalState, Content, ImageRef, PipelineError, PipelineRequest, PipelineState, PipelineStatus, Publication, Target, Variant } from '../domain/types';
 import {
   approveUpdate,
   type ContentPipelineInput,
@@ -26,7 +27,7 @@ import {
 } from './messages';
 import { findImages, writeText } from './provider-chains';
 import { publishTarget } from './publish-target';
-import { parseWorkflowDuration, describeFailure } from './util';
+import { parseWorkflowDuration, failureInfo } from './util';
 
 // One proxy per timeout/retry profile.
 const { adaptVariants, reviewEdits } = proxyActivities<Activities>({
@@ -152,16 +153,18 @@ async function approval(run: PipelineRun, variants: Variant[]): Promise<boolean>
   if (!decided) {
     const approval: ApprovalState = { ...run.state.approval!, decision: 'timed_out', decidedAt: nowIso() };
     if (asked.onTimeout === 'reject') {
+      const timedOut = errorInfo(HeraldErrorCode.ApprovalTimeout, `no decision within ${asked.timeout}`, { approvalTimeout: asked.timeout });
       await run.setStatus('expired', {
         approval,
-        publications: skipUnfinished(run.state.publications, 'approval timed out'),
-        error: { code: 'approval_timeout', message: `no decision within ${asked.timeout}` },
+        publications: skipUnfinished(run.state.publications, timedOut),
+        error: timedOut,
       });
       return false;
     }
     await run.commit({ approval });
   } else if (run.decision === 'rejected') {
-    await run.setStatus('rejected', { publications: skipUnfinished(run.state.publications, 'rejected') });
+    const rejected = errorInfo(HeraldErrorCode.Rejected, run.state.approval?.reason ? `rejected: ${run.state.approval.reason}` : 'rejected');
+    await run.setStatus('rejected', { publications: skipUnfinished(run.state.publications, rejected) });
     return false;
   }
   return true;
@@ -210,7 +213,7 @@ async function publishOne(run: PipelineRun, target: Target, index: number): Prom
   });
   // The state as it is now: other publications may have finished meanwhile.
   const publications = run.state.publications.slice();
-  publications[index] = { ...publications[index], ...result };
+  publications[index] = { ...publications[index], ...result, error: readErrorInfo(result.error) };
   await run.commit({ publications });
 }
 
@@ -219,31 +222,42 @@ async function finish(run: PipelineRun): Promise<void> {
   const done = run.state.publications.filter((p) => p.status === 'published' || p.status === 'previewed').length;
   const total = run.state.publications.length;
   if (run.cancelRequested) {
-    await run.setStatus('cancelled', { error: { code: 'cancelled', message: 'cancelled while publishing; finished posts stay published' } });
+    await run.setStatus('cancelled', { error: errorInfo(HeraldErrorCode.Cancelled, 'cancelled while publishing; finished posts stay published') });
   } else if (done === total) {
     await run.setStatus('published');
   } else if (done > 0) {
-    await run.setStatus('partially_published', { error: { code: 'partial', message: `${total - done} of ${total} publications failed` } });
+    await run.setStatus('partially_published', { error: publicationsFailure(run.state.publications, 'partial', `${total - done} of ${total} publications failed`) });
   } else {
-    await run.setStatus('failed', { error: { code: 'publish_failed', message: 'no publication succeeded' } });
+    await run.setStatus('failed', { error: publicationsFailure(run.state.publications, 'publish_failed', 'no publication succeeded') });
   }
+}
+
+/**
+ * The pipeline's error when publications failed: the first failure's code and hint (the same cause says the same
+ * thing everywhere), and every failure in the message. `code` is used only when no failure says why.
+ */
+function publicationsFailure(publications: Publication[], code: string, summary: string): PipelineError {
+  const failed = publications.filter((p) => p.status === 'failed' && p.error);
+  const first = failed[0]?.error;
+  if (!first) return errorInfo(code, summary);
+  return { code: first.code, message: `${summary}: ${failed.map((p) => `${p.platform}: ${p.error!.message}`).join('; ')}`, hint: first.hint };
 }
 
 /** A step failed or the pipeline was cancelled: what is unfinished is skipped. A cancellation is thrown on. */
 async function stop(run: PipelineRun, err: unknown): Promise<PipelineState> {
   if (isCancellation(err)) {
     await run.setStatus('cancelled', {
-      publications: skipUnfinished(run.state.publications, 'cancelled'),
-      error: { code: 'cancelled', message: 'cancelled on request' },
+      publications: skipUnfinished(run.state.publications, errorInfo(HeraldErrorCode.Cancelled, 'cancelled on request')),
+      error: errorInfo(HeraldErrorCode.Cancelled, 'cancelled on request'),
     });
     throw err;
   }
-  const failure = describeFailure(err);
-  await run.setStatus('failed', { publications: skipUnfinished(run.state.publications, failure.message), error: failure });
+  const failure = failureInfo(err);
+  await run.setStatus('failed', { publications: skipUnfinished(run.state.publications, failure), error: failure });
   return run.state;
 }
 
-function skipUnfinished(publications: Publication[], reason: string): Publication[] {
+function skipUnfinished(publications: Publication[], reason: PipelineError): Publication[] {
   return publications.map((p) =>
     p.status === 'published' || p.status === 'previewed' || p.status === 'failed' ? p : { ...p, status: 'skipped', error: reason },
   );
@@ -264,7 +278,8 @@ function onPublicationWaiting(run: PipelineRun, { index, status, retryAt, attemp
   const current = run.state.publications[index];
   if (!current || ['published', 'previewed', 'failed', 'skipped'].includes(current.status)) return;
   const publications = run.state.publications.slice();
-  publications[index] = { ...current, status, retryAt, attempts, error };
+  // A child started by an older worker sends its error as text.
+  publications[index] = { ...current, status, retryAt, attempts, error: readErrorInfo(error) };
   // Persisted in the background; versions keep the projection ordered.
   void run.commit({ publications });
 }

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { ApprovalBy, ApprovalEdits, PipelineState } from '../domain/types';
+import type { ApprovalBy, ApprovalEdits, PipelineError, PipelineState } from '../domain/types';
 
 export const stateQuery = defineQuery<PipelineState>('state');
 export const approveUpdate = defineUpdate<PipelineState, [{ edits?: ApprovalEdits; by?: ApprovalBy }]>('approve');
@@ -11,7 +11,8 @@ export interface PublicationWaiting {
   status: 'waiting' | 'publishing';
   retryAt: string | null;
   attempts: number;
-  error: string | null;
+  /** Text from a child started by an older worker. */
+  error: PipelineError | string | null;
 }
 export const publicationWaitingSignal = defineSignal<[PublicationWaiting]>('publicationWaiting');
 export const setPublishAtUpdate = defineUpdate<PipelineState, [{ publishAt: string }]>('setPublishAt');

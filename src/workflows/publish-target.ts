@@ -4,7 +4,7 @@ import { ErrorType } from '../domain/error-types';
 import { readFailureDetails } from '../domain/failure-details';
 import type { ContentFormat, ImageRef, Publication, Target } from '../domain/types';
 import { type PublicationWaiting, publicationWaitingSignal } from './messages';
-import { describeFailure, failureDetailsOf } from './util';
+import { failureDetailsOf, failureInfo } from './util';
 
 /** How many times a publication may wait for a quota or a breaker before it fails. */
 const MAX_WAITS = 50;
@@ -80,10 +80,11 @@ export async function publishTarget(input: PublishTargetInput): Promise<PublishT
       if (isCancellation(err)) throw err;
       const attempt = failureDetailsOf(err).attempt ?? 1;
       const until = waitUntil(err);
+      const error = failureInfo(err, { platform: input.target.platform, accountId: input.target.accountId ?? null });
       if (until !== null && waits < MAX_WAITS) {
         // A quota or an open breaker: the publication waits, visibly, on a durable timer; cancel still stops it here.
         tries += attempt;
-        await tellParent({ index: input.index, status: 'waiting', retryAt: new Date(until).toISOString(), attempts: tries, error: describeFailure(err).message });
+        await tellParent({ index: input.index, status: 'waiting', retryAt: new Date(until).toISOString(), attempts: tries, error });
         await sleep(Math.max(1, until - Date.now()));
         const publishing = { index: input.index, status: 'publishing' as const, retryAt: null, attempts: tries, error: null };
         // Its reserved slot is due now: the call goes out in the same workflow task as the signal, not one round trip
@@ -93,13 +94,12 @@ export async function publishTarget(input: PublishTargetInput): Promise<PublishT
         else await tellParent(publishing);
         continue;
       }
-      const failure = describeFailure(err);
       return {
         status: 'failed',
         externalId: null,
         url: null,
         attempts: tries + attempt,
-        error: `${failure.code}: ${failure.message}`,
+        error,
         publishedAt: null,
         retryAt: null,
       };

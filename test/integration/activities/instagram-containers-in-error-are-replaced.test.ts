@@ -155,7 +155,7 @@ it('a container Meta refuses for good (aspect ratio, 2207009) fails at once, nam
   fake.containerErrorNext(1, reason);
   const { done, containers, posts } = await runPipeline(`Instagram bad ratio ${Date.now()}`);
   expect(done.status).toBe('failed');
-  const error = String(done.publications[0].error);
+  const error = String(done.publications[0].error?.message);
   expect(error).toMatch(/aspect ratio is not supported/);
   expect(error).toMatch(/2207009/);
   expect(error).toContain(containers[0].id);
@@ -175,7 +175,7 @@ it('containers that keep ending in ERROR: a bounded number of fresh ones, then a
     fake.containerErrorNext(6); // 3 rounds of 2 items
     const { done, containers, posts } = await runPipeline(`Instagram keeps failing ${Date.now()}`);
     expect(done.status).toBe('failed');
-    const error = String(done.publications[0].error);
+    const error = String(done.publications[0].error?.message);
     expect(error).toMatch(/gave up after 3 rounds/);
     expect(error).toMatch(/2207052/);
     expect(containers.filter((c) => c.isCarouselItem)).toHaveLength(6);

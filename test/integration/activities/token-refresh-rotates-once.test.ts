@@ -82,8 +82,8 @@ it('a revoked token marks the account reauth_required and the publication fails 
   const res = await h.api('POST', '/v1/pipelines', { topic: `Revoked ${Date.now()}`, targets: [{ platform: 'x', accountId: account.id }], image: { mode: 'none' } });
   const done = await h.waitFor(res.body.id, (s) => ['published', 'failed'].includes(s.status));
   expect(done.status).toBe('failed');
-  expect(done.publications[0].error).toMatch(/ReauthRequired/);
-  expect(done.publications[0].error).toMatch(/reauth_required/);
+  expect(done.publications[0].error?.code).toBe('ReauthRequired');
+  expect(done.publications[0].error?.message).toMatch(/reauth_required/);
 });
 
 it('publishes an image post to X, uploading the card from its public media URL', async () => {

@@ -149,7 +149,7 @@ it('using the accounts (a post, webhooks, an error echoing the token) logs no se
   const failed = await h.waitFor(refused.body.id, (s) => ['published', 'failed'].includes(s.status), { timeoutMs: 60_000 });
   answers.push(JSON.stringify(failed));
   expect(failed.status).toBe('failed');
-  expect(failed.publications[0].error).toMatch(/may not post here/);
+  expect(failed.publications[0].error?.message).toMatch(/may not post here/);
 
   // Nothing of it is stored in the pipelines either (their state is plain JSON).
   const { rows } = await h.pool.query<{ everything: string }>('SELECT row_to_json(p)::text AS everything FROM pipelines p WHERE id = ANY($1)', [[res.body.id, refused.body.id]]);

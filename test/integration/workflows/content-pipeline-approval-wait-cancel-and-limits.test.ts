@@ -203,7 +203,7 @@ it('a rate-limited publication shows waiting with its retryAt, waits on a timer,
   const { handle } = await start(request(), id);
   const waiting = await stateWhen(handle, (s) => s.publications[0].status === 'waiting');
   expect(Date.parse(waiting.publications[0].retryAt!)).toBeGreaterThan(Date.now() - 1_000);
-  expect(waiting.publications[0].error).toMatch(/300 requests per 5m/);
+  expect(waiting.publications[0].error?.message).toMatch(/300 requests per 5m/);
   expect(waiting.status).toBe('publishing');
 
   const done: PipelineState = await handle.result();

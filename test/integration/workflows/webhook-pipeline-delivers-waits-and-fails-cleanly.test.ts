@@ -77,8 +77,8 @@ describe('Slack, Discord and webhooks publish for real through the pipeline', ()
     const done = await h.waitFor(res.body.id, (s) => ['published', 'failed'].includes(s.status));
     expect(done.status).toBe('failed');
     expect(done.publications[0].status).toBe('failed');
-    expect(done.publications[0].error).toMatch(/404/);
-    expect(done.publications[0].error).not.toContain('secret-gone');
+    expect(done.publications[0].error?.message).toMatch(/404/);
+    expect(JSON.stringify(done.publications[0].error)).not.toContain('secret-gone');
     expect(done.publications[0].attempts).toBe(1);
   });
 
