@@ -4,12 +4,17 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { temporalConnectionOptions, type Config } from '../config';
+import { createSecretBox } from '../db/secret-box';
+import { createWebhookRepository } from '../db/webhooks-repo';
+import { createOperationsCountsRepository } from '../db/operations-counts-repo';
 import { freeLoopbackPort, startMetricsServer } from '../observability/metrics-server';
+import { registerOperationsGauges } from '../observability/operations-gauges';
 import { temporalLoggerFor } from '../observability/temporal-logger';
 import type { Resilience } from '../resilience';
 import { buildActivityDeps } from '../worker/build-deps';
 import { createHeraldWorker } from '../worker/create-worker';
 import { ensureTokenRefreshSchedule } from '../worker/schedules';
+import { startWebhookDispatcher } from '../webhooks/dispatcher';
 import type { Shutdown } from './shutdown';
 
 export interface WorkerParts {
@@ -54,6 +59,7 @@ async function installRuntime(config: Config, logger: Logger): Promise<string | 
 async function serveMetrics(parts: WorkerParts, shutdown: Shutdown, worker: Worker, temporalMetricsUrl: string | undefined): Promise<void> {
   const { config, logger } = parts;
   if (config.workerMetricsPort === undefined) return;
+  registerOperationsGauges(parts.metrics, createOperationsCountsRepository(parts.pool), logger);
   const server = await startMetricsServer({
     port: config.workerMetricsPort,
     host: config.host,
@@ -86,12 +92,11 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
     metrics: parts.metrics,
     tracing,
   });
+  // Kept open for the webhook dispatcher, which starts delivery workflows; closed after it stops.
   const client = await Connection.connect(temporalConnectionOptions(config));
-  try {
-    await ensureTokenRefreshSchedule(new Client({ connection: client, namespace: config.temporal.namespace }), config, logger);
-  } finally {
-    await client.close();
-  }
+  shutdown.onShutdown('worker client connection', () => client.close());
+  const temporal = new Client({ connection: client, namespace: config.temporal.namespace });
+  await ensureTokenRefreshSchedule(temporal, config, logger);
   // The SDK also stops the worker on SIGINT/SIGTERM itself; shutdown() is for every other reason to stop.
   const running = worker.run();
   running.catch((err: unknown) => {
@@ -101,5 +106,13 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running.catch((err: unknown) => logger.error({ err }, 'worker stopped with an error'));
   });
+  // Every worker runs one (they share the outbox safely): lifecycle events become deliveries while any worker is up.
+  const dispatcher = startWebhookDispatcher({
+    webhooks: createWebhookRepository(parts.pool, createSecretBox(parts.encryptionKey)),
+    client: temporal,
+    taskQueue: config.temporal.taskQueue,
+    logger: parts.activityLogger,
+  });
+  shutdown.onShutdown('webhook dispatcher', () => dispatcher.stop());
   await serveMetrics(parts, shutdown, worker, temporalMetricsUrl);
 }
