@@ -212,11 +212,18 @@ export const reviewPageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
       ...extra,
     });
 
-  /** A decision that lost a race (another link, the API, the deadline) is the same answer as a link already used. */
-  const lostRace = async (err: unknown, claims: ReviewClaims): Promise<Refusal> => {
+  /**
+   * A decision that did not go through. One that lost a race (another link, the API, the deadline) is answered as a
+   * link already used; Temporal away or slow is a 503 that a person can act on (the same post later will work).
+   */
+  const notDecided = async (err: unknown, claims: ReviewClaims, html: boolean, reply: FastifyReply) => {
+    if (err instanceof HttpError && err.code === 'unavailable' && html) {
+      reply.header('retry-after', String(err.retryAfterSeconds ?? 5));
+      return sendHtml(reply, 503, renderMessagePage('Not decided yet', 'Herald could not confirm your decision just now. Open the link again in a minute: it shows whether the decision was made, and if not, you can send it again.'));
+    }
     if (!(err instanceof HttpError && err.code === 'conflict')) throw err;
     const row = await deps.pipelines.get(claims.tenantId, claims.pipelineId);
-    return (row && refusalFor(row.state, claims)) ?? { status: 410, reason: 'decided', heading: 'Already decided', message: err.message };
+    return refuse(reply, html, (row && refusalFor(row.state, claims)) ?? { status: 410, reason: 'decided', heading: 'Already decided', message: err.message });
   };
 
   const common = { tags: ['review'], security: [], params: reviewTokenParams };
@@ -278,7 +285,7 @@ export const reviewPageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
           const values = { title: edits?.title, body: edits?.body, variants: edits?.variants };
           return sendHtml(reply, 422, page(token, claims, row.state, { values, problems: placeReasons(reasons, edits ?? {}) }));
         }
-        return refuse(reply, html, await lostRace(err, claims));
+        return notDecided(err, claims, html, reply);
       }
       log.info({ pipelineId: row.id, linkId: claims.linkId, edited: state.approval?.edited ?? false }, 'approved through a review link');
       if (html) {
@@ -316,7 +323,7 @@ export const reviewPageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
       try {
         state = await rejectPipeline(deps.temporal, row, request.body.reason, 'review_link');
       } catch (err) {
-        return refuse(reply, html, await lostRace(err, claims));
+        return notDecided(err, claims, html, reply);
       }
       log.info({ pipelineId: row.id, linkId: claims.linkId }, 'rejected through a review link');
       if (html) return sendHtml(reply, 200, renderMessagePage('Rejected', 'Thank you: the content is rejected and will not be published. The author sees your reason.', { done: true }));
