@@ -35,11 +35,17 @@ describe('npx herald', () => {
     expect(code).toBe(0);
   });
 
-  it('run explains a refused request and exits non-zero', async () => {
-    const { code, out } = await herald(['run', '--topic', 'Bad', '--platform', 'myspace', '--dry-run'], { HERALD_API_URL: h.baseUrl, HERALD_API_KEY: h.keys.a });
+  it('run explains a request the API refused and exits 1', async () => {
+    const { code, out } = await herald(['run', '--topic', 'Late', '--platform', 'x', '--dry-run', '--publish-at', '2020-01-01T09:00:00Z'], { HERALD_API_URL: h.baseUrl, HERALD_API_KEY: h.keys.a });
     expect(code).toBe(1);
     expect(out).toMatch(/400 validation_failed/);
-    expect(out).toMatch(/platform/);
+    expect(out).toMatch(/publishAt: publishAt is in the past/);
+  });
+
+  it('run refuses a platform Herald does not know before sending anything (usage: exit 2)', async () => {
+    const { code, out } = await herald(['run', '--topic', 'Bad', '--platform', 'myspace', '--dry-run'], { HERALD_API_URL: h.baseUrl, HERALD_API_KEY: h.keys.a });
+    expect(code).toBe(2);
+    expect(out).toMatch(/--platform <platform>' argument 'myspace' is invalid/);
   });
 
   it('keys create makes a working key that is stored only as a hash', async () => {
