@@ -4,6 +4,7 @@ import type { Platform } from '../domain/types';
 import type { AccountRepository } from '../db/accounts-repo';
 import type { MediaRepository } from '../db/media-repo';
 import type { PipelineRepository } from '../db/pipelines-repo';
+import type { ScheduleRunRepository } from '../db/schedule-runs-repo';
 import type { WebhookRepository } from '../db/webhooks-repo';
 import type { ImageSource } from '../providers/images/types';
 import type { Publisher, TokenRefresher } from '../providers/publishers/types';
@@ -61,6 +62,10 @@ export interface ActivityDeps {
   /** Keys media ids so they are unguessable yet stable across activity retries. */
   mediaIdSecret: Buffer;
   logger: Logger;
+  /** Skipped runs of recurring pipelines. */
+  scheduleRuns: ScheduleRunRepository;
+  /** TENANT_MAX_ACTIVE_PIPELINES: a scheduled run that would pass it is skipped; unset: no limit. */
+  tenantMaxActivePipelines?: number;
   /** Webhook subscriptions, deliveries and the lifecycle-event outbox. */
   webhooks: WebhookRepository;
   /** WEBHOOK_ALLOW_PRIVATE: deliveries may go to private and loopback addresses. */

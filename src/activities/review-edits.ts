@@ -1,5 +1,5 @@
-import { adaptForPlatform, checkVariantText } from '../domain/adapt';
 import type { ApprovalEdits, Content, ContentFormat, Platform, Variant } from '../domain/types';
+import { exactVariant } from '../pipelines/exact-text';
 import type { ActivityDeps } from './deps';
 
 export interface ReviewEditsArgs {
@@ -26,24 +26,21 @@ export function createReviewEdits({ adaptOptions }: Pick<ActivityDeps, 'adaptOpt
     for (const current of variants) {
       const platform: Platform = current.platform;
       const own = edits.variants?.[platform];
-      if (own !== undefined) {
-        const checked = checkVariantText(platform, format, own, adaptOptions);
-        if (checked.ok) out.push({ ...checked.variant, adaptations: [...checked.variant.adaptations, 'edited by reviewer'] });
-        else reasons.push(checked.reason);
-        continue;
-      }
-      if (!textChanged) {
+      if (own === undefined && !textChanged) {
         out.push(current);
         continue;
       }
-      const adapted = adaptForPlatform({ title: next.title, body: next.body, hashtags: next.hashtags, format, platform }, adaptOptions);
-      if (edits.body !== undefined && adapted.adaptations.some((a) => a.startsWith('shortened'))) {
-        reasons.push(
-          `${platform}: the edited body does not fit (limit ${adapted.limit}); shorten it or give variants.${platform} its own text`,
-        );
-        continue;
+      const checked = exactVariant(
+        { platform, format, title: next.title, body: next.body, hashtags: next.hashtags, own, bodyWritten: edits.body !== undefined },
+        adaptOptions,
+      );
+      if (checked.ok) {
+        out.push(own === undefined ? checked.variant : { ...checked.variant, adaptations: [...checked.variant.adaptations, 'edited by reviewer'] });
+      } else if (checked.field === 'own') {
+        reasons.push(checked.reason);
+      } else {
+        reasons.push(`${platform}: the edited body does not fit (limit ${checked.limit}); shorten it or give variants.${platform} its own text`);
       }
-      out.push(adapted);
     }
     for (const platform of Object.keys(edits.variants ?? {})) {
       if (!platforms.includes(platform as Platform)) reasons.push(`${platform}: not a target of this pipeline`);

@@ -6,6 +6,7 @@ import { accountsToName, nameAccounts, readErrorInfo } from '../domain/hints';
 import { stateEvents } from '../domain/state-events';
 import { insertLifecycleEvents } from './lifecycle-events-repo';
 import { insertTimelineEvents } from './timeline-repo';
+import type { Queryable } from './timeline-repo';
 
 export interface PipelineRow {
   id: string;
@@ -74,19 +75,22 @@ export function createPipelineRepository(pool: Pool) {
   return {
     /**
      * Inserts a new pipeline, or with an idempotency key that this tenant already used returns the existing one.
-     * `created` tells which.
+     * `created` tells which. `db`: a transaction to insert in (one holding daily-cap locks), else the pool.
      */
-    async insert(input: {
-      id: string;
-      tenantId: string;
-      workflowId: string;
-      request: PipelineRequest;
-      state: PipelineState;
-      idempotencyKey?: string;
-      requestHash: string;
-    }): Promise<{ created: boolean; row: PipelineRow }> {
+    async insert(
+      input: {
+        id: string;
+        tenantId: string;
+        workflowId: string;
+        request: PipelineRequest;
+        state: PipelineState;
+        idempotencyKey?: string;
+        requestHash: string;
+      },
+      db: Queryable = pool,
+    ): Promise<{ created: boolean; row: PipelineRow }> {
       const platforms = input.request.targets.map((t) => t.platform);
-      const { rows } = await pool.query<DbRow>(
+      const { rows } = await db.query<DbRow>(
         `INSERT INTO pipelines (id, tenant_id, workflow_id, status, platforms, request, state, version, idempotency_key, request_hash, created_at, updated_at)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)
          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING

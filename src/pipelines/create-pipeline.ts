@@ -1,11 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, type WorkflowClient } from '@temporalio/client';
 import type { AccountRepository } from '../db/accounts-repo';
+import type { CapsRepository, LockedCaps } from '../db/caps-repo';
 import type { PipelineRepository, PipelineRow } from '../db/pipelines-repo';
+import { insertTimelineEvents } from '../db/timeline-repo';
 import { pipelineWorkflowId } from '../domain/ids';
 import { canonical, initialState, scheduledRunIdempotencyKey } from '../domain/pipeline-state';
 import type { PipelineRequest } from '../domain/types';
-import { BacklogFullError, IdempotencyKeyReusedError, PipelineNotStartedError } from './errors';
+import type { ProviderLimits } from '../resilience/types';
+import { cappedAccounts, checkDailyCaps } from './daily-cap-check';
+import { BacklogFullError, DailyCapFullError, IdempotencyKeyReusedError, PipelineNotStartedError } from './errors';
 import { pipelineStartOptions } from './start-options';
 import { checkTargetAccounts } from './target-accounts';
 
@@ -17,7 +21,16 @@ export interface PipelineCreationDeps {
   taskQueue: string;
   /** TENANT_MAX_ACTIVE_PIPELINES; unset: no limit. */
   maxActivePipelines?: number;
+  /** Daily caps per account, checked at publishAt; unset: not checked (a scheduled run has no publishAt). */
+  dailyCaps?: { repo: Pick<CapsRepository, 'withAccountsLocked'>; limits: Record<string, ProviderLimits> };
 }
+
+/** What to do when a target account's daily cap is already full at publishAt: refuse (the default), or move to the next free time. */
+export type WhenFull = 'refuse' | 'next_slot';
+/** A pipeline request as POST /v1/pipelines takes it: the stored request, plus what to do when a cap is full. */
+export type CreationRequest = PipelineRequest & { whenFull?: WhenFull };
+
+type NewRow = Parameters<PipelineRepository['insert']>[0];
 
 /**
  * Who asks for the pipeline. The API passes the client's Idempotency-Key, if any; a scheduled run is keyed by its run,
@@ -34,6 +47,38 @@ export interface CreatedPipeline {
 /** What two requests under one idempotency key must share. */
 function requestHash(request: PipelineRequest): string {
   return createHash('sha256').update(canonical(request)).digest('hex');
+}
+
+/**
+ * Stores the pipeline if every capped target account has room at publishAt, under the accounts' locks. With
+ * `whenFull: "next_slot"` a full publishAt moves to the first time every target has room: the state's publishAt says
+ * the new time (the request keeps the one asked for) and the timeline records the move.
+ */
+async function insertWithinCaps(
+  pipelines: PipelineCreationDeps['pipelines'],
+  limits: Record<string, ProviderLimits>,
+  tx: LockedCaps,
+  row: NewRow,
+): Promise<{ created: boolean; row: PipelineRow }> {
+  const request = row.request as CreationRequest;
+  const check = await checkDailyCaps(tx.times, request, limits);
+  if (!check.problems.length) return pipelines.insert(row, tx.db);
+  if (request.whenFull !== 'next_slot' || !check.nextFreeAt) throw new DailyCapFullError(check.problems, check.nextFreeAt);
+  const stored = await pipelines.insert({ ...row, state: { ...row.state, publishAt: check.nextFreeAt } }, tx.db);
+  if (stored.created) {
+    const full = check.problems.map((p) => `${p.platform} account ${p.accountId} (${p.cap.count} per ${p.cap.window})`).join(', ');
+    await insertTimelineEvents(tx.db, row.tenantId, row.id, [
+      {
+        key: 'publish_time:next_slot',
+        at: row.state.createdAt,
+        type: 'publish_time',
+        from: request.publishAt!,
+        to: check.nextFreeAt,
+        reason: `daily cap full at the requested time for ${full}; moved to the next free time ("whenFull": "next_slot")`,
+      },
+    ]);
+  }
+  return stored;
 }
 
 /** Starts the pipeline's workflow; one already running under its id is kept, so starting twice is harmless. */
@@ -57,9 +102,12 @@ async function startPipelineWorkflow({ workflows, taskQueue }: Pick<PipelineCrea
  * the row with its initial state, then starts the workflow. With an idempotency key, a repeat of the same request
  * returns the stored pipeline (`created: false`), starting it if the first attempt stored it but died before starting.
  *
- * Throws TargetAccountError, BacklogFullError, IdempotencyKeyReusedError or PipelineNotStartedError.
+ * A publishAt at which a target account's daily cap is full is refused (DailyCapFullError naming the next free time)
+ * or, with `whenFull: "next_slot"`, moved there.
+ *
+ * Throws TargetAccountError, BacklogFullError, DailyCapFullError, IdempotencyKeyReusedError or PipelineNotStartedError.
  */
-export async function createPipeline(deps: PipelineCreationDeps, tenantId: string, request: PipelineRequest, source: PipelineSource): Promise<CreatedPipeline> {
+export async function createPipeline(deps: PipelineCreationDeps, tenantId: string, request: CreationRequest, source: PipelineSource): Promise<CreatedPipeline> {
   const fromApi = source.kind === 'api';
   const hash = requestHash(request);
   // A schedule's accounts were checked when the schedule was made; a run is not refused for them later (its
@@ -87,7 +135,7 @@ export async function createPipeline(deps: PipelineCreationDeps, tenantId: strin
     throw new BacklogFullError(deps.maxActivePipelines);
   }
   const id = `pl_${randomBytes(10).toString('hex')}`;
-  const { created, row } = await deps.pipelines.insert({
+  const newRow: NewRow = {
     id,
     tenantId,
     workflowId: pipelineWorkflowId(tenantId, id),
@@ -95,7 +143,11 @@ export async function createPipeline(deps: PipelineCreationDeps, tenantId: strin
     state: initialState(id, tenantId, request, new Date().toISOString()),
     idempotencyKey,
     requestHash: hash,
-  });
+  };
+  const capped = deps.dailyCaps ? cappedAccounts(request, deps.dailyCaps.limits) : [];
+  const { created, row } = capped.length
+    ? await deps.dailyCaps!.repo.withAccountsLocked(tenantId, capped.map((c) => c.account), (tx) => insertWithinCaps(deps.pipelines, deps.dailyCaps!.limits, tx, newRow))
+    : await deps.pipelines.insert(newRow);
   if (!created) return replay(row);
   try {
     await startPipelineWorkflow(deps, row);

@@ -1,4 +1,5 @@
 // Why a pipeline could not be created, in terms of the request: the API turns each into its answer (status, code).
+import type { CapProblem } from './daily-cap-check';
 
 /** A target names an account this tenant has not connected, or one of another platform. */
 export class TargetAccountError extends Error {
@@ -37,5 +38,17 @@ export class PipelineNotStartedError extends Error {
   ) {
     super('Temporal is not reachable; the pipeline was not started', { cause });
     this.name = 'PipelineNotStartedError';
+  }
+}
+
+/** A target account's daily cap is already full at the requested publishAt (and the request did not ask to move). */
+export class DailyCapFullError extends Error {
+  constructor(
+    readonly problems: CapProblem[],
+    /** The first time every target has room, or null when none is within reach. */
+    readonly nextFreeAt: string | null,
+  ) {
+    super(`${problems[0].message}; ${problems[0].hint}`);
+    this.name = 'DailyCapFullError';
   }
 }

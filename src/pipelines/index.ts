@@ -1,3 +1,3 @@
-export { createPipeline, type CreatedPipeline, type PipelineCreationDeps, type PipelineSource } from './create-pipeline';
-export { BacklogFullError, IdempotencyKeyReusedError, PipelineNotStartedError, TargetAccountError } from './errors';
+export { createPipeline, type CreatedPipeline, type CreationRequest, type PipelineCreationDeps, type PipelineSource, type WhenFull } from './create-pipeline';
+export { BacklogFullError, DailyCapFullError, IdempotencyKeyReusedError, PipelineNotStartedError, TargetAccountError } from './errors';
 export { checkTargetAccounts } from './target-accounts';

@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import { createAccountRepository } from '../db/accounts-repo';
 import { createMediaRepository } from '../db/media-repo';
 import { createPipelineRepository } from '../db/pipelines-repo';
+import { createScheduleRunRepository } from '../db/schedule-runs-repo';
 import { createSecretBox } from '../db/secret-box';
 import { createWebhookRepository } from '../db/webhooks-repo';
 import { systemResolve } from '../webhooks/address';
@@ -93,6 +94,8 @@ export function buildActivityDeps(config: Config, pool: Pool, encryptionKey: Buf
     publicBaseUrl: config.publicBaseUrl,
     mediaIdSecret: encryptionKey,
     logger,
+    scheduleRuns: createScheduleRunRepository(pool),
+    tenantMaxActivePipelines: config.tenantMaxActivePipelines,
     webhooks: createWebhookRepository(pool, box),
     webhookAllowPrivate: config.webhookAllowPrivate,
     webhookResolve: systemResolve,

@@ -21,10 +21,13 @@ export interface ScheduledPipelineInput {
 
 /**
  * One run of a recurring pipeline, started by the tenant's Temporal Schedule: creates and starts the pipeline as
- * POST /v1/pipelines does (the activity, through src/pipelines), and returns its id once it runs.
+ * POST /v1/pipelines does (the activity, through src/pipelines), and returns its id once it runs; null when the run was
+ * skipped (the tenant's backlog was full; the activity recorded why).
  */
-export async function scheduledPipeline({ tenantId, scheduleId, request }: ScheduledPipelineInput): Promise<string> {
-  const { pipelineId, workflowId, state } = await createScheduledPipeline({ tenantId, scheduleId, request, runWorkflowId: workflowInfo().workflowId });
+export async function scheduledPipeline({ tenantId, scheduleId, request }: ScheduledPipelineInput): Promise<string | null> {
+  const created = await createScheduledPipeline({ tenantId, scheduleId, request, runWorkflowId: workflowInfo().workflowId });
+  if (created.skipped) return null;
+  const { pipelineId, workflowId, state } = created;
   // The start an activity from before that change left to this workflow. With today's activity the pipeline is
   // already running, so this meets WorkflowExecutionAlreadyStartedError; it stays so that every run, recorded or
   // in flight, issues the same commands. As an abandoned child the pipeline lives on, and can be approved or

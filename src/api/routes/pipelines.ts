@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isTerminal, type PipelineRequest, type PipelineState } from '../../domain/types';
+import { isTerminal, type PipelineState } from '../../domain/types';
+import { createCapsRepository } from '../../db/caps-repo';
 import { createFeedbackRepository } from '../../db/feedback-repo';
 import type { PipelineRow } from '../../db/pipelines-repo';
-import { createPipeline, PipelineNotStartedError } from '../../pipelines';
+import { createPipeline, PipelineNotStartedError, type CreationRequest } from '../../pipelines';
 import { setPublishAtUpdate } from '../../workflows/messages';
 import type { contentPipeline } from '../../workflows/content-pipeline';
 import type { ApiDeps } from '../deps';
@@ -63,6 +64,7 @@ function decodeCursor(text: string): { createdAt: string; id: string } {
 export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { pipelines, temporal, config, accounts } = deps;
   const feedback = createFeedbackRepository(deps.pool);
+  const caps = createCapsRepository(deps.pool);
   const show = (row: PipelineRow, state: PipelineState = row.state) =>
     presentPipeline(state, row.workflowId, { temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
   const load = async (tenantId: string, id: string) => {
@@ -82,16 +84,28 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     {
       schema: {
         summary: 'Start a pipeline',
-        description: 'Optional Idempotency-Key header: the same key and body returns the same pipeline (200).',
+        description: [
+          'Optional Idempotency-Key header: the same key and body returns the same pipeline (200).',
+          "With publishAt, each target account's daily caps (Instagram 50 per 24 h; RATE_LIMIT_<PLATFORM> windows of a day or more) must have room at that time:",
+          'otherwise 422 `unprocessable` whose details name the next free time (`nextFreeAt`), or with `"whenFull": "next_slot"` the pipeline is created with publishAt moved there',
+          '(its `publishAt` shows the new time, `request.publishAt` the one asked for, and its timeline records the move).',
+        ].join(' '),
         headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }).loose(),
         body: pipelineRequestSchema,
         response: responses(200, 202),
       },
     },
     async (request, reply) => {
-      const creation = { pipelines, accounts, workflows: temporal.workflow, taskQueue: config.temporal.taskQueue, maxActivePipelines: config.tenantMaxActivePipelines };
+      const creation = {
+        pipelines,
+        accounts,
+        workflows: temporal.workflow,
+        taskQueue: config.temporal.taskQueue,
+        maxActivePipelines: config.tenantMaxActivePipelines,
+        dailyCaps: { repo: caps, limits: config.resilience.limits },
+      };
       const source = { kind: 'api' as const, idempotencyKey: request.headers['idempotency-key'] };
-      const { created, row } = await createPipeline(creation, request.tenantId, request.body as PipelineRequest, source).catch((err: unknown) => {
+      const { created, row } = await createPipeline(creation, request.tenantId, request.body as CreationRequest, source).catch((err: unknown) => {
         if (err instanceof PipelineNotStartedError) request.log.error({ err: err.cause, pipelineId: err.pipelineId }, 'could not start the workflow');
         throw httpErrorFromPipelineCreation(err) ?? err;
       });

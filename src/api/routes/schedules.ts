@@ -3,6 +3,7 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleDescription,
 import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { scheduledRunIdempotencyKey } from '../../domain/pipeline-state';
+import { createScheduleRunRepository } from '../../db/schedule-runs-repo';
 import { createScheduleRepository, type ScheduleRow, type ScheduleSpecInput } from '../../db/schedules-repo';
 import { parseDuration } from '../../domain/duration';
 import type { PipelineRequest } from '../../domain/types';
@@ -23,12 +24,19 @@ export function scheduledRunWorkflowIdPrefix(tenantId: string, scheduleId: strin
   return `scheduled-pipeline-${tenantId}-${scheduleId}`;
 }
 
+/** What recent runs made: pipeline ids by idempotency key, skip reasons by run workflow id. */
+interface RunOutcomes {
+  pipelineIds: Map<string, string>;
+  skipped: Map<string, string>;
+}
+
 /** How many past runs a schedule shows (Temporal keeps the last 10). */
 const RECENT_RUNS = 5;
 
 export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { temporal, config, accounts, pool, pipelines } = deps;
   const schedules = createScheduleRepository(pool);
+  const scheduleRuns = createScheduleRunRepository(pool);
 
   const load = async (tenantId: string, id: string) => {
     const row = await schedules.get(tenantId, id);
@@ -47,15 +55,20 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     }
   }
 
-  /** The pipelines recent runs created, found by the idempotency key each run stores its pipeline under. */
-  async function pipelineIdsOf(tenantId: string, rows: { row: ScheduleRow; desc: ScheduleDescription | null }[]): Promise<Map<string, string>> {
-    const keys = rows.flatMap(({ row, desc }) =>
-      (desc?.info.recentActions ?? []).map((a) => scheduledRunIdempotencyKey(row.id, a.action.workflow.workflowId)),
-    );
-    return pipelines.idsByIdempotencyKey(tenantId, keys);
+  /**
+   * The pipelines recent runs created, found by the idempotency key each run stores its pipeline under, and why runs
+   * that made none were skipped (by run workflow id).
+   */
+  async function runsOf(tenantId: string, rows: { row: ScheduleRow; desc: ScheduleDescription | null }[]): Promise<RunOutcomes> {
+    const runs = rows.flatMap(({ row, desc }) => (desc?.info.recentActions ?? []).map((a) => ({ scheduleId: row.id, runWorkflowId: a.action.workflow.workflowId })));
+    const [pipelineIds, skipped] = await Promise.all([
+      pipelines.idsByIdempotencyKey(tenantId, runs.map((r) => scheduledRunIdempotencyKey(r.scheduleId, r.runWorkflowId))),
+      scheduleRuns.skipReasons(tenantId, runs),
+    ]);
+    return { pipelineIds, skipped };
   }
 
-  function present(row: ScheduleRow, desc: ScheduleDescription | null, pipelineIds = new Map<string, string>()) {
+  function present(row: ScheduleRow, desc: ScheduleDescription | null, { pipelineIds, skipped }: RunOutcomes = { pipelineIds: new Map(), skipped: new Map() }) {
     // Temporal is the truth about pausing; the row follows it (and answers when Temporal cannot).
     const paused = desc ? desc.state.paused : row.paused;
     const next = desc?.info.nextActionTimes[0];
@@ -65,6 +78,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
       .map((a) => ({
         runAt: a.takenAt.toISOString(),
         pipelineId: pipelineIds.get(scheduledRunIdempotencyKey(row.id, a.action.workflow.workflowId)) ?? null,
+        ...(skipped.has(a.action.workflow.workflowId) ? { skipped: skipped.get(a.action.workflow.workflowId)! } : {}),
       }));
     return {
       id: row.id,
@@ -87,7 +101,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
 
   async function show(tenantId: string, row: ScheduleRow, log: FastifyBaseLogger) {
     const desc = await describe(row, log);
-    return present(row, desc, await pipelineIdsOf(tenantId, [{ row, desc }]));
+    return present(row, desc, await runsOf(tenantId, [{ row, desc }]));
   }
 
   /** A Temporal call that failed: a schedule gone from Temporal is a conflict, anything else means Temporal is away. */
@@ -168,8 +182,8 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
   app.get('/schedules', { schema: { summary: "The tenant's recurring pipelines, newest first", response: responses(200) } }, async (request) => {
     const rows = await schedules.list(request.tenantId);
     const described = await Promise.all(rows.map(async (row) => ({ row, desc: await describe(row, request.log) })));
-    const ids = await pipelineIdsOf(request.tenantId, described);
-    return { items: described.map(({ row, desc }) => present(row, desc, ids)) };
+    const outcomes = await runsOf(request.tenantId, described);
+    return { items: described.map(({ row, desc }) => present(row, desc, outcomes)) };
   });
 
   app.post(
