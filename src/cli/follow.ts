@@ -31,7 +31,8 @@ export async function followPipeline(api: Api, id: string, opts: FollowOptions):
   const deliver = (state: PipelineView) => {
     // An older state than one already passed on (a slow read racing the stream) is stale; an equal one is a repeat.
     if (last && state.updatedAt < last.updatedAt) return;
-    const json = JSON.stringify(state);
+    // The stream and GET serialise the same state with keys in different orders: compare what they say.
+    const json = canonical(state);
     if (json === lastJson) return;
     last = state;
     lastJson = json;
@@ -132,6 +133,13 @@ function parseEvent(block: string): { id?: string; data: string } | null {
   }
   if (!data.length || (type !== 'state' && type !== 'message')) return null;
   return { id, data: data.join('\n') };
+}
+
+/** JSON with every object's keys sorted. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
 
 /** 0.5 s, 1 s, 2 s … up to 10 s, each ±20 % so many watchers do not come back in step. */
