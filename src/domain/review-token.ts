@@ -58,7 +58,7 @@ export function signReviewToken(key: Buffer, claims: ReviewClaims): string {
   return `${payload}.${sign(key, payload).toString('base64url')}`;
 }
 
-const TOKEN = /^([A-Za-z0-9_-]{1,2000})\.([A-Za-z0-9_-]{43})$/;
+const TOKEN = /^([A-Za-z0-9_-]{1,900})\.([A-Za-z0-9_-]{43})$/;
 
 /** Checks the signature first, then reads the claims; an expired link still says whose it was (for a clear answer). */
 export function verifyReviewToken(key: Buffer, token: string, nowMs: number): ReviewTokenCheck {

@@ -102,8 +102,8 @@ function refusalFor(state: PipelineState, claims: ReviewClaims): Refusal | null 
 }
 
 /**
- * Which answer the caller wants. A browser asks for text/html; a script sends Accept: application/json. With neither,
- * the page (GET) or what the body was (a form post gets a page, JSON gets JSON).
+ * Whether a refusal or a decision is answered as a page. Browsers name text/html in Accept (every navigation and
+ * form post does); anything else gets JSON in the contract's shape, except a form post that states no preference.
  */
 function wantsHtml(request: FastifyRequest, fallback: boolean): boolean {
   let html = -1;
@@ -196,6 +196,9 @@ export const reviewPageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
   /** The link a decision was posted to, checked: null when its refusal has been sent. */
   const openForDecision = async (request: FastifyRequest, reply: FastifyReply) => {
     const html = wantsHtml(request, isFormPost(request));
+    // Bad input is answered first, as on every route; only a browser's form with a bad field gets its page back.
+    const invalid = request.validationError;
+    if (invalid && (!html || invalid.validationContext !== 'body')) throw invalid;
     const { token } = request.params as { token: string };
     const opened = await open(token);
     if (opened.ok) return { html, token, claims: opened.claims, row: opened.row };
@@ -243,7 +246,7 @@ export const reviewPageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
       },
     },
     async (request, reply) => {
-      const html = wantsHtml(request, true);
+      const html = wantsHtml(request, false);
       const opened = await open(request.params.token);
       if (!opened.ok) return refuse(reply, html, opened);
       return sendHtml(reply, 200, page(request.params.token, opened.claims, opened.row.state));
@@ -271,7 +274,6 @@ export const reviewPageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
       const { html, token, claims, row } = opened;
       const body = (request.body ?? {}) as ApproveBody;
       if (request.validationError) {
-        if (!html) throw request.validationError;
         const problems = [{ field: 'form', message: request.validationError.message }];
         return sendHtml(reply, 400, page(token, claims, row.state, { problems }));
       }
@@ -315,7 +317,6 @@ export const reviewPageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
       if (!opened) return reply;
       const { html, token, claims, row } = opened;
       if (request.validationError) {
-        if (!html) throw request.validationError;
         const problems = [{ field: 'reason', message: 'Give a reason (up to 2000 characters) so the author knows what to change.' }];
         return sendHtml(reply, 400, page(token, claims, row.state, { problems }));
       }

@@ -24,7 +24,7 @@ export const reviewLinkResponseSchema = z.object({
   expiresAt: z.string().describe('ISO 8601, UTC'),
 });
 
-export const reviewTokenParams = z.object({ token: z.string().min(1).max(4096) });
+export const reviewTokenParams = z.object({ token: z.string().min(1).max(1000) });
 
 /** Form fields of the approve form: one per editable text. A field left as shown (or a variant left empty) is no edit. */
 export const variantField = (platform: string) => `variants.${platform}`;

@@ -140,7 +140,7 @@ interface Operation {
   path: string;
   params: { name: string; in: string; schema: any }[];
   body?: any;
-  /** Anything but the media route needs a key. */
+  /** Anything but the media route and the review pages needs a key. */
   authed: boolean;
 }
 
@@ -154,7 +154,8 @@ function operations(doc: any): Operation[] {
         path,
         params: op.parameters ?? [],
         body: op.requestBody?.content?.['application/json']?.schema,
-        authed: !path.startsWith('/v1/media/'),
+        // The document marks the routes that need no key (the reviewer's pages) with an empty security list.
+        authed: !path.startsWith('/v1/media/') && !(Array.isArray(op.security) && op.security.length === 0),
       });
     }
   }
@@ -206,6 +207,8 @@ const fixups: Record<string, (b: any) => any[]> = {
   },
   'POST /v1/accounts': (b) => [{ ...b, platform: 'webhook', credentials: { url: 'http://127.0.0.1:9/hook', token: 'secret' }, settings: { note: 'n', nested: { deeper: 'd' } } }],
   'POST /v1/pipelines/{id}/approve': (b) => [{ ...b, edits: { ...b.edits, variants: { x: 'variant text' } } }],
+  // Either the JSON shape ({edits}, as /approve) or the page's form fields, never both in one body.
+  'POST /review/{token}/approve': (b) => [{ edits: { ...b.edits, variants: { x: 'variant text' } } }, { title: b.title, body: b.body, 'variants.x': 'variant text' }],
   'PUT /v1/pipelines/{id}/publish-at': (b) => [{ ...b, publishAt: future() }],
   'POST /v1/pipelines/{id}/feedback': (b) => [{ ...b, score: 7 }],
 };
