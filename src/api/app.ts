@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -17,6 +17,7 @@ import type { Resilience } from '../resilience';
 import type { ApiDeps } from './deps';
 import { clientErrorHandler, frameworkErrors, installErrorHandler } from './error-handler';
 import { HttpError } from './errors';
+import { openapiOptions } from './openapi';
 import { findUnstorable } from './schemas/storable';
 import { authPlugin } from './plugins/auth';
 import { accountRoutes } from './routes/accounts';
@@ -70,14 +71,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
   });
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Herald API', version: '1', description: 'Topic in, published social content out, through durable Temporal workflows.' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
-      security: [{ apiKey: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
+  await app.register(swagger, openapiOptions);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

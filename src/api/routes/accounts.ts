@@ -5,7 +5,8 @@ import { ErrorType } from '../../domain/error-types';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps';
 import { HttpError, notFound } from '../errors';
-import { dateTimeString, responses } from '../schemas/common';
+import { accountListView, accountView, refreshedAccountView } from '../schemas/account';
+import { dateTimeString, noContent, typedResponses } from '../schemas/common';
 import { idParams, platformSchema } from '../schemas/pipeline';
 
 const WEBHOOK_PLATFORMS = new Set(['slack', 'discord', 'webhook']);
@@ -34,17 +35,17 @@ const accountBody = z
 /** Connected accounts. Credentials go in encrypted and never come back out. */
 export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { accounts } = deps;
-  app.post('/accounts', { schema: { summary: 'Connect an account', body: accountBody, response: responses(201) } }, async (request, reply) => {
+  app.post('/accounts', { schema: { operationId: 'createAccount', tags: ['accounts'], summary: 'Connect an account', body: accountBody, response: typedResponses({ 201: accountView }) } }, async (request, reply) => {
     const account = await accounts.create({ tenantId: request.tenantId, ...request.body });
     return reply.status(201).send(account);
   });
-  app.get('/accounts', { schema: { summary: 'Connected accounts', response: responses(200) } }, async (request) => ({ items: await accounts.list(request.tenantId) }));
-  app.get('/accounts/:id', { schema: { params: idParams, response: responses(200) } }, async (request) => {
+  app.get('/accounts', { schema: { operationId: 'listAccounts', tags: ['accounts'], summary: 'Connected accounts', response: typedResponses({ 200: accountListView }) } }, async (request) => ({ items: await accounts.list(request.tenantId) }));
+  app.get('/accounts/:id', { schema: { operationId: 'getAccount', tags: ['accounts'], summary: 'An account (never its credentials)', params: idParams, response: typedResponses({ 200: accountView }) } }, async (request) => {
     const account = await accounts.get(request.tenantId, request.params.id);
     if (!account) throw notFound(`account ${request.params.id}`);
     return account;
   });
-  app.post('/accounts/:id/refresh', { schema: { summary: 'Refresh its token now', params: idParams, response: responses(200) } }, async (request) => {
+  app.post('/accounts/:id/refresh', { schema: { operationId: 'refreshAccount', tags: ['accounts'], summary: 'Refresh its token now', params: idParams, response: typedResponses({ 200: refreshedAccountView }) } }, async (request) => {
     const account = await accounts.get(request.tenantId, request.params.id);
     if (!account) throw notFound(`account ${request.params.id}`);
     try {
@@ -56,7 +57,9 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         args: [{ tenantId: request.tenantId, accountId: account.id }],
         workflowExecutionTimeout: '2 minutes',
       });
-      return { ...(await accounts.get(request.tenantId, account.id)), refreshed: result.refreshed, reason: result.reason };
+      const after = await accounts.get(request.tenantId, account.id);
+      if (!after) throw notFound(`account ${account.id}`);
+      return { ...after, refreshed: result.refreshed, reason: result.reason };
     } catch (err) {
       let cause: unknown = err instanceof WorkflowFailedError ? err.cause : err;
       if (cause instanceof ActivityFailure) cause = cause.cause;
@@ -67,7 +70,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       throw err;
     }
   });
-  app.delete('/accounts/:id', { schema: { params: idParams, response: responses(204) } }, async (request, reply) => {
+  app.delete('/accounts/:id', { schema: { operationId: 'deleteAccount', tags: ['accounts'], summary: 'Disconnect an account', params: idParams, response: typedResponses({ 204: noContent }) } }, async (request, reply) => {
     if (!(await accounts.remove(request.tenantId, request.params.id))) throw notFound(`account ${request.params.id}`);
     return reply.status(204).send();
   });

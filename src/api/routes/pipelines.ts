@@ -13,7 +13,7 @@ import { HttpError, notFound } from '../errors';
 import { httpErrorFromPipelineCreation } from '../pipeline-errors';
 import { presentPipeline } from '../present';
 import { approvePipeline, rejectPipeline } from '../review/decisions';
-import { responses } from '../schemas/common';
+import { typedResponses } from '../schemas/common';
 import { textProblem } from '../schemas/storable';
 import {
   approveBodySchema,
@@ -25,6 +25,15 @@ import {
   publishAtBodySchema,
   rejectBodySchema,
 } from '../schemas/pipeline';
+import {
+  cancelledPipelineView,
+  feedbackStatsView,
+  feedbackView,
+  PIPELINE_EVENTS_DESCRIPTION,
+  pipelineEventStream,
+  pipelineListView,
+  pipelineView,
+} from '../schemas/pipeline-view';
 import { httpErrorFromTemporal } from '../temporal-errors';
 
 function encodeCursor(c: { createdAt: string; id: string }): string {
@@ -83,6 +92,8 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     '/pipelines',
     {
       schema: {
+        operationId: 'createPipeline',
+        tags: ['pipelines'],
         summary: 'Start a pipeline',
         description: [
           'Optional Idempotency-Key header: the same key and body returns the same pipeline (200).',
@@ -92,7 +103,7 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
         ].join(' '),
         headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }).loose(),
         body: pipelineRequestSchema,
-        response: responses(200, 202),
+        response: typedResponses({ 200: pipelineView, 202: pipelineView }),
       },
     },
     async (request, reply) => {
@@ -116,7 +127,7 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
 
   app.get(
     '/pipelines',
-    { schema: { summary: 'List pipelines, newest first', querystring: listQuerySchema, response: responses(200) } },
+    { schema: { operationId: 'listPipelines', tags: ['pipelines'], summary: 'List pipelines, newest first', querystring: listQuerySchema, response: typedResponses({ 200: pipelineListView }) } },
     async (request) => {
       const q = request.query;
       const page = await pipelines.list(request.tenantId, {
@@ -129,11 +140,11 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     },
   );
 
-  app.get('/pipelines/:id', { schema: { summary: 'A pipeline state', params: idParams, response: responses(200) } }, async (request) =>
+  app.get('/pipelines/:id', { schema: { operationId: 'getPipeline', tags: ['pipelines'], summary: 'A pipeline state', params: idParams, response: typedResponses({ 200: pipelineView }) } }, async (request) =>
     show(await load(request.tenantId, request.params.id)),
   );
 
-  app.get('/pipelines/:id/events', { schema: { summary: 'Server-Sent Events: `event: state` on every change', params: idParams } }, async (request, reply) => {
+  app.get('/pipelines/:id/events', { schema: { operationId: 'streamPipelineEvents', tags: ['pipelines'], summary: 'Server-Sent Events: `event: state` on every change', description: PIPELINE_EVENTS_DESCRIPTION, params: idParams, response: typedResponses({ 200: pipelineEventStream }) } }, async (request, reply) => {
     let row = await load(request.tenantId, request.params.id);
     reply.hijack();
     const raw = reply.raw;
@@ -165,7 +176,7 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
 
   app.post(
     '/pipelines/:id/approve',
-    { schema: { summary: 'Approve, optionally with edits', params: idParams, body: approveBodySchema, response: responses(200) } },
+    { schema: { operationId: 'approvePipeline', tags: ['pipelines'], summary: 'Approve, optionally with edits', params: idParams, body: approveBodySchema, response: typedResponses({ 200: pipelineView }) } },
     async (request) => {
       const row = await load(request.tenantId, request.params.id);
       return show(row, await approvePipeline(temporal, row, request.body.edits, 'api'));
@@ -174,7 +185,7 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
 
   app.post(
     '/pipelines/:id/reject',
-    { schema: { summary: 'Reject', params: idParams, body: rejectBodySchema, response: responses(200) } },
+    { schema: { operationId: 'rejectPipeline', tags: ['pipelines'], summary: 'Reject', params: idParams, body: rejectBodySchema, response: typedResponses({ 200: pipelineView }) } },
     async (request) => {
       const row = await load(request.tenantId, request.params.id);
       return show(row, await rejectPipeline(temporal, row, request.body.reason, 'api'));
@@ -183,7 +194,7 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
 
   app.put(
     '/pipelines/:id/publish-at',
-    { schema: { summary: 'Reschedule before publishing starts', params: idParams, body: publishAtBodySchema, response: responses(200) } },
+    { schema: { operationId: 'reschedulePipeline', tags: ['pipelines'], summary: 'Reschedule before publishing starts', params: idParams, body: publishAtBodySchema, response: typedResponses({ 200: pipelineView }) } },
     async (request) => {
       const problem = checkPublishAt(request.body.publishAt);
       if (problem) throw new HttpError('validation_failed', problem, [{ path: 'publishAt', message: problem }]);
@@ -196,7 +207,7 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
 
   app.post(
     '/pipelines/:id/cancel',
-    { schema: { summary: 'Cancel; what was already published stays and is reported', params: idParams, response: responses(202) } },
+    { schema: { operationId: 'cancelPipeline', tags: ['pipelines'], summary: 'Cancel; what was already published stays and is reported', params: idParams, response: typedResponses({ 202: cancelledPipelineView }) } },
     async (request, reply) => {
       const row = await load(request.tenantId, request.params.id);
       if (isTerminal(row.status)) throw new HttpError('conflict', `pipeline is already ${row.status}`);
@@ -207,7 +218,7 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
 
   app.post(
     '/pipelines/:id/feedback',
-    { schema: { summary: 'Score a piece', params: idParams, body: feedbackBodySchema, response: responses(201) } },
+    { schema: { operationId: 'scorePipeline', tags: ['pipelines'], summary: 'Score a piece', params: idParams, body: feedbackBodySchema, response: typedResponses({ 201: feedbackView }) } },
     async (request, reply) => {
       const row = await load(request.tenantId, request.params.id);
       const id = `fb_${randomBytes(8).toString('hex')}`;
@@ -228,7 +239,15 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
 
   app.get(
     '/feedback/stats',
-    { schema: { summary: 'Feedback by text provider', querystring: z.strictObject({ format: z.enum(['post', 'thread', 'article']).optional() }) } },
+    {
+      schema: {
+        operationId: 'getFeedbackStats',
+        tags: ['pipelines'],
+        summary: 'Feedback by text provider',
+        querystring: z.strictObject({ format: z.enum(['post', 'thread', 'article']).optional() }),
+        response: typedResponses({ 200: feedbackStatsView }),
+      },
+    },
     async (request) => {
       const rows = await feedback.totalsByProvider(request.tenantId, request.query.format ?? null);
       const byProvider = rows.map((r) => ({

@@ -13,8 +13,9 @@ import { checkTargetAccounts } from '../../pipelines';
 import type { ApiDeps } from '../deps';
 import { HttpError, notFound } from '../errors';
 import { httpErrorFromPipelineCreation } from '../pipeline-errors';
-import { responses } from '../schemas/common';
+import { noContent, typedResponses } from '../schemas/common';
 import { canonicalTimeZone, scheduleIdParams, scheduleRequestSchema } from '../schemas/schedule';
+import { scheduleListView, scheduleView } from '../schemas/schedule-view';
 
 export function temporalScheduleId(tenantId: string, scheduleId: string): string {
   return `herald-schedule-${tenantId}-${scheduleId}`;
@@ -117,10 +118,12 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     '/schedules',
     {
       schema: {
+        operationId: 'createSchedule',
+        tags: ['schedules'],
         summary: 'Create a recurring pipeline',
         description: 'Exactly one of `cron` (5 fields, evaluated in `timezone`, default UTC) or `every` (at least 1m). Each run starts `pipeline` (no `publishAt`) as a new pipeline.',
         body: scheduleRequestSchema,
-        response: responses(201),
+        response: typedResponses({ 201: scheduleView }),
       },
     },
     async (request, reply) => {
@@ -179,7 +182,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     },
   );
 
-  app.get('/schedules', { schema: { summary: "The tenant's recurring pipelines, newest first", response: responses(200) } }, async (request) => {
+  app.get('/schedules', { schema: { operationId: 'listSchedules', tags: ['schedules'], summary: "The tenant's recurring pipelines, newest first", response: typedResponses({ 200: scheduleListView }) } }, async (request) => {
     const rows = await schedules.list(request.tenantId);
     const described = await Promise.all(rows.map(async (row) => ({ row, desc: await describe(row, request.log) })));
     const outcomes = await runsOf(request.tenantId, described);
@@ -188,7 +191,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
 
   app.post(
     '/schedules/:id/pause',
-    { schema: { summary: 'Pause a schedule (idempotent)', params: scheduleIdParams, response: responses(200) } },
+    { schema: { operationId: 'pauseSchedule', tags: ['schedules'], summary: 'Pause a schedule (idempotent)', params: scheduleIdParams, response: typedResponses({ 200: scheduleView }) } },
     async (request) => {
       const row = await load(request.tenantId, request.params.id);
       await handleOf(row).pause('paused through the Herald API').catch(temporalFailure(request.log, row));
@@ -199,7 +202,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
 
   app.post(
     '/schedules/:id/unpause',
-    { schema: { summary: 'Resume a paused schedule (idempotent)', params: scheduleIdParams, response: responses(200) } },
+    { schema: { operationId: 'unpauseSchedule', tags: ['schedules'], summary: 'Resume a paused schedule (idempotent)', params: scheduleIdParams, response: typedResponses({ 200: scheduleView }) } },
     async (request) => {
       const row = await load(request.tenantId, request.params.id);
       await handleOf(row).unpause('unpaused through the Herald API').catch(temporalFailure(request.log, row));
@@ -210,7 +213,15 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
 
   app.delete(
     '/schedules/:id',
-    { schema: { summary: 'Delete a schedule; pipelines it already started carry on', params: scheduleIdParams, response: responses(204) } },
+    {
+      schema: {
+        operationId: 'deleteSchedule',
+        tags: ['schedules'],
+        summary: 'Delete a schedule; pipelines it already started carry on',
+        params: scheduleIdParams,
+        response: typedResponses({ 204: noContent }),
+      },
+    },
     async (request, reply) => {
       const row = await load(request.tenantId, request.params.id);
       await handleOf(row)

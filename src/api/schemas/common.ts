@@ -5,7 +5,8 @@ export const errorResponse = z
   .object({
     error: z.object({ code: z.string(), message: z.string(), details: z.array(z.unknown()) }),
   })
-  .describe('Every error has this shape');
+  .describe('Every error has this shape')
+  .meta({ id: 'Error' });
 
 export const durationString = z.string().regex(DURATION_PATTERN, 'must be a duration such as 30s, 15m, 24h or 7d');
 
@@ -28,8 +29,39 @@ export const dateTimeString = z.iso
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-/** OpenAPI responses for a route: its success codes (any body) plus the error shape for every error code. */
+const errorResponses = { 400: errorResponse, 401: errorResponse, 404: errorResponse, 409: errorResponse, 413: errorResponse, 422: errorResponse, 429: errorResponse, 503: errorResponse };
+
+/**
+ * OpenAPI responses for a route whose success bodies are not described yet (any body), plus the error shape for every
+ * error code. Prefer `typedResponses`: the OpenAPI document and the generated client know nothing of an `any` body.
+ */
 export function responses<S extends number>(...success: S[]) {
   const ok = Object.fromEntries(success.map((c) => [c, z.any()])) as Record<S, z.ZodAny>;
-  return { ...ok, 400: errorResponse, 401: errorResponse, 404: errorResponse, 409: errorResponse, 413: errorResponse, 422: errorResponse, 429: errorResponse, 503: errorResponse };
+  return { ...ok, ...errorResponses };
 }
+
+/** A success answer that is not JSON (an event stream, image bytes): its media types, each with a zod schema. */
+export interface ContentResponse {
+  description: string;
+  content: Record<string, { schema: z.ZodType }>;
+}
+
+/** A success answer with no body (204, `reply.send()` or `send(null)`): documented without content; no body is sent. */
+export const noContent = z.union([z.void(), z.null()]).describe('No content');
+
+/**
+ * OpenAPI responses for a route: each success code with the zod schema of its body, plus the error shape for every
+ * error code. The schema also serializes the answer (fastify-type-provider-zod): a field it does not name is dropped
+ * and a value that does not fit it is a 500, so it must describe everything the handler returns; response schemas
+ * therefore carry no refinements, patterns or length limits that a stored value might not meet.
+ */
+export function typedResponses<R extends Partial<Record<200 | 201 | 202 | 204, z.ZodType | ContentResponse>>>(success: R) {
+  return { ...success, ...errorResponses };
+}
+
+/** An error as the state, a publication, the timeline and webhooks show it (src/domain/types.ts PipelineError). */
+export const errorInfoSchema = z.object({
+  code: z.string().describe('a failure type (ReauthRequired, RateLimited...) or one of Herald\'s own codes'),
+  message: z.string(),
+  hint: z.string().nullable().describe('what to do about it (reconnect an account, wait until a time...); null when nothing helps'),
+});
