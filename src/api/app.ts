@@ -13,6 +13,7 @@ import { createPipelineRepository } from '../db/pipelines-repo';
 import { createSecretBox } from '../db/secret-box';
 import { reviewLinkKey } from '../domain/review-token';
 import { createTenantRepository } from '../db/tenants-repo';
+import { createWebhookRepository } from '../db/webhooks-repo';
 import type { Resilience } from '../resilience';
 import type { ApiDeps } from './deps';
 import { clientErrorHandler, frameworkErrors, installErrorHandler } from './error-handler';
@@ -28,6 +29,7 @@ import { providerRoutes } from './routes/providers';
 import { reviewLinkRoutes, reviewPageRoutes } from './routes/review';
 import { scheduleRoutes } from './routes/schedules';
 import { stallRoutes } from './routes/stalls';
+import { webhookRoutes } from './routes/webhooks';
 import { createApiTemporalClient } from './temporal-client';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -90,6 +92,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         await authed.register(scheduleRoutes, { deps });
         await authed.register(reviewLinkRoutes, { deps });
         await authed.register(stallRoutes, { deps });
+        await authed.register(webhookRoutes, { deps });
       });
     },
     { prefix: '/v1' },
@@ -123,6 +126,7 @@ export async function createApi(
     pipelines: createPipelineRepository(pool),
     media: createMediaRepository(pool),
     accounts: createAccountRepository(pool, createSecretBox(encryptionKey)),
+    webhooks: createWebhookRepository(pool, createSecretBox(encryptionKey)),
     reviewLinkKey: reviewLinkKey(encryptionKey),
     logger,
     metrics,

@@ -7,6 +7,7 @@ import type { AccountRepository } from '../db/accounts-repo';
 import type { MediaRepository } from '../db/media-repo';
 import type { PipelineRepository } from '../db/pipelines-repo';
 import type { TenantRepository } from '../db/tenants-repo';
+import type { WebhookRepository } from '../db/webhooks-repo';
 import type { Resilience } from '../resilience';
 
 export interface ApiDeps {
@@ -17,6 +18,8 @@ export interface ApiDeps {
   tenants: TenantRepository;
   media: MediaRepository;
   accounts: AccountRepository;
+  /** Outgoing webhook subscriptions and their delivery log. */
+  webhooks: WebhookRepository;
   logger: Logger;
   metrics: Registry;
   /** Limits, breakers and cache: shared with the worker in `npm start`, through Redis otherwise. */
