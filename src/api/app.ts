@@ -29,6 +29,7 @@ import { providerRoutes } from './routes/providers';
 import { reviewLinkRoutes, reviewPageRoutes } from './routes/review';
 import { scheduleRoutes } from './routes/schedules';
 import { stallRoutes } from './routes/stalls';
+import { validateRoutes } from './routes/validate';
 import { webhookRoutes } from './routes/webhooks';
 import { createApiTemporalClient } from './temporal-client';
 
@@ -90,6 +91,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         await authed.register(accountRoutes, { deps });
         await authed.register(providerRoutes, { deps });
         await authed.register(scheduleRoutes, { deps });
+        await authed.register(validateRoutes, { deps });
         await authed.register(reviewLinkRoutes, { deps });
         await authed.register(stallRoutes, { deps });
         await authed.register(webhookRoutes, { deps });
