@@ -2,7 +2,7 @@
 // hash in the Content-Security-Policy, readable on a 390 px phone and usable from the keyboard and a screen reader.
 import { createHash } from 'node:crypto';
 import { countFor } from '../../domain/platform-rules';
-import type { PipelineState, Platform, Variant } from '../../domain/types';
+import { PLATFORM_NAMES, type PipelineState, type Variant } from '../../domain/types';
 
 const CSS = `
 *{box-sizing:border-box}
@@ -45,19 +45,6 @@ export const REVIEW_PAGE_CSP = [
   "base-uri 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
-
-const PLATFORM_NAMES: Record<Platform, string> = {
-  x: 'X',
-  linkedin: 'LinkedIn',
-  facebook: 'Facebook',
-  instagram: 'Instagram',
-  threads: 'Threads',
-  mastodon: 'Mastodon',
-  bluesky: 'Bluesky',
-  slack: 'Slack',
-  discord: 'Discord',
-  webhook: 'Webhook',
-};
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
