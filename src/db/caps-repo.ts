@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { TERMINAL_STATUSES, type Platform } from '../domain/types';
+import { isTerminal, PIPELINE_STATUSES, type Platform } from '../domain/types';
 import type { Queryable } from './timeline-repo';
 
 /** One account a cap is counted for. */
@@ -8,30 +8,35 @@ export interface CapAccount {
   accountId: string;
 }
 
+// Written out rather than passed as a parameter, as the partial index of live pipelines by publish time (migration 009)
+// lists them.
+const LIVE_STATUSES = PIPELINE_STATUSES.filter((s) => !isTerminal(s))
+  .map((s) => `'${s}'`)
+  .join(', ');
+
 /**
  * When this account's publications happen (epoch ms, ascending), from `sinceMs` on: the ones published (their real
- * time), and the targets of live pipelines with a publish time (not failed, cancelled, rejected or expired; not a dry
- * run) that have not published yet. A pipeline without publishAt is left out: it publishes as soon as it is ready, so
- * no schedule can be planned around it.
+ * time), and the targets of live pipelines with a publish time (`publish_at`, which a trigger keeps equal to the
+ * state's publishAt; not a dry run) that have not published yet. A pipeline without publishAt is left out: it
+ * publishes as soon as it is ready, so no schedule can be planned around it.
  */
 async function publicationTimes(db: Queryable, tenantId: string, account: CapAccount, sinceMs: number): Promise<number[]> {
   const { rows } = await db.query<{ t: string }>(
     `WITH planned AS (
-       SELECT pl.id, t.n - 1 AS idx, coalesce(pl.state->>'publishAt', pl.request->>'publishAt')::timestamptz AS at
+       SELECT pl.id, t.n - 1 AS idx, pl.publish_at AS at
          FROM pipelines pl CROSS JOIN LATERAL jsonb_array_elements(pl.request->'targets') WITH ORDINALITY AS t(target, n)
-        WHERE pl.tenant_id = $1 AND NOT (pl.status = ANY($5))
-          AND coalesce((pl.request->>'dryRun')::boolean, false) = false
+        WHERE pl.state->>'publishAt' IS NOT NULL AND pl.request->>'dryRun' = 'false' AND pl.request->'targets' @> $5::jsonb
+          AND pl.publish_at > $4 AND pl.tenant_id = $1 AND pl.status IN (${LIVE_STATUSES})
           AND t.target->>'platform' = $2 AND t.target->>'accountId' = $3
-          AND coalesce(pl.state->>'publishAt', pl.request->>'publishAt') IS NOT NULL
      )
      SELECT (extract(epoch FROM at) * 1000)::bigint AS t FROM planned
-      WHERE at > $4 AND NOT EXISTS (
+      WHERE NOT EXISTS (
         SELECT 1 FROM publications q WHERE q.pipeline_id = planned.id AND q.idx = planned.idx AND q.status = 'published')
      UNION ALL
      SELECT (extract(epoch FROM published_at) * 1000)::bigint FROM publications
       WHERE tenant_id = $1 AND platform = $2 AND account_id = $3 AND status = 'published' AND published_at > $4
      ORDER BY 1`,
-    [tenantId, account.platform, account.accountId, new Date(sinceMs), TERMINAL_STATUSES],
+    [tenantId, account.platform, account.accountId, new Date(sinceMs), JSON.stringify([{ platform: account.platform, accountId: account.accountId }])],
   );
   return rows.map((r) => Number(r.t));
 }

@@ -67,10 +67,10 @@ describe('POST /v1/pipelines with publishAt and a full daily cap', () => {
     expect(res.body.publishAt).toBe(iso(first + 24 * H));
     expect(res.body.request.publishAt).toBe(iso(asked));
     expect(res.body.request.whenFull).toBe('next_slot');
-    const timeline = await h.api('GET', `/v1/pipelines/${res.body.id}/timeline`);
-    expect(timeline.status).toBe(200);
-    expect(timeline.body.events).toEqual([
-      expect.objectContaining({ type: 'publish_time', from: iso(asked), to: iso(first + 24 * H), reason: expect.stringContaining(`instagram account ${ig} (50 per 24 h)`) }),
+    // The timeline as stored (GET /v1/pipelines/{id}/timeline lists these rows): read with SQL, no worker has run.
+    const { rows } = await h.pool.query('SELECT type, data FROM pipeline_timeline WHERE tenant_id = $1 AND pipeline_id = $2', [h.tenants.a, res.body.id]);
+    expect(rows).toEqual([
+      { type: 'publish_time', data: { from: iso(asked), to: iso(first + 24 * H), reason: expect.stringContaining(`instagram account ${ig} (50 per 24 h)`) } },
     ]);
     // That slot is now taken: the next request moves further, past the second post's day.
     const again = await post(ig, asked, { whenFull: 'next_slot' });
