@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { DeliveryEvent, DeliveryView } from '../../db/webhooks-repo';
-import { resolveWebhookTarget, systemResolve, WebhookUrlError } from '../../webhooks/address';
+import { resolveWebhookTarget, systemResolve, WebhookUrlError, type Resolve } from '../../webhooks/address';
 import { startDeliveryWorkflow } from '../../webhooks/dispatcher';
 import { TEST_EVENT_TYPE } from '../../webhooks/policy';
 import { newSigningSecret } from '../../webhooks/signing';
@@ -22,13 +22,22 @@ import {
 
 const tags = ['webhooks'];
 
+/** A slow resolver must not hold the request: after 3 s the host counts as not resolving yet (checked at delivery). */
+const resolveWithin3s: Resolve = (host) => {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('no DNS answer within 3 s'), { code: 'ETIMEOUT' })), 3_000);
+  });
+  return Promise.race([systemResolve(host), late]).finally(() => clearTimeout(timer));
+};
+
 /**
  * The URL's refusals at creation. A host that resolves to a private address is refused now (and again at every
  * delivery); one that does not resolve yet is accepted, since its DNS may be set up later, and checked at delivery.
  */
 async function checkUrl(url: string, allowPrivate: boolean): Promise<void> {
   try {
-    await resolveWebhookTarget(url, { allowPrivate, resolve: systemResolve });
+    await resolveWebhookTarget(url, { allowPrivate, resolve: resolveWithin3s });
   } catch (err) {
     if (!(err instanceof WebhookUrlError)) throw err;
     if (err.reason === 'unresolvable') return;
