@@ -5,6 +5,7 @@
 // Redis: the routes describe themselves at registration and reach their dependencies only when a request is handled.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { buildApp } from '../api/app';
@@ -26,12 +27,17 @@ function unused(name: string): any {
   });
 }
 
-export async function servedOpenApiDocument(): Promise<unknown> {
+/** The whole API, built with no dependency behind it: enough to list its routes and serve its OpenAPI document. */
+export async function buildDetachedApp(): Promise<FastifyInstance> {
   const deps = new Proxy(
     { config: loadConfig({}), logger: pino({ level: 'silent' }), metrics: new Registry() } as Partial<ApiDeps>,
     { get: (target, prop) => (prop in target ? target[prop as keyof ApiDeps] : unused(`deps.${String(prop)}`)) },
   ) as ApiDeps;
-  const app = await buildApp(deps);
+  return buildApp(deps);
+}
+
+export async function servedOpenApiDocument(): Promise<unknown> {
+  const app = await buildDetachedApp();
   try {
     const res = await app.inject({ method: 'GET', url: '/openapi.json' });
     if (res.statusCode !== 200) throw new Error(`GET /openapi.json answered ${res.statusCode}: ${res.body}`);

@@ -4092,7 +4092,58 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        checkedAt: string;
+                        /** @description How late a post must be to be listed */
+                        graceSeconds: number;
+                        items: ({
+                            /** @enum {string} */
+                            kind: "overdue_pipeline";
+                            /** @description Seconds since publishAt (overdue pipeline) or retryAt (stalled publication) */
+                            lateSeconds: number;
+                            pipelineId: string;
+                            pipelineStatus: string;
+                            publishAt: string;
+                            reasons: {
+                                /**
+                                 * @description What Herald knows holds the post back; several may apply
+                                 * @enum {string}
+                                 */
+                                code: "no_worker_polling" | "not_started" | "in_progress" | "awaiting_approval" | "timer_not_fired" | "publishing" | "retry_overdue" | "breaker_open" | "rate_limited" | "account_reauth_required" | "account_disabled";
+                                message: string;
+                            }[];
+                            updatedAt: string;
+                        } | {
+                            accountId: string | null;
+                            attempts: number;
+                            error: string | null;
+                            index: number;
+                            /** @enum {string} */
+                            kind: "stalled_publication";
+                            /** @description Seconds since publishAt (overdue pipeline) or retryAt (stalled publication) */
+                            lateSeconds: number;
+                            pipelineId: string;
+                            pipelineStatus: string;
+                            platform: string;
+                            reasons: {
+                                /**
+                                 * @description What Herald knows holds the post back; several may apply
+                                 * @enum {string}
+                                 */
+                                code: "no_worker_polling" | "not_started" | "in_progress" | "awaiting_approval" | "timer_not_fired" | "publishing" | "retry_overdue" | "breaker_open" | "rate_limited" | "account_reauth_required" | "account_disabled";
+                                message: string;
+                            }[];
+                            retryAt: string;
+                            status: string;
+                            updatedAt: string;
+                        })[];
+                        /** @description Whether a worker polled the task queue within the grace period (null: Temporal did not answer) */
+                        workers: {
+                            lastPollAt: string | null;
+                            polling: boolean | null;
+                            taskQueue: string;
+                        };
+                    };
                 };
             };
             /** @description validation_failed: the request is malformed; `details` name the fields */
