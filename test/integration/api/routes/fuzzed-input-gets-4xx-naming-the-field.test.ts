@@ -211,6 +211,12 @@ const fixups: Record<string, (b: any) => any[]> = {
   'POST /review/{token}/approve': (b) => [{ edits: { ...b.edits, variants: { x: 'variant text' } } }, { title: b.title, body: b.body, 'variants.x': 'variant text' }],
   'PUT /v1/pipelines/{id}/publish-at': (b) => [{ ...b, publishAt: future() }],
   'POST /v1/pipelines/{id}/feedback': (b) => [{ ...b, score: 7 }],
+  // A pipeline request (topic) or exact content (with a platform's own text), never both in one body.
+  'POST /v1/validate': (b) => {
+    const { content, variants: _v, ...request } = fixPipeline(b, true);
+    const { topic: _t, ...rest } = request;
+    return [request, { ...rest, content, variants: { x: 'variant text' } }];
+  },
 };
 function fixPipeline(b: any, withPublishAt: boolean) {
   const out = {
