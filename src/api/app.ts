@@ -29,6 +29,7 @@ import { providerRoutes } from './routes/providers';
 import { reviewLinkRoutes, reviewPageRoutes } from './routes/review';
 import { scheduleRoutes } from './routes/schedules';
 import { stallRoutes } from './routes/stalls';
+import { timelineRoutes } from './routes/timeline';
 import { validateRoutes } from './routes/validate';
 import { webhookRoutes } from './routes/webhooks';
 import { createApiTemporalClient } from './temporal-client';
@@ -94,6 +95,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         await authed.register(validateRoutes, { deps });
         await authed.register(reviewLinkRoutes, { deps });
         await authed.register(stallRoutes, { deps });
+        await authed.register(timelineRoutes, { deps });
         await authed.register(webhookRoutes, { deps });
       });
     },
