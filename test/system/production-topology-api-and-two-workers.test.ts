@@ -2,28 +2,26 @@
 // `npm run api` and `npm run worker` run), sharing the run's Temporal and PostgreSQL and a Redis of their own.
 // Pipelines flow through both workers; then one worker is killed with SIGKILL while it is working on unfinished
 // pipelines, and the other carries on: those in flight and those started after the kill all publish.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { ROOT, TEST_DATA_DIR, temporalAddress, testDatabaseUrl } from '../helpers/env';
+import { startApiProcess, until, type ApiProc } from '../helpers/api-process';
+import { TEST_DATA_DIR, temporalAddress, testDatabaseUrl } from '../helpers/env';
 import { dryRunRequest, TEST_ENCRYPTION_KEY } from '../helpers/harness';
-import { freePort } from '../helpers/ports';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis';
 import { alive, spawnWorkerProcess, stopWorkerProcesses, waitReady, type WorkerProc } from '../helpers/worker-process';
 
 jest.setTimeout(600_000);
 
 const LOG_DIR = path.join(TEST_DATA_DIR, 'production-topology');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const suffix = randomBytes(4).toString('hex');
 const tenant = `topo_${suffix}`;
 const apiKey = `key-topo-${suffix}`;
 const taskQueue = `herald-topology-${suffix}`;
 
 let redis: PrivateRedis;
-let api: { child: ChildProcess; url: string; output: string };
+let api: ApiProc;
 let temporal: Client;
 const workers: WorkerProc[] = [];
 
@@ -42,48 +40,10 @@ function commonEnv(): Record<string, string> {
   };
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-async function call<T = any>(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${api.url}${urlPath}`, {
-    method,
-    headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-}
-
-async function startApiProcess(): Promise<typeof api> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/api/server.ts'], {
-    cwd: ROOT,
-    env: { ...commonEnv(), API_KEYS: `${tenant}:${apiKey}`, HOST: '127.0.0.1', PORT: String(port), PUBLIC_BASE_URL: `http://127.0.0.1:${port}` },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const proc = { child, url: `http://127.0.0.1:${port}`, output: '' };
-  child.stdout!.on('data', (d: Buffer) => (proc.output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (proc.output += d.toString()));
-  await until('the API process to answer /health', 120_000, async () => {
-    if (child.exitCode !== null) throw new Error(`the API process exited while starting:\n${proc.output.slice(-3000)}`);
-    const ok = await fetch(`${proc.url}/health`).then((r) => r.ok, () => false);
-    return ok ? true : undefined;
-  });
-  return proc;
-}
-
 async function startPipelines(n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const res = await call('POST', '/v1/pipelines', dryRunRequest({ topic: `Topology ${i} ${suffix}` }));
+    const res = await api.call('POST', '/v1/pipelines', dryRunRequest({ topic: `Topology ${i} ${suffix}` }));
     expect(res.status).toBe(202);
     ids.push(res.body.id);
   }
@@ -92,7 +52,7 @@ async function startPipelines(n: number): Promise<string[]> {
 
 async function statuses(ids: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const id of ids) out.set(id, (await call('GET', `/v1/pipelines/${id}`)).body.status);
+  for (const id of ids) out.set(id, (await api.call('GET', `/v1/pipelines/${id}`)).body.status);
   return out;
 }
 
@@ -126,17 +86,14 @@ beforeAll(async () => {
   mkdirSync(LOG_DIR, { recursive: true });
   redis = await startPrivateRedis();
   temporal = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
-  api = await startApiProcess();
+  api = await startApiProcess({ ...commonEnv(), API_KEYS: `${tenant}:${apiKey}` }, apiKey);
   workers.push(spawnWorkerProcess(1, commonEnv()), spawnWorkerProcess(2, commonEnv()));
   await waitReady(workers, 240_000);
 });
 
 afterAll(async () => {
   await stopWorkerProcesses(workers, LOG_DIR);
-  if (api && api.child.exitCode === null) {
-    api.child.kill('SIGTERM');
-    await until('the API process to exit', 15_000, () => (api.child.exitCode !== null || api.child.signalCode !== null ? true : undefined)).catch(() => api.child.kill('SIGKILL'));
-  }
+  await api?.stop();
   if (api) writeFileSync(path.join(LOG_DIR, 'api.log'), api.output);
   await temporal?.connection.close();
   await redis?.stop();
