@@ -120,10 +120,13 @@ const newDeliveryId = () => `whd_${randomBytes(16).toString('base64url')}`;
 function encodeCursor(r: DeliveryRow): string {
   return Buffer.from(`${r.created_at.toISOString()}|${r.id}`).toString('base64url');
 }
-function decodeCursor(cursor: string): [Date, string] | null {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+/** The position a delivery-log cursor holds, or null when it is not one this API gave out. */
+export function decodeDeliveryCursor(cursor: string): [Date, string] | null {
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
+  const [at, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (rest.length || !id || !/^whd_[A-Za-z0-9_-]+$/.test(id) || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(at ?? '')) return null;
   const date = new Date(at);
-  return id && !Number.isNaN(date.getTime()) ? [date, id] : null;
+  return Number.isNaN(date.getTime()) ? null : [date, id];
 }
 
 async function insertDelivery(db: Pool | PoolClient, tenantId: string, subscriptionId: string, id: string, event: DeliveryEvent, redeliveryOf: string | null) {
@@ -168,7 +171,7 @@ export function createWebhookRepository(pool: Pool, box: SecretBox) {
 
     /** Newest first, `limit` at a time; `nextCursor` is null on the last page. */
     async listDeliveries(tenantId: string, subscriptionId: string, opts: { limit: number; cursor?: string }): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
-      const after = opts.cursor ? decodeCursor(opts.cursor) : null;
+      const after = opts.cursor ? decodeDeliveryCursor(opts.cursor) : null;
       const { rows } = await pool.query<DeliveryRow>(
         `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries
          WHERE tenant_id = $1 AND subscription_id = $2 AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))

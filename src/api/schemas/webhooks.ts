@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { decodeDeliveryCursor } from '../../db/webhooks-repo';
 import { LIFECYCLE_EVENT_TYPES } from '../../domain/lifecycle-events';
 
 const EVENT_LIST = LIFECYCLE_EVENT_TYPES.join(', ');
@@ -6,7 +7,8 @@ const EVENT_LIST = LIFECYCLE_EVENT_TYPES.join(', ');
 export const webhookCreateSchema = z.strictObject({
   url: z.string().trim().min(1).max(2000).describe('http or https; private and loopback addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true'),
   events: z
-    .array(z.string().max(100))
+    // The list is the documented enum; the check below refuses every unknown name in one message.
+    .array(z.string().max(100).meta({ enum: [...LIFECYCLE_EVENT_TYPES] }))
     .min(1, 'events must name at least one event type')
     .max(LIFECYCLE_EVENT_TYPES.length * 2)
     .superRefine((events, ctx) => {
@@ -21,7 +23,11 @@ export const webhookIdParams = z.object({ id: z.string().min(1).max(100) });
 export const deliveryParams = z.object({ id: z.string().min(1).max(100), deliveryId: z.string().min(1).max(100) });
 export const deliveryListQuery = z.object({
   limit: z.coerce.number({ message: 'limit must be a whole number from 1 to 100' }).int('limit must be a whole number from 1 to 100').min(1, 'limit must be at least 1').max(100, 'limit must be at most 100').default(50),
-  cursor: z.string().max(200).optional(),
+  cursor: z
+    .string()
+    .max(200)
+    .refine((c) => decodeDeliveryCursor(c) !== null, 'cursor is not one this API gave out: pass nextCursor from the previous page')
+    .optional(),
 });
 
 export const webhookView = z

@@ -205,6 +205,8 @@ const fixups: Record<string, (b: any) => any[]> = {
     const { every: _e, ...cron } = { ...common, cron: '0 9 * * MON-FRI' };
     return [every, cron];
   },
+  // A host that never resolves: accepted at creation (checked at delivery), where a private address would be 422.
+  'POST /v1/webhooks': (b) => [{ ...b, url: 'https://hooks.example.invalid/in' }],
   'POST /v1/accounts': (b) => [{ ...b, platform: 'webhook', credentials: { url: 'http://127.0.0.1:9/hook', token: 'secret' }, settings: { note: 'n', nested: { deeper: 'd' } } }],
   'POST /v1/pipelines/{id}/approve': (b) => [{ ...b, edits: { ...b.edits, variants: { x: 'variant text' } } }],
   // Either the JSON shape ({edits}, as /approve) or the page's form fields, never both in one body.

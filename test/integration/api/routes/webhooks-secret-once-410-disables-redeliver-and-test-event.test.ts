@@ -147,6 +147,15 @@ it('sends a signed webhook.test event, and a redelivery with the same webhook-id
   receiver.answer(200);
   await delivery(sub.id, pending.body.id, (d) => d.status === 'delivered');
   expect(receiver.requests.filter((r) => r.headers['webhook-id'] === pending.body.eventId).map((r) => r.status)).toEqual([503, 200]);
+
+  // The log pages newest first.
+  const page1 = await h.api('GET', `/v1/webhooks/${sub.id}/deliveries?limit=2`);
+  expect(page1.body.items.map((d: any) => d.id)).toEqual([pending.body.id, again.body.id]);
+  const page2 = await h.api('GET', `/v1/webhooks/${sub.id}/deliveries?limit=2&cursor=${page1.body.nextCursor}`);
+  expect(page2.body).toMatchObject({ items: [{ id: sent.body.id }], nextCursor: null });
+  const forged = await h.api('GET', `/v1/webhooks/${sub.id}/deliveries?cursor=${Buffer.from('0000-01-01|x').toString('base64url')}`);
+  expect(forged.status).toBe(400);
+  expect(forged.body.error.message).toContain('cursor');
 });
 
 it('disables a subscription whose receiver answers 410 Gone, with the reason in GET and in the log', async () => {
