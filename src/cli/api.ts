@@ -9,13 +9,8 @@ import { ApiError, isConnectionFailure, UnreachableError, UsageError } from './e
 export interface Api {
   readonly baseUrl: string;
   readonly client: HeraldClient;
-  /** Turns a client call into its body, or throws ApiError / UnreachableError. */
-  unwrap<T = any>(call: Promise<{ data?: unknown; error?: unknown; response: Response }>): Promise<T>;
-  /**
-   * A route the OpenAPI document does not describe yet, through the same base URL, key and error handling as the
-   * client. Remove once `src/client/schema.ts` lists the route.
-   */
-  untyped<T = any>(method: string, route: string, body?: unknown): Promise<T>;
+  /** Turns a client call into its body (typed by the OpenAPI document), or throws ApiError / UnreachableError. */
+  unwrap<D>(call: Promise<{ data?: D; error?: unknown; response: Response }>): Promise<D>;
 }
 
 /** Where a pipeline lives in the API and on the command line, for messages. */
@@ -37,30 +32,13 @@ export function connect(cli: CliConfig, flags: { apiUrl?: string; apiKey?: strin
     throw err;
   };
 
-  async function unwrap<T>(call: Promise<{ data?: unknown; error?: unknown; response: Response }>): Promise<T> {
+  async function unwrap<D>(call: Promise<{ data?: D; error?: unknown; response: Response }>): Promise<D> {
     const { data, error, response } = await call.catch(unreachable);
     if (!response.ok) throw apiError(response.status, error);
-    return data as T;
+    return data as D;
   }
 
-  async function untyped<T>(method: string, route: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${baseUrl}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).catch(unreachable);
-    const text = await res.text().catch(unreachable);
-    let json: unknown = text;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON: kept as text for the message
-    }
-    if (!res.ok) throw apiError(res.status, json);
-    return json as T;
-  }
-
-  return { baseUrl, client, unwrap, untyped };
+  return { baseUrl, client, unwrap };
 }
 
 function devKey(dataDir: string): string {

@@ -39,7 +39,7 @@ export async function followPipeline(api: Api, id: string, opts: FollowOptions):
     opts.onState(state);
   };
   const done = () => (last && TERMINAL.has(last.status) ? last : null);
-  const readState = async () => deliver(await api.unwrap<PipelineView>(api.client.GET('/v1/pipelines/{id}', pipelinePath(id))));
+  const readState = async () => deliver(await api.unwrap(api.client.GET('/v1/pipelines/{id}', pipelinePath(id))));
 
   // The first read is not retried: a wrong id, key or URL is reported at once.
   await readState();
@@ -82,7 +82,7 @@ export async function followPipeline(api: Api, id: string, opts: FollowOptions):
     };
     arm();
     try {
-      const body = await api.unwrap<ReadableStream<Uint8Array> | null>(
+      const body = await api.unwrap(
         api.client.GET('/v1/pipelines/{id}/events', {
           ...pipelinePath(id),
           parseAs: 'stream',

@@ -1,47 +1,23 @@
 // How a pipeline reads on a terminal: the live lines while it runs, and the full picture (content, variants,
 // publications) when it ends or when asked with `show`.
+import type { components } from '../client';
 import { clock, table, type Output } from './output';
 
-/** An error as the API shows it: older states carry a string, newer ones {code, message, hint}. */
-export type ErrorView = string | { code?: string; message?: string; hint?: string | null } | null | undefined;
+type Schemas = components['schemas'];
 
-export interface PublicationView {
-  platform: string;
-  accountId?: string | null;
-  status: string;
-  url?: string | null;
-  externalId?: string | null;
-  attempts?: number;
-  error?: ErrorView;
-  retryAt?: string | null;
-  preview?: unknown;
-}
+/** The pipeline state (GET /v1/pipelines/{id}, and each event of its stream). */
+export type PipelineView = Schemas['Pipeline'];
+type PublicationView = PipelineView['publications'][number];
 
-/** The parts of the pipeline state (GET /v1/pipelines/{id}) that the CLI shows. */
-export interface PipelineView {
-  id: string;
-  status: string;
-  createdAt: string;
-  updatedAt: string;
-  request?: { topic?: string; targets?: { platform: string }[]; dryRun?: boolean };
-  content?: { title: string; body?: string; provider?: string; model?: string | null } | null;
-  images?: { url: string; source: string; fallbackReason?: string | null }[];
-  variants?: { platform: string; parts: string[]; length: number; limit: number; adaptations: string[] }[];
-  publications?: PublicationView[];
-  publishAt?: string | null;
-  approval?: { required?: boolean; deadline?: string | null; decision?: string | null; reason?: string | null } | null;
-  error?: ErrorView;
-  links?: { temporal?: string };
-}
+/** An error as every surface shows it: code, message, and what to do about it. */
+export type ErrorView = { code: string; message: string; hint: string | null } | null;
 
 export const BAD_ENDINGS = new Set(['partially_published', 'failed', 'rejected', 'cancelled', 'expired']);
 export const TERMINAL = new Set(['published', ...BAD_ENDINGS]);
 
 export function errorText(e: ErrorView): string {
   if (!e) return '';
-  if (typeof e === 'string') return e;
-  const head = [e.code, e.message].filter(Boolean).join(': ');
-  return e.hint ? `${head} (${e.hint})` : head;
+  return e.hint ? `${e.code}: ${e.message} (${e.hint})` : `${e.code}: ${e.message}`;
 }
 
 /**
@@ -64,7 +40,7 @@ export class LiveLines {
       const paint = state.status === 'published' ? out.green : BAD_ENDINGS.has(state.status) ? out.red : out.bold;
       out.line(`${out.dim(clock())}  ${paint(state.status)}${this.statusDetail(state)}`);
     }
-    for (const p of state.publications ?? []) {
+    for (const p of state.publications) {
       const key = `${p.platform}/${p.accountId ?? ''}`;
       const view = publicationDetail(p);
       const seen = this.publications.get(key) ?? 'pending';
@@ -101,14 +77,14 @@ function publicationDetail(p: PublicationView): string {
 export function printPipeline(out: Output, state: PipelineView, baseUrl: string): void {
   out.line(`${out.bold('pipeline')} ${state.id}  ${statusWord(out, state.status)}  ${out.dim(`created ${state.createdAt}`)}`);
   if (state.publishAt) out.line(out.dim(`publish at ${state.publishAt}`));
-  if (state.content) out.line(`\n${out.bold(state.content.title)}  ${out.dim(`(${[state.content.provider, state.content.model].filter(Boolean).join('/')})`)}`);
-  for (const img of state.images ?? []) out.line(out.dim(`image: ${baseUrl}${img.url} (${img.source}${img.fallbackReason ? `; ${img.fallbackReason}` : ''})`));
-  for (const v of state.variants ?? []) {
+  if (state.content) out.line(`\n${out.bold(state.content.title)}  ${out.dim(`(${state.content.provider}/${state.content.model})`)}`);
+  for (const img of state.images) out.line(out.dim(`image: ${baseUrl}${img.url} (${img.source}${img.fallbackReason ? `; ${img.fallbackReason}` : ''})`));
+  for (const v of state.variants) {
     out.line('');
     out.line(out.bold(`── ${v.platform} ── ${v.parts.length} part(s), longest ${v.length}/${v.limit}${v.adaptations.length ? ` · ${v.adaptations.join('; ')}` : ''}`));
     v.parts.forEach((p, i) => out.line(`${out.dim(`[${i + 1}]`)} ${p}\n`));
   }
-  if (state.publications?.length) {
+  if (state.publications.length) {
     out.line(out.bold('Publications'));
     for (const p of state.publications) {
       const ok = p.status === 'published' || p.status === 'previewed';
@@ -119,7 +95,7 @@ export function printPipeline(out: Output, state: PipelineView, baseUrl: string)
   }
   if (state.approval?.decision) out.line(out.dim(`approval: ${state.approval.decision}${state.approval.reason ? ` (${state.approval.reason})` : ''}`));
   if (state.error) out.line(out.red(`\n${errorText(state.error)}`));
-  if (state.links?.temporal) out.line(out.dim(`\nTemporal: ${state.links.temporal}`));
+  out.line(out.dim(`\nTemporal: ${state.links.temporal}`));
 }
 
 export function statusWord(out: Output, status: string): string {
@@ -132,9 +108,9 @@ export function pipelineTable(out: Output, items: PipelineView[]): string[] {
     p.id,
     statusWord(out, p.status),
     p.createdAt.slice(0, 16).replace('T', ' '),
-    (p.request?.targets ?? p.publications ?? []).map((t) => t.platform).join(','),
+    p.request.targets.map((t) => t.platform).join(','),
     p.publishAt ? `at ${p.publishAt}` : '',
-    clip(p.content?.title ?? p.request?.topic ?? '', 50),
+    clip(p.content?.title ?? p.request.topic, 50),
   ]);
   return table([['ID', 'STATUS', 'CREATED (UTC)', 'TARGETS', 'PUBLISH', 'TITLE'].map(out.dim), ...rows]);
 }

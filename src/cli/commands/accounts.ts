@@ -3,24 +3,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
+import type { components, operations } from '../../client';
 import { PLATFORMS } from '../../domain/types';
 import { isoTime, pairs, type Context } from '../context';
 import { isConnectionFailure, UnreachableError, UsageError } from '../errors';
 import { table, type Output } from '../output';
 
-interface AccountView {
-  id: string;
-  platform: string;
-  handle: string;
-  status: string;
-  expiresAt?: string | null;
-  lastRefreshedAt?: string | null;
-  lastError?: string | null;
-  refreshed?: boolean;
-  reason?: string | null;
-}
+type Account = components['schemas']['Account'];
+// --platform is one of the choices, checked as it is parsed.
+type AccountBody = operations['createAccount']['requestBody']['content']['application/json'];
 
-function accountRows(out: Output, items: AccountView[]): string[] {
+function accountRows(out: Output, items: Account[]): string[] {
   return table([
     ['ID', 'PLATFORM', 'HANDLE', 'STATUS', 'EXPIRES', 'LAST ERROR'].map(out.dim),
     ...items.map((a) => [a.id, a.platform, a.handle, a.status === 'active' ? out.green(a.status) : out.red(a.status), a.expiresAt ?? '-', a.lastError ?? '']),
@@ -43,7 +36,7 @@ export function registerAccountCommands(program: Command, ctx: Context): void {
       const body = { platform: flags.platform, handle: flags.handle, credentials: flags.credential, settings: flags.setting ?? {}, ...(flags.expiresAt ? { expiresAt: flags.expiresAt } : {}) };
       return ctx.show(
         cmd,
-        (api) => api.unwrap<AccountView>(api.client.POST('/v1/accounts', { body: body as any })),
+        (api) => api.unwrap(api.client.POST('/v1/accounts', { body: body as AccountBody })),
         (out, account) => out.line(`connected ${account.platform} account ${account.handle}: ${account.id}`),
       );
     });
@@ -52,7 +45,7 @@ export function registerAccountCommands(program: Command, ctx: Context): void {
     .command('list')
     .summary('connected accounts, with status and token expiry')
     .action((_flags: unknown, cmd: Command) =>
-      ctx.show(cmd, (api) => api.unwrap<{ items: AccountView[] }>(api.client.GET('/v1/accounts')), (out, body) => {
+      ctx.show(cmd, (api) => api.unwrap(api.client.GET('/v1/accounts')), (out, body) => {
         if (!body.items.length) return out.line('no connected accounts');
         for (const row of accountRows(out, body.items)) out.line(row);
       }),
@@ -62,7 +55,7 @@ export function registerAccountCommands(program: Command, ctx: Context): void {
     .command('show <id>')
     .summary('one account')
     .action((id: string, _flags: unknown, cmd: Command) =>
-      ctx.show(cmd, (api) => api.unwrap<AccountView>(api.client.GET('/v1/accounts/{id}', idPath(id))), (out, account) => {
+      ctx.show(cmd, (api) => api.unwrap(api.client.GET('/v1/accounts/{id}', idPath(id))), (out, account) => {
         for (const row of accountRows(out, [account])) out.line(row);
         if (account.lastRefreshedAt) out.line(out.dim(`last refreshed ${account.lastRefreshedAt}`));
       }),
@@ -86,7 +79,7 @@ export function registerAccountCommands(program: Command, ctx: Context): void {
     .command('refresh <id>')
     .summary('refresh its access token now')
     .action((id: string, _flags: unknown, cmd: Command) =>
-      ctx.show(cmd, (api) => api.unwrap<AccountView>(api.client.POST('/v1/accounts/{id}/refresh', idPath(id))), (out, a) =>
+      ctx.show(cmd, (api) => api.unwrap(api.client.POST('/v1/accounts/{id}/refresh', idPath(id))), (out, a) =>
         out.line(`${a.id}: ${a.refreshed ? 'refreshed' : 'not refreshed'}${a.reason ? ` (${a.reason})` : ''}; expires ${a.expiresAt ?? 'never'}`),
       ),
     );

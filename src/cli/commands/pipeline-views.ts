@@ -1,12 +1,14 @@
 // How a timeline and a validation read on a terminal.
-import type { TimelineEvent } from '../../domain/timeline';
+import type { components } from '../../client';
 import { table, type Output } from '../output';
-import { errorText, type ErrorView } from '../render';
+import { errorText } from '../render';
 
-export type TimelineBody = { items: TimelineEvent[] } | TimelineEvent[];
+type TimelineEvent = components['schemas']['TimelineEvent'];
+export type TimelineBody = components['schemas']['PipelineTimeline'];
+export type ValidationBody = components['schemas']['Validation'];
 
 export function printTimeline(out: Output, body: TimelineBody): void {
-  const items = Array.isArray(body) ? body : (body.items ?? []);
+  const items = body.events;
   if (!items.length) return out.line('no events yet');
   const rows = items.map((e) => [out.dim(e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z')), e.type.replace(/_/g, ' '), describeEvent(out, e)]);
   for (const row of table(rows)) out.line(row);
@@ -46,36 +48,19 @@ function describeEvent(out: Output, e: TimelineEvent): string {
   }
 }
 
-export interface ValidationBody {
-  ok: boolean;
-  targets?: {
-    platform: string;
-    accountId?: string | null;
-    parts?: string[];
-    length?: number;
-    limit?: number;
-    adaptations?: string[];
-    variant?: { parts: string[]; length: number; limit: number; adaptations: string[] } | null;
-  }[];
-  problems?: ({ code?: string; message?: string; path?: string; platform?: string; hint?: string | null } & Record<string, unknown>)[];
-}
-
 export function printValidation(out: Output, body: ValidationBody): void {
-  for (const t of body.targets ?? []) {
-    const v = t.variant ?? t;
-    const size = v.length !== undefined && v.limit !== undefined ? `${v.length}/${v.limit}` : '';
-    const parts = v.parts ? `${v.parts.length} part(s)` : '';
-    const over = v.length !== undefined && v.limit !== undefined && v.length > v.limit;
-    out.line(`${out.bold(t.platform.padEnd(10))} ${parts} ${over ? out.red(size) : size}${v.adaptations?.length ? out.dim(` · ${v.adaptations.join('; ')}`) : ''}`.trimEnd());
+  for (const t of body.targets) {
+    const v = t.variant;
+    const size = v ? `${v.parts.length} part(s), longest ${v.length > v.limit ? out.red(`${v.length}/${v.limit}`) : `${v.length}/${v.limit}`}` : out.dim(t.note ?? '');
+    out.line(`${out.bold(t.platform.padEnd(10))} ${size}${v?.adaptations.length ? out.dim(` · ${v.adaptations.join('; ')}`) : ''}`.trimEnd());
   }
-  const problems = body.problems ?? [];
-  if (!problems.length) {
+  if (!body.problems.length) {
     out.line(out.green('ok: no problems found'));
     return;
   }
-  out.line(out.red(`${problems.length} problem(s):`));
-  for (const p of problems) {
-    const where = [p.platform, p.path].filter(Boolean).join(' ');
-    out.line(`  ${where ? `${out.bold(where)}: ` : ''}${errorText(p as ErrorView)}`);
+  out.line(out.red(`${body.problems.length} problem(s):`));
+  for (const p of body.problems) {
+    out.line(`  ${out.bold(p.path)}: ${p.code}: ${p.message}${p.nextFreeAt ? ` (next free: ${p.nextFreeAt})` : ''}`);
+    out.line(out.yellow(`    hint: ${p.hint}`));
   }
 }

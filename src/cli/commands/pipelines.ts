@@ -1,6 +1,7 @@
 // Pipelines: start one and follow it, list, show, follow, decide, stop, reschedule, read its timeline, validate.
 import { Option, type Command } from 'commander';
 import { PIPELINE_STATUSES, PLATFORMS } from '../../domain/types';
+import type { operations } from '../../client';
 import { pipelinePath, type Api } from '../api';
 import { isoTime, pairs, positiveInt, type Context } from '../context';
 import { UsageError } from '../errors';
@@ -8,9 +9,16 @@ import { followPipeline } from '../follow';
 import type { Output } from '../output';
 import { BAD_ENDINGS, LiveLines, pipelineTable, printPipeline, statusWord, type PipelineView } from '../render';
 import { buildRequest, requestOptions, requireTopicAndTargets, type RequestFlags } from './request';
-import { printTimeline, printValidation, type TimelineBody, type ValidationBody } from './pipeline-views';
+import { printTimeline, printValidation } from './pipeline-views';
 
 const DEFAULT_GIVE_UP_S = 300;
+
+// The flags are checked as they are parsed (choices, key=value, ISO times); the API checks the assembled body.
+type PipelineRequestBody = operations['createPipeline']['requestBody']['content']['application/json'];
+type ValidateBody = operations['validatePipeline']['requestBody']['content']['application/json'];
+type ListQuery = NonNullable<operations['listPipelines']['parameters']['query']>;
+type Status = ListQuery['status'];
+type Platform = ListQuery['platform'];
 
 function followOptions(cmd: Command): Command {
   return cmd.option(
@@ -50,7 +58,7 @@ export function registerPipelineCommands(program: Command, ctx: Context): void {
     const request = buildRequest(flags);
     requireTopicAndTargets(request);
     const api = ctx.api(cmd);
-    const created = await api.unwrap<PipelineView>(api.client.POST('/v1/pipelines', { body: request as any }));
+    const created = await api.unwrap(api.client.POST('/v1/pipelines', { body: request as PipelineRequestBody }));
     if (!flags.follow) {
       if (out.json) out.value(created);
       else out.line(`${out.bold('pipeline')} ${created.id}  ${statusWord(out, created.status)}  ${out.dim(`follow it with: herald watch ${created.id}`)}`);
@@ -83,9 +91,7 @@ export function registerPipelineCommands(program: Command, ctx: Context): void {
       ctx.show(
         cmd,
         (api) =>
-          api.unwrap<{ items: PipelineView[]; nextCursor: string | null }>(
-            api.client.GET('/v1/pipelines', { params: { query: { status: flags.status as never, platform: flags.platform as never, limit: flags.limit, cursor: flags.cursor } } }),
-          ),
+          api.unwrap(api.client.GET('/v1/pipelines', { params: { query: { status: flags.status as Status, platform: flags.platform as Platform, limit: flags.limit, cursor: flags.cursor } } })),
         (out, page) => {
           if (!page.items.length) return out.line('no pipelines');
           for (const row of pipelineTable(out, page.items)) out.line(row);
@@ -98,7 +104,7 @@ export function registerPipelineCommands(program: Command, ctx: Context): void {
     .command('show <id>')
     .summary("a pipeline's state: content, variants, publications")
     .action((id: string, _flags: unknown, cmd: Command) =>
-      ctx.show(cmd, (api) => api.unwrap<PipelineView>(api.client.GET('/v1/pipelines/{id}', pipelinePath(id))), (out, state, api) => printPipeline(out, state, api.baseUrl)),
+      ctx.show(cmd, (api) => api.unwrap(api.client.GET('/v1/pipelines/{id}', pipelinePath(id))), (out, state, api) => printPipeline(out, state, api.baseUrl)),
     );
 
   program
@@ -118,7 +124,7 @@ export function registerPipelineCommands(program: Command, ctx: Context): void {
         ...(flags.editVariant ? { variants: flags.editVariant } : {}),
       };
       const body = Object.keys(edits).length ? { edits } : {};
-      await ctx.show(cmd, (api) => api.unwrap<PipelineView>(api.client.POST('/v1/pipelines/{id}/approve', { ...pipelinePath(id), body })), decided('approved'));
+      await ctx.show(cmd, (api) => api.unwrap(api.client.POST('/v1/pipelines/{id}/approve', { ...pipelinePath(id), body })), decided('approved'));
     });
 
   program
@@ -126,14 +132,14 @@ export function registerPipelineCommands(program: Command, ctx: Context): void {
     .summary('reject a pipeline that awaits approval')
     .requiredOption('--reason <text>', 'why (kept in its state and timeline)')
     .action((id: string, flags: { reason: string }, cmd: Command) =>
-      ctx.show(cmd, (api) => api.unwrap<PipelineView>(api.client.POST('/v1/pipelines/{id}/reject', { ...pipelinePath(id), body: { reason: flags.reason } })), decided('rejected')),
+      ctx.show(cmd, (api) => api.unwrap(api.client.POST('/v1/pipelines/{id}/reject', { ...pipelinePath(id), body: { reason: flags.reason } })), decided('rejected')),
     );
 
   program
     .command('cancel <id>')
     .summary('stop a pipeline; what was already published stays and is reported')
     .action((id: string, _flags: unknown, cmd: Command) =>
-      ctx.show(cmd, (api) => api.unwrap<PipelineView>(api.client.POST('/v1/pipelines/{id}/cancel', pipelinePath(id))), (out, state) =>
+      ctx.show(cmd, (api) => api.unwrap(api.client.POST('/v1/pipelines/{id}/cancel', pipelinePath(id))), (out, state) =>
         out.line(`cancel requested for ${state.id} (was ${state.status}); it shows cancelled once the workflow has stopped: herald watch ${state.id}`),
       ),
     );
@@ -143,7 +149,7 @@ export function registerPipelineCommands(program: Command, ctx: Context): void {
     .summary('move the publish time of a pipeline that has not started publishing')
     .requiredOption('--at <time>', 'the new ISO 8601 publish time', isoTime)
     .action((id: string, flags: { at: string }, cmd: Command) =>
-      ctx.show(cmd, (api) => api.unwrap<PipelineView>(api.client.PUT('/v1/pipelines/{id}/publish-at', { ...pipelinePath(id), body: { publishAt: flags.at } })), (out, state) =>
+      ctx.show(cmd, (api) => api.unwrap(api.client.PUT('/v1/pipelines/{id}/publish-at', { ...pipelinePath(id), body: { publishAt: flags.at } })), (out, state) =>
         out.line(`${state.id} publishes at ${state.publishAt ?? flags.at} (${state.status})`),
       ),
     );
@@ -152,7 +158,7 @@ export function registerPipelineCommands(program: Command, ctx: Context): void {
     .command('timeline <id>')
     .summary("a pipeline's life, oldest first: stages, provider attempts and skips, waits, approvals, edits, errors with hints")
     .action((id: string, _flags: unknown, cmd: Command) =>
-      ctx.show(cmd, (api) => api.untyped<TimelineBody>('GET', `/v1/pipelines/${encodeURIComponent(id)}/timeline`), printTimeline),
+      ctx.show(cmd, (api) => api.unwrap(api.client.GET('/v1/pipelines/{id}/timeline', pipelinePath(id))), printTimeline),
     );
 
   const validate = program
@@ -164,8 +170,9 @@ export function registerPipelineCommands(program: Command, ctx: Context): void {
     )
     .option('--title <text>', 'check this finished content instead of a topic: its title')
     .option('--body <text>', 'its body')
-    .option('--hashtag <tag>', 'its hashtags, repeatable', (v: string, prev: string[] | undefined) => [...(prev ?? []), v.replace(/^#/, '')]);
-  requestOptions(validate).action(async (flags: RequestFlags & { title?: string; body?: string; hashtag?: string[] }, cmd: Command) => {
+    .option('--hashtag <tag>', 'its hashtags, repeatable', (v: string, prev: string[] | undefined) => [...(prev ?? []), v.replace(/^#/, '')])
+    .option('--variant <platform=text>', "with --body: one platform's own text, used as it is, repeatable", pairs);
+  requestOptions(validate).action(async (flags: RequestFlags & { title?: string; body?: string; hashtag?: string[]; variant?: Record<string, string> }, cmd: Command) => {
     const out = ctx.output(cmd);
     const request = buildRequest(flags);
     let body: Record<string, unknown> = request;
@@ -173,12 +180,13 @@ export function registerPipelineCommands(program: Command, ctx: Context): void {
       if (flags.body === undefined) throw new UsageError('--title needs --body');
       if (!Array.isArray(request.targets) || !request.targets.length) throw new UsageError('at least one --platform is required');
       const { topic: _t, brief: _b, voice: _v, audience: _a, ...rest } = request;
-      body = { ...rest, content: { title: flags.title ?? '', body: flags.body, hashtags: flags.hashtag ?? [] } };
+      body = { ...rest, content: { title: flags.title ?? '', body: flags.body, hashtags: flags.hashtag ?? [] }, ...(flags.variant ? { variants: flags.variant } : {}) };
     } else {
+      if (flags.variant) throw new UsageError('--variant needs --body: variants are checked as exact text');
       requireTopicAndTargets(request);
     }
     const api = ctx.api(cmd);
-    const result = await api.untyped<ValidationBody>('POST', '/v1/validate', body);
+    const result = await api.unwrap(api.client.POST('/v1/validate', { body: body as ValidateBody }));
     if (out.json) out.value(result);
     else printValidation(out, result);
     if (!result.ok) ctx.exitCode = 1;

@@ -3,21 +3,12 @@ import type { Command } from 'commander';
 import type { Context } from '../context';
 import { table } from '../output';
 
-interface ProviderView {
-  provider: string;
-  breaker: { state: string; failures: number; retryAt: string | null };
-  windows: { kind: string; limit: number | null; used: number | null; window: string | null }[];
-  blockedUntil: string | null;
-  blockedReason: string | null;
-  cache: { hits: number; misses: number };
-}
-
 export function registerProviderCommands(program: Command, ctx: Context): void {
   program
     .command('providers')
     .summary('per provider: circuit breaker, rate-limit windows, cache hits and misses')
     .action((_flags: unknown, cmd: Command) =>
-      ctx.show(cmd, (api) => api.unwrap<{ items: ProviderView[]; shared: boolean }>(api.client.GET('/v1/providers')), (out, body) => {
+      ctx.show(cmd, (api) => api.unwrap(api.client.GET('/v1/providers')), (out, body) => {
         const rows = body.items.map((p) => [
           p.provider,
           p.breaker.state === 'closed' ? out.green('closed') : out.red(`${p.breaker.state}${p.breaker.retryAt ? ` until ${p.breaker.retryAt}` : ''}`),

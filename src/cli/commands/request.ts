@@ -23,6 +23,7 @@ export interface RequestFlags {
   imageStyle?: string;
   imageSource?: string[];
   priority?: string;
+  whenFull?: string;
 }
 
 const IMAGE_SOURCES = ['openai', 'stability', 'unsplash', 'pexels', 'card'];
@@ -46,7 +47,11 @@ export function requestOptions(cmd: Command, opts: { publishAt?: boolean } = {})
     .option('--image-style <text>', 'a style for generated images')
     .addOption(new Option('--image-source <source>', `an image source to try, in order, repeatable: ${IMAGE_SOURCES.join(', ')}`).argParser(many(IMAGE_SOURCES)))
     .addOption(new Option('--priority <priority>', 'task priority (default normal)').choices(PRIORITIES));
-  if (opts.publishAt !== false) cmd.option('--publish-at <time>', 'publish at this ISO 8601 time', isoTime);
+  if (opts.publishAt !== false) {
+    cmd
+      .option('--publish-at <time>', 'publish at this ISO 8601 time', isoTime)
+      .addOption(new Option('--when-full <policy>', "when an account's daily cap is already full at --publish-at: refuse (default) or move to the next free slot").choices(['refuse', 'next_slot']));
+  }
   return cmd;
 }
 
@@ -64,6 +69,7 @@ export function buildRequest(flags: RequestFlags, stdin: () => string = () => re
   set('format', flags.format);
   set('publishAt', flags.publishAt);
   set('priority', flags.priority);
+  set('whenFull', flags.whenFull);
   if (flags.dryRun) req.dryRun = true;
   const accounts = flags.account ?? {};
   if (flags.platform?.length) {

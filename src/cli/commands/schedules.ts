@@ -1,24 +1,17 @@
 // Recurring pipelines: list, create, pause, unpause, delete.
 import type { Command } from 'commander';
+import type { components, operations } from '../../client';
 import type { Context } from '../context';
 import { UsageError } from '../errors';
 import { table, type Output } from '../output';
 import { clip } from '../render';
 import { buildRequest, requestOptions, requireTopicAndTargets, type RequestFlags } from './request';
 
-interface ScheduleView {
-  id: string;
-  cron?: string;
-  every?: string;
-  timezone: string;
-  paused: boolean;
-  nextRunAt: string | null;
-  lastRunAt: string | null;
-  pipeline: { topic?: string; targets?: { platform: string }[] };
-  recentRuns?: { runAt: string; pipelineId: string | null }[];
-}
+type Schedule = components['schemas']['Schedule'];
+// The pipeline flags are checked as they are parsed; the API checks the assembled body.
+type ScheduleBody = operations['createSchedule']['requestBody']['content']['application/json'];
 
-function scheduleRows(out: Output, items: ScheduleView[]): string[] {
+function scheduleRows(out: Output, items: Schedule[]): string[] {
   return table([
     ['ID', 'WHEN', 'STATE', 'NEXT RUN', 'LAST RUN', 'TARGETS', 'TOPIC'].map(out.dim),
     ...items.map((s) => [
@@ -35,7 +28,7 @@ function scheduleRows(out: Output, items: ScheduleView[]): string[] {
 
 export function registerScheduleCommands(program: Command, ctx: Context): void {
   const schedules = program.command('schedules').summary('recurring pipelines (Temporal Schedules)');
-  const shown = (what: string) => (out: Output, s: ScheduleView) => {
+  const shown = (what: string) => (out: Output, s: Schedule) => {
     out.line(`${what} ${s.id}`);
     for (const row of scheduleRows(out, [s])) out.line(row);
   };
@@ -44,7 +37,7 @@ export function registerScheduleCommands(program: Command, ctx: Context): void {
     .command('list')
     .summary("the tenant's schedules, newest first")
     .action((_flags: unknown, cmd: Command) =>
-      ctx.show(cmd, (api) => api.unwrap<{ items: ScheduleView[] }>(api.client.GET('/v1/schedules')), (out, body) => {
+      ctx.show(cmd, (api) => api.unwrap(api.client.GET('/v1/schedules')), (out, body) => {
         if (!body.items.length) return out.line('no schedules');
         for (const row of scheduleRows(out, body.items)) out.line(row);
       }),
@@ -62,7 +55,7 @@ export function registerScheduleCommands(program: Command, ctx: Context): void {
     const pipeline = buildRequest(flags);
     requireTopicAndTargets(pipeline);
     const body = { ...(flags.cron !== undefined ? { cron: flags.cron } : { every: flags.every }), ...(flags.timezone ? { timezone: flags.timezone } : {}), pipeline };
-    await ctx.show(cmd, (api) => api.unwrap<ScheduleView>(api.client.POST('/v1/schedules', { body: body as any })), shown('created'));
+    await ctx.show(cmd, (api) => api.unwrap(api.client.POST('/v1/schedules', { body: body as ScheduleBody })), shown('created'));
   });
 
   for (const action of ['pause', 'unpause'] as const) {
@@ -72,7 +65,7 @@ export function registerScheduleCommands(program: Command, ctx: Context): void {
       .action((id: string, _flags: unknown, cmd: Command) =>
         ctx.show(
           cmd,
-          (api) => api.unwrap<ScheduleView>(api.client.POST(action === 'pause' ? '/v1/schedules/{id}/pause' : '/v1/schedules/{id}/unpause', { params: { path: { id } } })),
+          (api) => api.unwrap(api.client.POST(action === 'pause' ? '/v1/schedules/{id}/pause' : '/v1/schedules/{id}/unpause', { params: { path: { id } } })),
           shown(action === 'pause' ? 'paused' : 'unpaused'),
         ),
       );

@@ -1,35 +1,34 @@
 // Outgoing webhook subscriptions: list, create, show, delete, the delivery log, redelivery and a test event.
 import type { Command } from 'commander';
+import type { components } from '../../client';
 import { LIFECYCLE_EVENT_TYPES } from '../../domain/lifecycle-events';
-import { many, type Context } from '../context';
+import { many, positiveInt, type Context } from '../context';
 import { table, type Output } from '../output';
 
-interface WebhookView {
-  id: string;
-  url: string;
-  events: string[];
-  description?: string | null;
-  status?: string;
-  disabledReason?: string | null;
-  secret?: string;
-}
+type Webhook = components['schemas']['Webhook'];
+type Delivery = components['schemas']['WebhookDelivery'];
 
-interface DeliveryView {
-  id: string;
-  event?: string;
-  type?: string;
-  status: string;
-  attempts?: number;
-  responseStatus?: number | null;
-  nextAttemptAt?: string | null;
-}
+const hookPath = (id: string) => ({ params: { path: { id } } });
 
-const hook = (id: string) => `/v1/webhooks/${encodeURIComponent(id)}`;
-
-function webhookRows(out: Output, items: WebhookView[]): string[] {
+function webhookRows(out: Output, items: Webhook[]): string[] {
   return table([
     ['ID', 'STATUS', 'URL', 'EVENTS'].map(out.dim),
-    ...items.map((w) => [w.id, w.status === 'disabled' ? out.red(`disabled${w.disabledReason ? `: ${w.disabledReason}` : ''}`) : (w.status ?? 'active'), w.url, w.events.join(',')]),
+    ...items.map((w) => [w.id, w.status === 'disabled' ? out.red(`disabled${w.disabledReason ? `: ${w.disabledReason}` : ''}`) : w.status, w.url, w.events.join(',')]),
+  ]);
+}
+
+function deliveryRows(out: Output, items: Delivery[]): string[] {
+  return table([
+    ['DELIVERY', 'EVENT', 'STATUS', 'ATTEMPTS', 'RESPONSE', 'NEXT ATTEMPT', 'LAST ERROR'].map(out.dim),
+    ...items.map((d) => [
+      d.id,
+      d.eventType,
+      d.status === 'delivered' ? out.green(d.status) : d.status === 'failed' ? out.red(d.status) : d.status,
+      String(d.attempts),
+      d.lastStatusCode === null ? '-' : String(d.lastStatusCode),
+      d.nextAttemptAt ?? '-',
+      d.lastError ?? '',
+    ]),
   ]);
 }
 
@@ -38,9 +37,9 @@ export function registerWebhookCommands(program: Command, ctx: Context): void {
 
   webhooks
     .command('list')
-    .summary('subscriptions')
+    .summary('subscriptions, newest first')
     .action((_flags: unknown, cmd: Command) =>
-      ctx.show(cmd, (api) => api.untyped<{ items: WebhookView[] }>('GET', '/v1/webhooks'), (out, body) => {
+      ctx.show(cmd, (api) => api.unwrap(api.client.GET('/v1/webhooks')), (out, body) => {
         if (!body.items.length) return out.line('no webhooks');
         for (const row of webhookRows(out, body.items)) out.line(row);
       }),
@@ -49,16 +48,16 @@ export function registerWebhookCommands(program: Command, ctx: Context): void {
   webhooks
     .command('create')
     .summary('subscribe a URL to events; prints the signing secret once')
-    .requiredOption('--url <url>', 'where deliveries are POSTed')
+    .requiredOption('--url <url>', 'where deliveries are POSTed (http or https)')
     .requiredOption('--event <type>', `an event type, repeatable: ${LIFECYCLE_EVENT_TYPES.join(', ')}`, many(LIFECYCLE_EVENT_TYPES))
     .option('--description <text>', 'a note for yourself')
     .action((flags: { url: string; event: string[]; description?: string }, cmd: Command) =>
       ctx.show(
         cmd,
-        (api) => api.untyped<WebhookView>('POST', '/v1/webhooks', { url: flags.url, events: flags.event, ...(flags.description ? { description: flags.description } : {}) }),
+        (api) => api.unwrap(api.client.POST('/v1/webhooks', { body: { url: flags.url, events: flags.event, ...(flags.description ? { description: flags.description } : {}) } })),
         (out, created) => {
           out.line(`created webhook ${created.id} for ${created.url}`);
-          if (created.secret) out.line(`signing secret (shown once; verify the webhook-signature header with it):\n${created.secret}`);
+          out.line(`signing secret (shown this once; receivers check the webhook-signature header with it):\n${created.secret}`);
         },
       ),
     );
@@ -67,7 +66,7 @@ export function registerWebhookCommands(program: Command, ctx: Context): void {
     .command('show <id>')
     .summary('one subscription')
     .action((id: string, _flags: unknown, cmd: Command) =>
-      ctx.show(cmd, (api) => api.untyped<WebhookView>('GET', hook(id)), (out, w) => webhookRows(out, [w]).forEach((row) => out.line(row))),
+      ctx.show(cmd, (api) => api.unwrap(api.client.GET('/v1/webhooks/{id}', hookPath(id))), (out, w) => webhookRows(out, [w]).forEach((row) => out.line(row))),
     );
 
   webhooks
@@ -77,7 +76,7 @@ export function registerWebhookCommands(program: Command, ctx: Context): void {
       ctx.show(
         cmd,
         async (api) => {
-          await api.untyped('DELETE', hook(id));
+          await api.unwrap(api.client.DELETE('/v1/webhooks/{id}', hookPath(id)));
           return { id, deleted: true };
         },
         (out) => out.line(`deleted webhook ${id}`),
@@ -86,23 +85,29 @@ export function registerWebhookCommands(program: Command, ctx: Context): void {
 
   webhooks
     .command('deliveries <id>')
-    .summary('the delivery log: status, attempts, response code, next attempt')
-    .action((id: string, _flags: unknown, cmd: Command) =>
-      ctx.show(cmd, (api) => api.untyped<{ items: DeliveryView[] }>('GET', `${hook(id)}/deliveries`), (out, body) => {
-        if (!body.items.length) return out.line('no deliveries');
-        const rows = body.items.map((d) => [d.id, d.event ?? d.type ?? '', d.status, String(d.attempts ?? ''), d.responseStatus == null ? '-' : String(d.responseStatus), d.nextAttemptAt ?? '-']);
-        for (const row of table([['DELIVERY', 'EVENT', 'STATUS', 'ATTEMPTS', 'RESPONSE', 'NEXT ATTEMPT'].map(out.dim), ...rows])) out.line(row);
-      }),
+    .summary('the delivery log, newest first: status, attempts, response code, next attempt')
+    .option('--limit <n>', 'how many (1 to 100)', positiveInt(100))
+    .option('--cursor <cursor>', 'the next page: nextCursor of the previous one')
+    .action((id: string, flags: { limit?: number; cursor?: string }, cmd: Command) =>
+      ctx.show(
+        cmd,
+        (api) => api.unwrap(api.client.GET('/v1/webhooks/{id}/deliveries', { params: { path: { id }, query: { limit: flags.limit, cursor: flags.cursor } } })),
+        (out, body) => {
+          if (!body.items.length) return out.line('no deliveries');
+          for (const row of deliveryRows(out, body.items)) out.line(row);
+          if (body.nextCursor) out.line(out.dim(`more: herald webhooks deliveries ${id} --cursor ${body.nextCursor}`));
+        },
+      ),
     );
 
   webhooks
     .command('redeliver <id> <deliveryId>')
-    .summary('send a delivery again')
+    .summary('send a delivery again (same event id, so receivers can tell it is a repeat)')
     .action((id: string, deliveryId: string, _flags: unknown, cmd: Command) =>
       ctx.show(
         cmd,
-        async (api) => (await api.untyped<DeliveryView | undefined>('POST', `${hook(id)}/deliveries/${encodeURIComponent(deliveryId)}/redeliver`)) ?? { id: deliveryId, redelivered: true },
-        (out) => out.line(`redelivery of ${deliveryId} queued`),
+        (api) => api.unwrap(api.client.POST('/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver', { params: { path: { id, deliveryId } } })),
+        (out, d) => out.line(`redelivery ${d.id} of event ${d.eventId} queued`),
       ),
     );
 
@@ -110,10 +115,6 @@ export function registerWebhookCommands(program: Command, ctx: Context): void {
     .command('test <id>')
     .summary('send a test event')
     .action((id: string, _flags: unknown, cmd: Command) =>
-      ctx.show(
-        cmd,
-        async (api) => (await api.untyped<DeliveryView | undefined>('POST', `${hook(id)}/test`)) ?? { id, tested: true },
-        (out, body) => out.line(`test event sent to ${id}${'status' in body ? ` (delivery ${body.id}: ${body.status})` : ''}`),
-      ),
+      ctx.show(cmd, (api) => api.unwrap(api.client.POST('/v1/webhooks/{id}/test', hookPath(id))), (out, d) => out.line(`test event ${d.eventId} queued as delivery ${d.id}`)),
     );
 }
