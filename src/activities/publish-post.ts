@@ -1,11 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { publicationIdempotencyKey } from '../domain/ids';
 import type { ContentFormat, ImageRef, Target } from '../domain/types';
-import { AuthExpiredError } from '../providers/errors';
+import { AuthExpiredError, ReauthRequiredError } from '../providers/errors';
 import type { PublishContext, PublishInput, PublishProgress } from '../providers/publishers/types';
 import type { ActivityDeps } from './deps';
 import { accountMissingFailure, isLimit, limitFailure, mapFailures, reauthRequiredFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
+import { markReauthRequired } from './refresh-account';
 
 export interface PublishPostArgs {
   tenantId: string;
@@ -39,7 +40,8 @@ export function createPublishPost({
   logger,
   refreshers,
   guard,
-}: Pick<ActivityDeps, 'publishers' | 'accounts' | 'publicBaseUrl' | 'logger' | 'refreshers' | 'guard'>) {
+  webhooks,
+}: Pick<ActivityDeps, 'publishers' | 'accounts' | 'publicBaseUrl' | 'logger' | 'refreshers' | 'guard' | 'webhooks'>) {
   return async function publishPost(args: PublishPostArgs): Promise<PublishPostResult> {
     // Heartbeats while the platform is asked, so a killed worker's publication is retried within the heartbeat timeout;
     // each beat re-sends the latest progress (never replaces it), which a retry reads to resume and reconcile.
@@ -110,9 +112,17 @@ export function createPublishPost({
         const refresher = refreshers[args.target.platform];
         if (!(err instanceof AuthExpiredError) || !refresher || !args.target.accountId) throw err;
         // An expired token: refresh once (single-flight with the schedule and the API), then try again once.
-        await accounts.refreshLocked(args.tenantId, args.target.accountId, version, ({ credentials }) =>
-          guard.execute(args.target.platform, { signal: activity.cancellationSignal }, (call) => refresher.refresh(credentials, call)),
-        );
+        const accountId = args.target.accountId;
+        await accounts
+          .refreshLocked(args.tenantId, accountId, version, ({ credentials }) =>
+            guard.execute(args.target.platform, { signal: activity.cancellationSignal }, (call) => refresher.refresh(credentials, call)),
+          )
+          .catch(async (refreshErr: unknown) => {
+            if (refreshErr instanceof ReauthRequiredError && input.account && version !== null) {
+              await markReauthRequired({ accounts, logger, webhooks }, { tenantId: args.tenantId, accountId, version, platform: args.target.platform, handle: input.account.handle, reason: refreshErr.message });
+            }
+            throw refreshErr;
+          });
         const fresh = await accounts.credentials(args.tenantId, args.target.accountId);
         input.credentials = fresh?.credentials;
         return await guarded({ ...ctx(), reconcile: true });

@@ -20,6 +20,32 @@ export interface RefreshAccountResult {
 }
 
 /**
+ * Dead credentials (a revoked or already used refresh token): the account becomes reauth_required with the reason, and
+ * the tenant's webhooks get `account.reauth_required`, once per set of credentials (a retry sees the same version; a
+ * reconnect writes a new one). Shared by every refresh: the schedule, the API and a publish that meets an expired token.
+ */
+export async function markReauthRequired(
+  { accounts, logger, webhooks }: Pick<ActivityDeps, 'accounts' | 'logger' | 'webhooks'>,
+  a: { tenantId: string; accountId: string; version: number; platform: string; handle: string; reason: string },
+): Promise<void> {
+  await accounts.markReauthRequired(a.tenantId, a.accountId, a.reason);
+  logger.warn({ accountId: a.accountId, platform: a.platform, reason: a.reason }, 'account needs to be reconnected');
+  await webhooks.recordEvent({
+    id: lifecycleEventId('account', a.accountId, 'reauth_required', a.version),
+    tenantId: a.tenantId,
+    type: 'account.reauth_required',
+    occurredAt: new Date().toISOString(),
+    data: {
+      accountId: a.accountId,
+      platform: a.platform,
+      handle: a.handle,
+      reason: a.reason,
+      hint: `reconnect the ${a.platform} account ${a.handle}: its credentials no longer work`,
+    },
+  });
+}
+
+/**
  * One refresh, single-flight per account across every process (the account row is locked while the platform is
  * asked), new tokens stored before anyone uses them. Shared by the schedule, the API and publish-time refreshes.
  */
@@ -44,22 +70,7 @@ export function createRefreshAccountToken({ accounts, refreshers, guard, logger,
       };
     } catch (err) {
       if (err instanceof ReauthRequiredError) {
-        await accounts.markReauthRequired(tenantId, accountId, err.message);
-        logger.warn({ accountId, platform: current.account.platform, reason: err.message }, 'account needs to be reconnected');
-        // One event per set of dead credentials: a retry sees the same version; a reconnect writes a new one.
-        await webhooks.recordEvent({
-          id: lifecycleEventId('account', accountId, 'reauth_required', current.version),
-          tenantId,
-          type: 'account.reauth_required',
-          occurredAt: new Date().toISOString(),
-          data: {
-            accountId,
-            platform: current.account.platform,
-            handle: current.account.handle,
-            reason: err.message,
-            hint: `reconnect the ${current.account.platform} account ${current.account.handle}: its credentials no longer work`,
-          },
-        });
+        await markReauthRequired({ accounts, logger, webhooks }, { tenantId, accountId, version: current.version, platform: current.account.platform, handle: current.account.handle, reason: err.message });
       } else {
         await accounts.recordRefreshFailure(tenantId, accountId, (err as Error).message).catch(() => undefined);
       }

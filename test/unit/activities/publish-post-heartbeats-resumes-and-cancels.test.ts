@@ -12,6 +12,7 @@ import { createPublishPost, type PublishPostArgs, type PublishPostResult } from 
 import { createAccountRepository } from '../../../src/db/accounts-repo';
 import { createSecretBox } from '../../../src/db/secret-box';
 import { createTenantRepository } from '../../../src/db/tenants-repo';
+import { createWebhookRepository } from '../../../src/db/webhooks-repo';
 import type { Platform } from '../../../src/domain/types';
 import { createXPublisher } from '../../../src/providers/publishers/x';
 import type { Publisher, PublishProgress } from '../../../src/providers/publishers/types';
@@ -56,6 +57,7 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
     refreshers: {},
     guard: { execute: (provider, opts, fn) => resilience.execute(provider, opts, fn) },
+    webhooks: createWebhookRepository(db.pool, createSecretBox(TEST_ENCRYPTION_KEY)),
   });
 });
 afterAll(async () => {
