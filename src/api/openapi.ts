@@ -77,7 +77,10 @@ export const TAGS = [
   { name: 'pipelines', description: 'Topic in, published posts out: start, follow, approve, reschedule, cancel, score.' },
   { name: 'accounts', description: 'Connected social accounts; credentials go in encrypted and never come back out.' },
   { name: 'schedules', description: 'Recurring pipelines on a cron expression or an interval.' },
-  { name: 'providers', description: "Breakers, rate-limit windows and cache use of every provider Herald calls." },
+  { name: 'webhooks', description: 'Signed lifecycle webhooks: subscriptions, their delivery log, redelivery and a test event.' },
+  { name: 'review', description: 'Review links: a signed, expiring page where a reviewer without an API key approves or rejects.' },
+  { name: 'providers', description: 'Breakers, rate-limit windows and cache use of every provider Herald calls.' },
+  { name: 'operations', description: 'What is late or stuck, and why.' },
   { name: 'media', description: 'Images Herald made or fetched, served to the platforms that fetch them by URL.' },
   { name: 'system', description: 'Liveness, readiness and Prometheus metrics.' },
 ];

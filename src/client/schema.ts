@@ -4487,7 +4487,7 @@ export interface operations {
                 "application/json": {
                     description?: string;
                     /** @description event types to receive: pipeline.awaiting_approval, pipeline.scheduled, pipeline.published, pipeline.partially_published, pipeline.failed, pipeline.expired, pipeline.rejected, pipeline.cancelled, publication.published, publication.failed, publication.waiting, account.reauth_required, account.token_expiring, schedule.run_skipped */
-                    events: string[];
+                    events: ("pipeline.awaiting_approval" | "pipeline.scheduled" | "pipeline.published" | "pipeline.partially_published" | "pipeline.failed" | "pipeline.expired" | "pipeline.rejected" | "pipeline.cancelled" | "publication.published" | "publication.failed" | "publication.waiting" | "account.reauth_required" | "account.token_expiring" | "schedule.run_skipped")[];
                     /** @description http or https; private and loopback addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true */
                     url: string;
                 };

@@ -18,7 +18,12 @@ interface Operation {
   security?: unknown[];
   responses?: Record<string, { content?: Record<string, { schema?: Record<string, unknown> }> }>;
 }
-type Document = { paths: Record<string, Record<string, Operation>>; components: { securitySchemes: Record<string, unknown> }; servers?: unknown[] };
+type Document = {
+  paths: Record<string, Record<string, Operation>>;
+  components: { securitySchemes: Record<string, unknown> };
+  servers?: unknown[];
+  tags?: { name: string; description?: string }[];
+};
 
 /** "METHOD /path/{param}" for every route the app registered, read from Fastify's own route tree. */
 function registeredRoutes(app: FastifyInstance): string[] {
@@ -71,14 +76,16 @@ it('documents every route the API registers, and no route it does not', () => {
   expect(operations().map((o) => o.name).sort()).toEqual([...new Set(registered)].sort());
 });
 
-it('every operation has a unique operationId, a tag, a summary and a typed success answer', () => {
+it('every operation has a unique operationId, a described tag, a summary and a typed success answer', () => {
   const problems: string[] = [];
   const ids = new Map<string, string>();
+  const described = new Set((served.tags ?? []).filter((t) => t.description).map((t) => t.name));
   for (const { name, op } of operations()) {
     if (!op.operationId) problems.push(`${name}: no operationId`);
     else if (ids.has(op.operationId)) problems.push(`${name}: operationId ${op.operationId} is also ${ids.get(op.operationId)}'s`);
     else ids.set(op.operationId, name);
     if (!op.tags?.length) problems.push(`${name}: no tag`);
+    for (const tag of op.tags ?? []) if (!described.has(tag)) problems.push(`${name}: tag ${tag} is not described in src/api/openapi.ts`);
     if (!op.summary) problems.push(`${name}: no summary`);
     const success = Object.entries(op.responses ?? {}).filter(([code]) => /^2\d\d$/.test(code));
     if (success.length === 0) problems.push(`${name}: no success answer`);
