@@ -24,8 +24,10 @@ function report(err: unknown): number {
     return EXIT.unreachable;
   }
   if (err instanceof ApiError) {
+    // Each detail on its own line, unless the message already says it (a single field at fault).
     const details = err.details
       .map((d: any) => (d && typeof d === 'object' && 'path' in d ? `${d.path}: ${d.message}` : JSON.stringify(d)))
+      .filter((line) => !err.message.includes(line))
       .map((line) => `\n  ${line}`)
       .join('');
     process.stderr.write(RED(`herald: ${err.status} ${err.code}: ${err.message}${details}\n`));

@@ -1,12 +1,14 @@
 // Outgoing webhook subscriptions: list, create, show, delete, the delivery log, redelivery and a test event.
 import type { Command } from 'commander';
-import type { components } from '../../client';
+import type { components, operations } from '../../client';
 import { LIFECYCLE_EVENT_TYPES } from '../../domain/lifecycle-events';
 import { many, positiveInt, type Context } from '../context';
 import { table, type Output } from '../output';
 
 type Webhook = components['schemas']['Webhook'];
 type Delivery = components['schemas']['WebhookDelivery'];
+// --event is checked against the event types as it is parsed.
+type EventTypes = operations['createWebhook']['requestBody']['content']['application/json']['events'];
 
 const hookPath = (id: string) => ({ params: { path: { id } } });
 
@@ -54,7 +56,7 @@ export function registerWebhookCommands(program: Command, ctx: Context): void {
     .action((flags: { url: string; event: string[]; description?: string }, cmd: Command) =>
       ctx.show(
         cmd,
-        (api) => api.unwrap(api.client.POST('/v1/webhooks', { body: { url: flags.url, events: flags.event, ...(flags.description ? { description: flags.description } : {}) } })),
+        (api) => api.unwrap(api.client.POST('/v1/webhooks', { body: { url: flags.url, events: flags.event as EventTypes, ...(flags.description ? { description: flags.description } : {}) } })),
         (out, created) => {
           out.line(`created webhook ${created.id} for ${created.url}`);
           out.line(`signing secret (shown this once; receivers check the webhook-signature header with it):\n${created.secret}`);
