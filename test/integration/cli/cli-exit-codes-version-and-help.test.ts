@@ -83,6 +83,12 @@ describe('an API that cannot be reached exits 3', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('keys create with its database on a closed port', async () => {
+    const r = await herald(['keys', 'create', 'acme'], { DATABASE_URL: `postgres://postgres@127.0.0.1:${new URL(closedUrl).port}/herald`, DATA_DIR: emptyDataDir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cannot reach the database: .*ECONNREFUSED/);
+  });
+
   it('--api-url wins over HERALD_API_URL', async () => {
     const r = await herald(['list', '--api-url', closedUrl], { HERALD_API_URL: 'http://127.0.0.1:1', HERALD_API_KEY: 'k', DATA_DIR: emptyDataDir });
     expect(r.code).toBe(3);
