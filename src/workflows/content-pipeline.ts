@@ -5,6 +5,7 @@ import {
   executeChild,
   isCancellation,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -317,7 +318,16 @@ async function approve(run: PipelineRun, edits: ApprovalEdits | undefined, by: A
 
 async function reject(run: PipelineRun, reason: string, by: ApprovalBy = 'api'): Promise<PipelineState> {
   run.decision = 'rejected';
-  await run.commit({ approval: { ...run.state.approval!, decision: 'rejected', decidedAt: nowIso(), reason, by } });
+  // The main flow ends the workflow as soon as it sees a decision that is not busy; without this it could complete
+  // while this handler still waits for its own save, and the caller's Update would fail although the pipeline was
+  // rejected. As approve does, the decision stays busy until its save is done.
+  const holdUntilSaved = patched('reject-saved-before-the-workflow-ends');
+  if (holdUntilSaved) run.approvalBusy = true;
+  try {
+    await run.commit({ approval: { ...run.state.approval!, decision: 'rejected', decidedAt: nowIso(), reason, by } });
+  } finally {
+    if (holdUntilSaved) run.approvalBusy = false;
+  }
   return run.state;
 }
 

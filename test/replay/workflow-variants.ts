@@ -69,5 +69,6 @@ export function swapAdaptingStepsPatched(source: string): string {
       `${indent}  variants = ${call};\n` +
       `${indent}}\n`,
   );
-  return replaced.replace('  proxyActivities,\n', '  patched,\n  proxyActivities,\n');
+  // The source may import patched already (for a patch of its own).
+  return /^ {2}patched,$/m.test(source) ? replaced : replaced.replace('  proxyActivities,\n', '  patched,\n  proxyActivities,\n');
 }
