@@ -68,7 +68,8 @@ async function serveMetrics(parts: WorkerParts, shutdown: Shutdown, worker: Work
     health: () => ({ ok: worker.getState() === 'RUNNING', details: { worker: worker.getState(), taskQueue: config.temporal.taskQueue } }),
   });
   shutdown.onShutdown('worker metrics server', () => server.close());
-  logger.info({ port: server.port, url: `http://${config.host}:${server.port}/metrics` }, 'worker metrics and health');
+  // Not under `url`: the logger redacts that key everywhere.
+  logger.info({ port: server.port, host: config.host }, 'worker serves /metrics and /health');
 }
 
 /**
