@@ -29,6 +29,7 @@ export function connect(cli: CliConfig, flags: { apiUrl?: string; apiKey?: strin
   const unreachable = (err: unknown): never => {
     if (err instanceof ApiError || err instanceof UsageError) throw err;
     if (isConnectionFailure(err)) throw new UnreachableError(`cannot reach the Herald API at ${baseUrl}: is \`npm start\` running? (${describeCause(err)})`);
+    if (err instanceof Error && err.name === 'TimeoutError') throw new UnreachableError(`the Herald API at ${baseUrl} did not answer in time`);
     throw err;
   };
 

@@ -12,7 +12,7 @@ export interface FollowOptions {
   /** Keep reconnecting for this long after the last good connection; then give up with the last error. */
   giveUpMs: number;
   /** No byte for this long (the API sends a keep-alive every 15 s) means the connection is dead though still open. */
-  idleMs?: number;
+  idleMs: number;
 }
 
 class StreamIdle extends Error {}
@@ -21,7 +21,7 @@ class StreamIdle extends Error {}
 const isFinal = (err: unknown) => err instanceof UsageError || (err instanceof ApiError && !err.transient);
 
 export async function followPipeline(api: Api, id: string, opts: FollowOptions): Promise<PipelineView> {
-  const idleMs = opts.idleMs ?? 45_000;
+  const { idleMs } = opts;
   let last: PipelineView | null = null;
   let lastJson = '';
   let lastEventId: string | undefined;
@@ -39,7 +39,8 @@ export async function followPipeline(api: Api, id: string, opts: FollowOptions):
     opts.onState(state);
   };
   const done = () => (last && TERMINAL.has(last.status) ? last : null);
-  const readState = async () => deliver(await api.unwrap(api.client.GET('/v1/pipelines/{id}', pipelinePath(id))));
+  // Bounded like the stream: on a connection that went silent, a read would otherwise wait forever.
+  const readState = async () => deliver(await api.unwrap(api.client.GET('/v1/pipelines/{id}', { ...pipelinePath(id), signal: AbortSignal.timeout(idleMs) })));
 
   // The first read is not retried: a wrong id, key or URL is reported at once.
   await readState();

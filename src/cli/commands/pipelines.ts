@@ -12,6 +12,7 @@ import { buildRequest, requestOptions, requireTopicAndTargets, type RequestFlags
 import { printTimeline, printValidation } from './pipeline-views';
 
 const DEFAULT_GIVE_UP_S = 300;
+const DEFAULT_IDLE_S = 45;
 
 // The flags are checked as they are parsed (choices, key=value, ISO times); the API checks the assembled body.
 type PipelineRequestBody = operations['createPipeline']['requestBody']['content']['application/json'];
@@ -21,18 +22,22 @@ type Status = ListQuery['status'];
 type Platform = ListQuery['platform'];
 
 function followOptions(cmd: Command): Command {
-  return cmd.option(
-    '--reconnect-for <seconds>',
-    `when the live stream drops, keep reconnecting this long before giving up with exit code 3 (default ${DEFAULT_GIVE_UP_S})`,
-    positiveInt(86_400),
-  );
+  return cmd
+    .option('--reconnect-for <seconds>', `when the live stream drops, keep reconnecting this long before giving up with exit code 3 (default ${DEFAULT_GIVE_UP_S})`, positiveInt(86_400))
+    .option('--idle-timeout <seconds>', `a stream silent this long counts as dropped (default ${DEFAULT_IDLE_S}; keep it above 15, the API's keep-alive interval)`, positiveInt(3_600));
+}
+
+interface FollowFlags {
+  reconnectFor?: number;
+  idleTimeout?: number;
 }
 
 /** Follows to the end; prints live lines (or one JSON state per line), then the full picture. Exit 1 on a bad ending. */
-async function followToEnd(ctx: Context, api: Api, out: Output, id: string, reconnectFor: number | undefined): Promise<void> {
+async function followToEnd(ctx: Context, api: Api, out: Output, id: string, flags: FollowFlags): Promise<void> {
   const live = new LiveLines(out, { id });
   const final = await followPipeline(api, id, {
-    giveUpMs: (reconnectFor ?? DEFAULT_GIVE_UP_S) * 1000,
+    giveUpMs: (flags.reconnectFor ?? DEFAULT_GIVE_UP_S) * 1000,
+    idleMs: (flags.idleTimeout ?? DEFAULT_IDLE_S) * 1000,
     onState: (s) => (out.json ? out.value(s) : live.show(s)),
     onNotice: (text) => out.note(out.dim(`herald: ${text}`)),
   });
@@ -53,7 +58,7 @@ export function registerPipelineCommands(program: Command, ctx: Context): void {
     )
     .option('--no-follow', 'print the new pipeline and return without following it');
   requestOptions(run);
-  followOptions(run).action(async (flags: RequestFlags & { follow: boolean; reconnectFor?: number }, cmd: Command) => {
+  followOptions(run).action(async (flags: RequestFlags & FollowFlags & { follow: boolean }, cmd: Command) => {
     const out = ctx.output(cmd);
     const request = buildRequest(flags);
     requireTopicAndTargets(request);
@@ -65,7 +70,7 @@ export function registerPipelineCommands(program: Command, ctx: Context): void {
       return;
     }
     if (!out.json) out.line(`${out.bold('pipeline')} ${created.id}  ${out.dim(created.links?.temporal ?? '')}`);
-    await followToEnd(ctx, api, out, created.id, flags.reconnectFor);
+    await followToEnd(ctx, api, out, created.id, flags);
   });
 
   followOptions(
@@ -76,8 +81,8 @@ export function registerPipelineCommands(program: Command, ctx: Context): void {
         'Follows a pipeline through its event stream, reconnecting when the stream drops (re-reading the state, printing nothing twice), then shows every variant and publication.\n' +
           'Exit code 0 when it published, 1 when it ended partially_published, failed, rejected, cancelled or expired.',
       ),
-  ).action(async (id: string, flags: { reconnectFor?: number }, cmd: Command) => {
-    await followToEnd(ctx, ctx.api(cmd), ctx.output(cmd), id, flags.reconnectFor);
+  ).action(async (id: string, flags: FollowFlags, cmd: Command) => {
+    await followToEnd(ctx, ctx.api(cmd), ctx.output(cmd), id, flags);
   });
 
   program

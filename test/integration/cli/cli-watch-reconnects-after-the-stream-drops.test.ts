@@ -109,3 +109,30 @@ it('gives up with exit code 3 when the API stays unreachable longer than --recon
   expect(ms).toBeLessThan(20_000);
   await proxy.restore();
 });
+
+it('a stream that goes silent (the connection held open, nothing forwarded) counts as dropped after --idle-timeout', async () => {
+  const created = await h.api('POST', '/v1/pipelines', dryRunRequest({ approval: { required: true } }));
+  const id: string = created.body.id;
+  const waiting = await h.waitFor(id, (s) => s.status === 'awaiting_approval');
+  await proxy.restore();
+  const bytesBefore = proxy.stats.bytesDown;
+  const w = startHerald(['watch', id, '--idle-timeout', '2'], { HERALD_API_URL: `http://${proxy.address}`, HERALD_API_KEY: h.keys.a });
+  await w.waitForOutput(/awaiting_approval/);
+  await until('the stream to deliver its first event', () => proxy.stats.bytesDown - bytesBefore >= 2 * JSON.stringify(waiting).length);
+
+  // Nothing passes either way from now on, and nothing is closed: only silence tells the watcher.
+  proxy.hold();
+  const silentFrom = (w.output().match(/no data for 2 s/g) ?? []).length;
+  await until('the watcher to give up on the silent stream', () => (w.output().match(/no data for 2 s/g) ?? []).length > silentFrom, 30_000);
+  // Its reconnection attempts went into the held proxy too (their bytes are held there, unanswered).
+  await until('a reconnection attempt into the held proxy', () => proxy.stats.heldBytes > 0, 30_000);
+  expect(w.child.exitCode).toBeNull();
+
+  expect((await h.api('POST', `/v1/pipelines/${id}/approve`, {})).status).toBe(200);
+  await h.waitFor(id, (s) => s.status === 'published');
+  await proxy.restore();
+  const r = await w.done;
+  expect(r.code).toBe(0);
+  expect(statusLines(r.stdout, 'awaiting_approval')).toHaveLength(1);
+  expect(statusLines(r.stdout, 'published')).toHaveLength(1);
+});
