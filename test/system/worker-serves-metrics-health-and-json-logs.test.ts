@@ -113,9 +113,11 @@ describe('after one scheduled pipeline that called a provider and published', ()
     expect(hook.received.length).toBe(1);
     // The sink reaches the registry when the workflow task completes; the last stage ends with the final save.
     const deadline = Date.now() + 30_000;
-    do {
+    for (;;) {
       text = await scrape(`${metricsUrl}/metrics`);
-    } while (valueOf(text, 'herald_stage_duration_seconds_count', 'stage="publish"') < 1 && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 250)), true));
+      if (valueOf(text, 'herald_stage_duration_seconds_count', 'stage="publish"') >= 1 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   });
 
   it('has the provider call latency histogram, by provider and outcome', () => {
