@@ -25,16 +25,5 @@ export function createHeraldClient(options: HeraldClientOptions): HeraldClient {
   return createClient<paths>({ baseUrl: options.baseUrl.replace(/\/+$/, ''), headers, ...(options.fetch ? { fetch: options.fetch } : {}) });
 }
 
-type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : never;
-
-/** The JSON body of a path's method's response with that status: `ResponseBody<'/v1/pipelines/{id}', 'get', 200>`. */
-export type ResponseBody<P extends keyof paths, M extends keyof paths[P], S extends number> = paths[P][M] extends {
-  responses: infer R;
-}
-  ? S extends keyof R
-    ? JsonOf<R[S]>
-    : never
-  : never;
-
 /** Every error the API answers has this body. */
-export type HeraldError = ResponseBody<'/v1/pipelines/{id}', 'get', 404>;
+export type HeraldError = components['schemas']['Error'];
