@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { storableText } from '../domain/storable-text';
 import { hostOf, resolveWebhookTarget, type Resolve } from './address';
 
 /** How much of a receiver's answer is read (and kept for the delivery log): the status is what counts. */
@@ -12,7 +13,7 @@ const MAX_ANSWER_BYTES = 4096;
 
 export interface WebhookAnswer {
   status: number;
-  /** The first bytes of the answer, for the delivery log. */
+  /** The first bytes of the answer, for the delivery log (a receiver's NULs and broken UTF-8 cleaned out). */
   excerpt: string;
   /** The address the request went to. */
   address: string;
@@ -56,7 +57,7 @@ export async function sendWebhook(urlText: string, headers: Record<string, strin
           if (size < MAX_ANSWER_BYTES) chunks.push(c);
           size += c.length;
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, excerpt: Buffer.concat(chunks).toString('utf8').slice(0, 300), address: target.address }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, excerpt: storableText(Buffer.concat(chunks).toString('utf8').slice(0, 300)), address: target.address }));
         res.on('error', () => resolve({ status: res.statusCode ?? 0, excerpt: '', address: target.address }));
       },
     );

@@ -1,5 +1,7 @@
 // Webhook signing checked by the Standard Webhooks reference library (an independent verifier), and the address rule:
 // only public unicast targets, every resolved address checked, and the connection made to the address that was checked.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { nonPublicRange, resolveWebhookTarget, WebhookUrlError, type Resolve } from '../../../src/webhooks/address';
 import { sendWebhook } from '../../../src/webhooks/send';
@@ -138,6 +140,17 @@ describe('sendWebhook', () => {
       sendWebhook(`http://rebound.example.test:${receiver.port}/x`, {}, '{}', { allowPrivate: false, resolve: async () => [{ address: '127.0.0.1', family: 4 }], timeoutMs: 5_000 }),
     ).rejects.toMatchObject({ reason: 'private_address' });
     expect(receiver.requests.length).toBe(before);
+  });
+
+  it("keeps a storable excerpt of a receiver's answer: its NUL characters are dropped", async () => {
+    const server = createServer((_req, res) => res.writeHead(500).end('bad\u0000answer'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const answer = await sendWebhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {}, '{}', { allowPrivate: true, resolve: async () => [], timeoutMs: 5_000 });
+      expect(answer).toMatchObject({ status: 500, excerpt: 'badanswer' });
+    } finally {
+      server.close();
+    }
   });
 
   it('gives up on a receiver that does not answer within the timeout', async () => {
