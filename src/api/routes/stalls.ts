@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Gauge } from 'prom-client';
 import { createStallsRepository, STALL_GRACE_SECONDS, type OverduePipelineRow, type StalledPublicationRow, type StallCounts, type StallsRepository } from '../../db/stalls-repo';
 import type { ApiDeps } from '../deps';
-import { responses } from '../schemas/common';
-import type { StallReason, StallsResponse } from '../schemas/stalls';
+import { typedResponses } from '../schemas/common';
+import { stallsResponseSchema, type StallReason, type StallsResponse } from '../schemas/stalls';
 
 /** Metric names (deploy/ alert rules use them): gauges per tenant, refreshed when /metrics is scraped. */
 export const OVERDUE_PIPELINES_METRIC = 'herald_overdue_pipelines';
@@ -50,23 +50,29 @@ const STATUS_REASON: Record<string, StallReason> = {
   publishing: { code: 'publishing', message: 'publishing started but not every target has finished' },
 };
 
-/** What the resilience layer says about one platform: an open breaker, a block after a 429. */
-async function providerReasons(deps: ApiDeps, platform: string): Promise<StallReason[]> {
+/**
+ * What the resilience layer says about one key (a platform, or `platform:accountId`, the key publishing uses so that
+ * one account's quota and breaker are its own): an open breaker, a block after a 429.
+ */
+async function providerReasons(deps: ApiDeps, key: string): Promise<StallReason[]> {
   const reasons: StallReason[] = [];
   try {
-    const [breaker, limiter] = await Promise.all([deps.resilience.breaker.snapshot(platform), deps.resilience.limiter.snapshot(platform)]);
+    const [breaker, limiter] = await Promise.all([deps.resilience.breaker.snapshot(key), deps.resilience.limiter.snapshot(key)]);
     if (breaker.state !== 'closed') {
       const probe = breaker.retryAt ? `; next probe at ${breaker.retryAt}` : '';
-      reasons.push({ code: 'breaker_open', message: `${platform}: circuit breaker ${breaker.state} after ${breaker.failures} failures${probe}` });
+      reasons.push({ code: 'breaker_open', message: `${key}: circuit breaker ${breaker.state} after ${breaker.failures} failures${probe}` });
     }
     if (limiter.blockedUntil && Date.parse(limiter.blockedUntil) > Date.now()) {
-      reasons.push({ code: 'rate_limited', message: `${platform}: no calls until ${limiter.blockedUntil}${limiter.blockedReason ? ` (${limiter.blockedReason})` : ''}` });
+      reasons.push({ code: 'rate_limited', message: `${key}: no calls until ${limiter.blockedUntil}${limiter.blockedReason ? ` (${limiter.blockedReason})` : ''}` });
     }
   } catch (err) {
-    deps.logger.warn({ err, platform }, 'stalls: resilience state unavailable');
+    deps.logger.warn({ err, key }, 'stalls: resilience state unavailable');
   }
   return reasons;
 }
+
+/** The resilience keys a publication's calls go through: its platform's and its account's. */
+const publicationKeys = (p: StalledPublicationRow) => (p.accountId ? [p.platform, `${p.platform}:${p.accountId}`] : [p.platform]);
 
 function accountReasons(p: StalledPublicationRow): StallReason[] {
   const detail = p.accountError ? `: ${p.accountError}` : '';
@@ -80,8 +86,8 @@ const lateSeconds = (since: Date, now: number) => Math.floor((now - since.getTim
 async function listStalls(deps: ApiDeps, repo: StallsRepository, tenantId: string): Promise<StallsResponse> {
   const [pipelines, publications, workers] = await Promise.all([repo.overduePipelines(tenantId), repo.stalledPublications(tenantId), workerPolling(deps)]);
   const now = Date.now();
-  const platforms = [...new Set([...pipelines.flatMap((p) => (p.status === 'publishing' ? p.platforms : [])), ...publications.map((p) => p.platform)])];
-  const byPlatform = new Map(await Promise.all(platforms.map(async (p) => [p, await providerReasons(deps, p)] as const)));
+  const keys = [...new Set([...pipelines.flatMap((p) => (p.status === 'publishing' ? p.platforms : [])), ...publications.flatMap(publicationKeys)])];
+  const byKey = new Map(await Promise.all(keys.map(async (k) => [k, await providerReasons(deps, k)] as const)));
   const overdue = (p: OverduePipelineRow) => ({
     kind: 'overdue_pipeline' as const,
     pipelineId: p.pipelineId,
@@ -92,7 +98,7 @@ async function listStalls(deps: ApiDeps, repo: StallsRepository, tenantId: strin
     reasons: [
       ...noWorkerReason(workers),
       STATUS_REASON[p.status] ?? { code: 'in_progress' as const, message: p.status },
-      ...(p.status === 'publishing' ? p.platforms.flatMap((pl) => byPlatform.get(pl) ?? []) : []),
+      ...(p.status === 'publishing' ? p.platforms.flatMap((pl) => byKey.get(pl) ?? []) : []),
     ],
   });
   const stalled = (p: StalledPublicationRow) => ({
@@ -112,7 +118,7 @@ async function listStalls(deps: ApiDeps, repo: StallsRepository, tenantId: strin
       ...noWorkerReason(workers),
       { code: 'retry_overdue' as const, message: `retry was due at ${p.retryAt.toISOString()} after ${p.attempts} attempt(s)${p.error ? `: ${p.error}` : ''}` },
       ...accountReasons(p),
-      ...(byPlatform.get(p.platform) ?? []),
+      ...publicationKeys(p).flatMap((k) => byKey.get(k) ?? []),
     ],
   });
   return {
@@ -186,7 +192,7 @@ export const stallRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
           `still unposted more than ${STALL_GRACE_SECONDS} s after their retryAt. Each item lists the reasons Herald knows: ` +
           'the pipeline status, the last error, an open circuit breaker or rate-limit block, an account needing re-authorisation, ' +
           'no worker polling the task queue. The same counts are the herald_overdue_pipelines and herald_stalled_publications gauges on /metrics.',
-        response: responses(200),
+        response: typedResponses({ 200: stallsResponseSchema }),
       },
     },
     async (request) => listStalls(deps, repo, request.tenantId),
