@@ -22,11 +22,11 @@ import { errorResponse } from '../schemas/common';
 import { idParams } from '../schemas/pipeline';
 import {
   reviewApproveBodySchema,
-  reviewDecisionResponseSchema,
+  reviewDecisionAnswer,
   reviewLinkBodySchema,
   reviewLinkResponseSchema,
   reviewPageSchema,
-  reviewRefusalSchema,
+  reviewRefusalAnswer,
   reviewRejectBodySchema,
   reviewTokenParams,
   variantField,
@@ -230,6 +230,7 @@ export const reviewPageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
   };
 
   const common = { tags: ['review'], security: [], params: reviewTokenParams };
+  const refusals = { 404: reviewRefusalAnswer('Not a link Herald made (reason invalid)'), 410: reviewRefusalAnswer('A real link that no longer works (reason expired, decided, content_changed or closed)') };
   // The URL holds the link's token: request logging (which would write the URL) stays off for these routes.
   const quiet = { logLevel: 'warn' as const };
 
@@ -242,7 +243,7 @@ export const reviewPageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
         operationId: 'reviewPage',
         summary: "The reviewer's page (HTML; no API key)",
         description: 'Title, body, hashtags, images and every platform variant, with an approve form (optional edits) and a reject form. With Accept: application/json a refused link answers JSON.',
-        response: { 200: reviewPageSchema, 404: reviewRefusalSchema, 410: reviewRefusalSchema },
+        response: { 200: reviewPageSchema, ...refusals },
       },
     },
     async (request, reply) => {
@@ -265,7 +266,7 @@ export const reviewPageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
         description:
           'Form post (application/x-www-form-urlencoded: title, body, variants.<platform>) or JSON ({edits} as in POST /v1/pipelines/{id}/approve). Edits are validated exactly as there: 422 with the reasons (the page shows them next to the fields). Answers a page or JSON by Accept.',
         body: reviewApproveBodySchema,
-        response: { 200: reviewDecisionResponseSchema, 400: errorResponse, 404: reviewRefusalSchema, 410: reviewRefusalSchema, 422: errorResponse, 503: errorResponse },
+        response: { 200: reviewDecisionAnswer, 400: errorResponse, ...refusals, 422: errorResponse, 503: errorResponse },
       },
     },
     async (request, reply) => {
@@ -309,7 +310,7 @@ export const reviewPageRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
         summary: 'Reject through a review link, with a reason',
         description: 'Form post or JSON `{reason}`; answers a page or JSON by Accept.',
         body: reviewRejectBodySchema,
-        response: { 200: reviewDecisionResponseSchema, 400: errorResponse, 404: reviewRefusalSchema, 410: reviewRefusalSchema, 503: errorResponse },
+        response: { 200: reviewDecisionAnswer, 400: errorResponse, ...refusals, 503: errorResponse },
       },
     },
     async (request, reply) => {

@@ -52,7 +52,10 @@ export const reviewDecisionResponseSchema = z.object({
   decidedAt: z.string().nullable(),
 });
 
-export const reviewPageSchema = z.string().describe('An HTML page (text/html)');
+const html = { schema: z.string().describe('An HTML page') };
+
+/** The reviewer's page: HTML only. */
+export const reviewPageSchema = { description: "The reviewer's page", content: { 'text/html': html } };
 
 const refusal = z.object({
   error: z.object({
@@ -62,3 +65,14 @@ const refusal = z.object({
   }),
 });
 export const reviewRefusalSchema = refusal.describe('A refused link: 404 invalid (malformed, tampered, unknown); 410 expired, decided, content_changed or closed');
+
+/** What a decision answers: JSON, or a page for a browser (Accept). */
+export const reviewDecisionAnswer = {
+  description: 'The decision: JSON, or a page when Accept prefers text/html',
+  content: { 'application/json': { schema: reviewDecisionResponseSchema }, 'text/html': html },
+};
+/** A refused link: JSON, or a page when Accept prefers text/html. */
+export const reviewRefusalAnswer = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: reviewRefusalSchema }, 'text/html': html },
+});
