@@ -137,6 +137,8 @@ export async function createApi(
     resilience,
   });
   app.addHook('onClose', async () => {
+    // The last requests' spans leave before the process does.
+    await tracing?.flush();
     await apiTemporal.connection.close();
   });
   return app;
