@@ -40,6 +40,19 @@ export function createContext(cli: CliConfig, streams: { stdout: NodeJS.WriteStr
   return ctx;
 }
 
+/** A `<thing> delete <id>` action. The API answers 204 with no body, so --json prints {"id", "deleted": true}. */
+export function deleteAction(ctx: Context, what: string, call: (api: Api, id: string) => Promise<unknown>) {
+  return (id: string, _flags: unknown, cmd: Command) =>
+    ctx.show(
+      cmd,
+      async (api) => {
+        await call(api, id);
+        return { id, deleted: true };
+      },
+      (out) => out.line(`deleted ${what} ${id}`),
+    );
+}
+
 /** For an option given many times (`--platform x --platform linkedin`), optionally limited to some values. */
 export function many(choices?: readonly string[]) {
   return (value: string, previous: string[] | undefined): string[] => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { components, operations } from '../../client';
 import { PLATFORMS } from '../../domain/types';
-import { isoTime, pairs, type Context } from '../context';
+import { deleteAction, isoTime, pairs, type Context } from '../context';
 import { isConnectionFailure, UnreachableError, UsageError } from '../errors';
 import { table, type Output } from '../output';
 
@@ -64,16 +64,7 @@ export function registerAccountCommands(program: Command, ctx: Context): void {
   accounts
     .command('delete <id>')
     .summary('disconnect an account (its history stays)')
-    .action((id: string, _flags: unknown, cmd: Command) =>
-      ctx.show(
-        cmd,
-        async (api) => {
-          await api.unwrap(api.client.DELETE('/v1/accounts/{id}', idPath(id)));
-          return { id, deleted: true };
-        },
-        (out) => out.line(`deleted account ${id}`),
-      ),
-    );
+    .action(deleteAction(ctx, 'account', (api, id) => api.unwrap(api.client.DELETE('/v1/accounts/{id}', idPath(id)))));
 
   accounts
     .command('refresh <id>')

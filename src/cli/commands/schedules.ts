@@ -1,7 +1,7 @@
 // Recurring pipelines: list, create, pause, unpause, delete.
 import type { Command } from 'commander';
 import type { components, operations } from '../../client';
-import type { Context } from '../context';
+import { deleteAction, type Context } from '../context';
 import { UsageError } from '../errors';
 import { table, type Output } from '../output';
 import { clip } from '../render';
@@ -74,14 +74,5 @@ export function registerScheduleCommands(program: Command, ctx: Context): void {
   schedules
     .command('delete <id>')
     .summary('delete a schedule; pipelines it already started carry on')
-    .action((id: string, _flags: unknown, cmd: Command) =>
-      ctx.show(
-        cmd,
-        async (api) => {
-          await api.unwrap(api.client.DELETE('/v1/schedules/{id}', { params: { path: { id } } }));
-          return { id, deleted: true };
-        },
-        (out) => out.line(`deleted schedule ${id}`),
-      ),
-    );
+    .action(deleteAction(ctx, 'schedule', (api, id) => api.unwrap(api.client.DELETE('/v1/schedules/{id}', { params: { path: { id } } }))));
 }

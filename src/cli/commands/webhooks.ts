@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { components, operations } from '../../client';
 import { LIFECYCLE_EVENT_TYPES } from '../../domain/lifecycle-events';
-import { many, positiveInt, type Context } from '../context';
+import { deleteAction, many, positiveInt, type Context } from '../context';
 import { table, type Output } from '../output';
 
 type Webhook = components['schemas']['Webhook'];
@@ -74,16 +74,7 @@ export function registerWebhookCommands(program: Command, ctx: Context): void {
   webhooks
     .command('delete <id>')
     .summary('stop sending to it')
-    .action((id: string, _flags: unknown, cmd: Command) =>
-      ctx.show(
-        cmd,
-        async (api) => {
-          await api.unwrap(api.client.DELETE('/v1/webhooks/{id}', hookPath(id)));
-          return { id, deleted: true };
-        },
-        (out) => out.line(`deleted webhook ${id}`),
-      ),
-    );
+    .action(deleteAction(ctx, 'webhook', (api, id) => api.unwrap(api.client.DELETE('/v1/webhooks/{id}', hookPath(id)))));
 
   webhooks
     .command('deliveries <id>')
