@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -19,6 +19,7 @@ import type { ApiDeps } from './deps';
 import { clientErrorHandler, frameworkErrors, installErrorHandler } from './error-handler';
 import { HttpError } from './errors';
 import { openapiOptions } from './openapi';
+import { reportingSerializerCompiler } from './serializer';
 import { findUnstorable } from './schemas/storable';
 import { authPlugin } from './plugins/auth';
 import { accountRoutes } from './routes/accounts';
@@ -49,7 +50,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(reportingSerializerCompiler(app.log));
   installErrorHandler(app);
   // Loaded only with an endpoint: without one, nothing of OpenTelemetry is.
   if (deps.config.otelEndpoint) (await import('../observability/request-tracing')).traceRequests(app);

@@ -115,3 +115,7 @@ it('accounts and providers carry every field their stores hold', async () => {
     o && typeof o === 'object' ? Object.entries(o).flatMap(([k, v]) => [k, ...keys(v).map((s) => `${k}.${s}`)]) : [];
   expect(keys(providers.data!.items).sort()).toEqual(keys(snapshot).sort());
 });
+
+it('no answer of this file lost a field to its schema (the serializer logs any it drops)', () => {
+  expect(h.logs.filter((line) => line.includes('response fields dropped'))).toEqual([]);
+});
