@@ -22,8 +22,12 @@ COPY --chown=node:node package.json package-lock.json tsconfig.json ./
 COPY --chown=node:node src ./src
 COPY --chown=node:node migrations ./migrations
 COPY --chown=node:node bin ./bin
+COPY --chown=node:node scripts/build-console.mjs ./scripts/build-console.mjs
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
+# The web console (served at /) is built here, once: the container starts the API directly, not through `npm run api`.
+# esbuild and preact are production dependencies for this step.
+RUN node scripts/build-console.mjs
 EXPOSE 3000
 # Healthy when /health answers 200 on the API's PORT or the worker's WORKER_METRICS_PORT, whichever this container
 # runs. Node's own fetch: the slim image has no curl or wget.

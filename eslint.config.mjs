@@ -51,6 +51,12 @@ const DOMAIN_IMPORTS = {
 const API_IMPORTS = {
   patterns: [{ regex: srcFolder('(activities|worker)'), message: 'The API starts and reads work; it never imports activities or the worker (use src/pipelines, src/bootstrap, src/domain).' }],
 };
+// The console is a browser client of the public API: the typed client and pure domain files, nothing of the server.
+// `api` is not in the list (src/console/api.ts has the name); the browser build refuses what src/api would pull in.
+const CONSOLE_IMPORTS = {
+  paths: builtinPaths(NODE_BUILTINS, 'The console runs in a browser: no Node builtins.'),
+  patterns: [{ regex: srcFolder('(db|activities|providers|resilience|worker|workflows|bootstrap|pipelines|dev|cli|config|observability|webhooks)'), message: 'The console uses only src/client (the public API) and pure src/domain files.' }],
+};
 const RESILIENCE_IMPORTS = {
   patterns: [{ regex: srcFolder('providers'), message: 'Resilience owns its types; providers depend on it, not the other way round.' }],
 };
@@ -60,7 +66,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -102,6 +108,10 @@ export default tseslint.config(
   {
     files: ['src/api/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', API_IMPORTS] },
+  },
+  {
+    files: ['src/console/**/*.ts', 'src/console/**/*.tsx'],
+    rules: { 'no-restricted-imports': ['error', CONSOLE_IMPORTS] },
   },
   {
     files: ['src/resilience/**/*.ts'],

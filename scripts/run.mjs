@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDeps, readDotEnv } from './lib/deps.mjs';
+import { ensureConsole } from './build-console.mjs';
 import { canConnect, exitCodeOf, freePort, handleSignals, isAlive, spawnTracked } from './lib/proc.mjs';
 import { findTemporal, isTemporalAt, registerSearchAttributes, startTemporalDevServer } from './lib/temporal.mjs';
 
@@ -104,6 +105,7 @@ function appEnv() {
 
 async function start() {
   const env = appEnv();
+  await ensureConsole(say);
   if (!env.TEMPORAL_ADDRESS) {
     // HERALD_TEMPORAL_PORT / _UI_PORT move the dev server off 7233 / 8233; HERALD_TEMPORAL_DOWNLOAD_URL replaces the
     // address the download step asks first (tests point it at one that never answers, as without network).
@@ -217,6 +219,8 @@ function takeOutputFile(argv) {
 }
 
 async function test() {
+  // The API tests and the browser tests ask for the console the API serves.
+  await ensureConsole(say);
   const { env, dir } = await testSetup('temporal-test.log');
   // A caller's --outputFile (CI reads the results of each run) replaces ours.
   const { outputFile, args } = takeOutputFile(rest);
@@ -273,7 +277,10 @@ async function bench() {
 
 const modes = {
   start,
-  api: () => service('src/api/server.ts'),
+  api: async () => {
+    await ensureConsole(say);
+    return service('src/api/server.ts');
+  },
   worker: () => service('src/worker/main.ts'),
   migrate: () => service('src/db/migrate-cli.ts'),
   test,

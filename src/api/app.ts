@@ -23,6 +23,7 @@ import { reportingSerializerCompiler } from './serializer';
 import { findUnstorable } from './schemas/storable';
 import { authPlugin } from './plugins/auth';
 import { accountRoutes } from './routes/accounts';
+import { consoleRoutes } from './routes/console';
 import { healthRoutes } from './routes/health';
 import { mediaRoutes } from './routes/media';
 import { pipelineRoutes } from './routes/pipelines';
@@ -81,6 +82,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes, { deps });
+  // The web console's page and assets: outside /v1 and without an API key (the page signs in, then calls /v1).
+  await app.register(consoleRoutes);
   await app.register(authPlugin, { staticKeys: deps.config.apiKeys, tenants: deps.tenants });
   // Outside /v1 and without an API key: the signed link is the reviewer's only credential.
   await app.register(reviewPageRoutes, { deps });

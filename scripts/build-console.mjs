@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// Builds the browser console (src/console, Preact) into .data/console with esbuild: index.html plus hashed app-*.js and
+// app-*.css, and build.json (the input files, so a later run knows whether the build is stale). The API serves that
+// folder at / and /console/*. `node scripts/build-console.mjs` always builds; scripts/run.mjs calls ensureConsole()
+// before `npm start`, `npm run api` and `npm test`, which builds only when the output is missing or older than a source.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const CONSOLE_SRC = path.join(root, 'src', 'console');
+export const CONSOLE_OUT = path.join(root, '.data', 'console');
+const MANIFEST = path.join(CONSOLE_OUT, 'build.json');
+// Besides the bundle's own inputs: what changes the output without being one of them.
+const ALSO_WATCHED = [fileURLToPath(import.meta.url), path.join(root, 'package-lock.json'), path.join(CONSOLE_SRC, 'index.html')];
+
+function filesUnder(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath ?? e.path, e.name));
+}
+
+const mtime = (file) => {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return Infinity; // a missing input (deleted or renamed) makes the build stale
+  }
+};
+
+/** Why the build must run again, or null when .data/console is newer than everything it was built from. */
+export function staleReason() {
+  let manifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(MANIFEST, 'utf8'));
+  } catch {
+    return 'not built yet';
+  }
+  if (!manifest.files.every((f) => fs.existsSync(path.join(CONSOLE_OUT, f)))) return 'output files missing';
+  const inputs = [...manifest.inputs.map((f) => path.join(root, f)), ...filesUnder(CONSOLE_SRC), ...ALSO_WATCHED];
+  const newer = inputs.find((f) => mtime(f) > manifest.builtAtMs);
+  return newer ? `${path.relative(root, newer)} changed` : null;
+}
+
+/** Builds into .data/console (replacing what was there). Resolves { ms, files }. */
+export async function buildConsole() {
+  const started = Date.now();
+  const esbuild = await import('esbuild');
+  const staging = `${CONSOLE_OUT}.tmp-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: { app: path.join(CONSOLE_SRC, 'main.tsx') },
+    outdir: staging,
+    entryNames: '[name]-[hash]',
+    assetNames: '[name]-[hash]',
+    bundle: true,
+    // The browser platform refuses Node builtins: anything under src/ the console imports must be browser-safe.
+    platform: 'browser',
+    format: 'esm',
+    target: ['es2022', 'chrome110', 'firefox115', 'safari16'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    minify: true,
+    sourcemap: 'linked',
+    metafile: true,
+    legalComments: 'none',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    logLevel: 'silent',
+  });
+  const outputs = Object.keys(result.metafile.outputs).map((f) => path.basename(f));
+  const js = outputs.find((f) => /^app-.*\.js$/.test(f));
+  const css = outputs.find((f) => /^app-.*\.css$/.test(f));
+  if (!js || !css) throw new Error(`console build produced no ${js ? 'stylesheet' : 'script'} (outputs: ${outputs.join(', ')})`);
+  const html = fs.readFileSync(path.join(CONSOLE_SRC, 'index.html'), 'utf8')
+    .replaceAll('%APP_JS%', `/console/${js}`)
+    .replaceAll('%APP_CSS%', `/console/${css}`);
+  fs.writeFileSync(path.join(staging, 'index.html'), html);
+  const files = ['index.html', ...outputs];
+  const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('node_modules/'));
+  fs.writeFileSync(path.join(staging, 'build.json'), JSON.stringify({ builtAtMs: started, files, inputs }, null, 2));
+  // Swapped in whole: a running API never serves an index.html that names a bundle not written yet.
+  fs.rmSync(CONSOLE_OUT, { recursive: true, force: true });
+  fs.renameSync(staging, CONSOLE_OUT);
+  return { ms: Date.now() - started, files };
+}
+
+/** Builds when missing or stale; says so in one line. */
+export async function ensureConsole(say = (msg) => console.log(`herald: ${msg}`)) {
+  const reason = staleReason();
+  if (!reason) return false;
+  const { ms } = await buildConsole();
+  say(`console built (${reason}) in ${ms} ms: ${path.relative(root, CONSOLE_OUT)}`);
+  return true;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  buildConsole().then(
+    ({ ms, files }) => console.log(`console built in ${ms} ms: ${files.join(', ')}`),
+    (err) => {
+      console.error(`console build failed: ${err?.message ?? err}`);
+      process.exit(1);
+    },
+  );
+}
