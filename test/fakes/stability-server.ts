@@ -141,9 +141,11 @@ export async function startStabilityFake(options: { apiKey?: string } = {}): Pro
         if (/^multipart\/form-data/i.test(contentType)) {
           try {
             const form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
-            fields = {};
-            for (const [name, value] of form.entries()) if (typeof value === 'string') fields[name] = value;
-            body = fields;
+            const strings: Record<string, string> = {};
+            form.forEach((value, name) => {
+              if (typeof value === 'string') strings[name] = value;
+            });
+            body = fields = strings;
           } catch {
             fields = undefined;
           }

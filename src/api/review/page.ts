@@ -1,8 +1,11 @@
 // The reviewer's pages, rendered on the server as plain HTML: no script at all, one inline style sheet allowed by its
 // hash in the Content-Security-Policy, readable on a 390 px phone and usable from the keyboard and a screen reader.
 import { createHash } from 'node:crypto';
-import { countFor } from '../../domain/platform-rules';
-import { PLATFORM_NAMES, type PipelineState, type Variant } from '../../domain/types';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { render } from 'preact-render-to-string';
+import { Previews } from '../../console/previews';
+import { PLATFORM_NAMES, type PipelineState } from '../../domain/types';
 
 const CSS = `
 *{box-sizing:border-box}
@@ -34,7 +37,7 @@ button{font:inherit;font-weight:600;margin-top:1rem;padding:.6rem 1.2rem;border:
 .approve{background:#0b5d1e}
 .reject{background:#8a1010}
 :focus-visible{outline:3px solid #1a4fa0;outline-offset:2px}
-`;
+${readFileSync(path.join(__dirname, '../../console/previews/previews.css'), 'utf8')}`;
 
 /** For the Content-Security-Policy: the style sheet above is the only thing the page may apply; no script runs. */
 export const REVIEW_PAGE_CSP = [
@@ -108,7 +111,7 @@ ${state.images.map(image).join('\n')}
 </section>
 <section aria-labelledby="variants-h">
 <h2 id="variants-h">What each platform gets</h2>
-${state.variants.map(variantView).join('\n')}
+${previews(state)}
 </section>
 ${approveForm(input)}
 ${rejectForm(input)}`;
@@ -127,17 +130,15 @@ function image(img: PipelineState['images'][number]): string {
   return `<figure><img src="${escapeHtml(img.url)}" alt="${escapeHtml(img.alt)}"${size}>${caption}</figure>`;
 }
 
-function variantView(v: Variant): string {
-  const name = PLATFORM_NAMES[v.platform];
-  const many = v.parts.length > 1;
-  const parts = v.parts.map((part) => {
-    const n = countFor(v.platform, part);
-    const count = `<span class="count${n > v.limit ? ' over' : ''}">${n} of ${v.limit} counted</span>`;
-    return `<blockquote class="part"><p class="text">${escapeHtml(part)}</p>${count}</blockquote>`;
-  });
-  const list = many ? `<ol aria-label="${name}: ${v.parts.length} posts">${parts.map((p) => `<li>${p}</li>`).join('')}</ol>` : parts[0];
-  const changes = v.adaptations.length ? `<p class="count">Adapted: ${escapeHtml(v.adaptations.join('; '))}</p>` : '';
-  return `<article aria-labelledby="v-${v.platform}"><h3 id="v-${v.platform}">${name}${many ? ` (${v.parts.length} posts)` : ''}</h3>${list}${changes}</article>`;
+/**
+ * Every platform's post, drawn by the console's own preview components. Their HTML is re-escaped the page's way
+ * (escapeHtml also escapes > and '), so a text reads byte for byte the same wherever it appears on this page.
+ */
+function previews(state: PipelineState): string {
+  const html = render(Previews({ title: state.content!.title, variants: state.variants, images: state.images, publications: state.publications }));
+  const strict = (text: string) => text.replace(/'/g, '&#39;').replace(/>/g, '&gt;');
+  // Preact writes attribute values in double quotes with any " inside escaped: a tag is < up to the first > outside them.
+  return html.replace(/<(?:[^>"]|"[^"]*")*>|[^<]+/g, (m) => (m.startsWith('<') ? m.replace(/"[^"]*"/g, strict) : strict(m)));
 }
 
 function problemFor(problems: FieldProblem[], field: string): { attrs: string; text: string } {

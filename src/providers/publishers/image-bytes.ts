@@ -31,7 +31,8 @@ export async function fetchImage(
 
 /** A Blob for FormData from bytes. */
 export function blobOf(bytes: Buffer, contentType: string): Blob {
-  return new Blob([new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)], { type: contentType });
+  // A Buffer never sits on a SharedArrayBuffer; the DOM typing of Blob (which preact's types bring in) wants that said.
+  return new Blob([new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength)], { type: contentType });
 }
 
 export function fileNameFor(imageId: string, contentType: string): string {
