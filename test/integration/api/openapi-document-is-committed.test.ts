@@ -40,8 +40,11 @@ function registeredRoutes(app: FastifyInstance): string[] {
   return routes;
 }
 
-/** HEAD routes Fastify adds for every GET, and the document's own routes (the JSON and the /docs page). */
-const notDocumented = (route: string) => route.startsWith('HEAD ') || /^GET \/(docs|openapi\.json)(\/|$)/.test(route);
+/**
+ * HEAD routes Fastify adds for every GET, the document's own routes (the JSON and the /docs page) and the web
+ * console's page and assets (GET / and /console/<file>): pages for browsers, not API.
+ */
+const notDocumented = (route: string) => route.startsWith('HEAD ') || /^GET \/(docs|openapi\.json|console)(\/|$)/.test(route) || route === 'GET /';
 
 let h: Harness;
 let served: Document;
