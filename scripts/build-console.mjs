@@ -67,6 +67,9 @@ export async function buildConsole() {
     metafile: true,
     legalComments: 'none',
     define: { 'process.env.NODE_ENV': '"production"' },
+    // twitter-text's ES build exports only a default object, so src/domain/text-count's named imports (X's counting,
+    // which approvals count live) fail there; its CommonJS build gives them.
+    alias: { 'twitter-text': './node_modules/twitter-text/dist/index.js' },
     logLevel: 'silent',
   });
   const outputs = Object.keys(result.metafile.outputs).map((f) => path.basename(f));
