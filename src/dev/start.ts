@@ -4,9 +4,12 @@ import { boot } from '../bootstrap';
 
 void boot({ command: 'npm start', worker: true, api: true, development: true }).then(({ config, devKey }) => {
   const apiUrl = `http://${config.host}:${config.port}`;
+  // A browser cannot open "any address": listening on all of them, the console is at localhost.
+  const consoleHost = ['0.0.0.0', '::', ''].includes(config.host) ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
   const lines = [
     '',
     '  Herald is running.',
+    `  Console:      http://${consoleHost}:${config.port}/   (open it in a browser; sign in with the API key below)`,
     `  API:          ${apiUrl}   (docs: ${apiUrl}/docs)`,
     `  Temporal UI:  ${config.temporal.uiUrl}`,
     ...(config.workerMetricsPort ? [`  Metrics:      http://${config.host}:${config.workerMetricsPort}/metrics   (worker health: /health)`] : []),
