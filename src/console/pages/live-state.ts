@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { components } from '../../client';
 import { ApiError, useSession } from '../api';
+import { parseEvents } from './event-stream';
 
 export type Pipeline = components['schemas']['Pipeline'];
 
@@ -24,26 +25,6 @@ export interface LiveState {
   error: unknown;
   /** Show a state an action answered at once, before the stream brings it. */
   replace(next: Pipeline): void;
-}
-
-/** Splits a text/event-stream into its events; returns the unfinished rest. */
-export function parseEvents(buffer: string, onEvent: (event: string, data: string) => void): string {
-  const blocks = buffer.split(/\r?\n\r?\n/);
-  const rest = blocks.pop() ?? '';
-  for (const block of blocks) {
-    let event = 'message';
-    const data: string[] = [];
-    for (const line of block.split(/\r?\n/)) {
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'event') event = value;
-      else if (field === 'data') data.push(value);
-    }
-    if (data.length) onEvent(event, data.join('\n'));
-  }
-  return rest;
 }
 
 async function refusal(res: Response): Promise<ApiError> {
