@@ -29,7 +29,7 @@ const IMAGE_SOURCES: { name: ImageSource; label: string }[] = [
   { name: 'stability', label: 'Stability AI images' },
 ];
 
-const FORMAT_LABELS: Record<(typeof FORMATS)[number], string> = { post: 'A post', thread: 'A thread (several parts where the platform allows)', article: 'An article' };
+const FORMAT_LABELS: Record<(typeof FORMATS)[number], string> = { post: 'A post', thread: 'A thread (in parts)', article: 'An article' };
 const PRIORITY_LABELS: Record<(typeof PRIORITIES)[number], string> = { low: 'Low', normal: 'Normal', high: 'High', critical: 'Critical' };
 
 interface Form {
@@ -181,8 +181,6 @@ function Counter({ platform, check }: { platform: Platform; check: Check }) {
           {rule.threads ? ' per part' : ''}
         </span>
       )}
-      {/* The API's note is worded for API callers; with a topic the reason is always that the text is not written yet. */}
-      {target && !variant ? <span class="muted"> · counted once Herald has written the text</span> : null}
     </li>
   );
 }
