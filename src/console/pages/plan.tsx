@@ -12,7 +12,7 @@ import { href, type PageProps } from '../router';
 import { formatLocal, userTimeZone } from '../time';
 import { useLoad } from './load';
 import { ActionDialog, CancelConfirm, RescheduleForm, type PlanAction } from './plan-actions';
-import { addDays, bucketWeek, dayLabel, localDateOf, weekLabel, weekOf } from './week';
+import { addDays, bucketWeek, dayLabel, localDateOf, utcIso, weekLabel, weekOf } from './week';
 import './plan.css';
 
 type Pipeline = components['schemas']['Pipeline'];
@@ -119,7 +119,7 @@ function WeekCalendar({ version, timeZone, onAction }: { version: number; timeZo
                 {day.items.map(({ item, time }) => (
                   <li key={item.id} class="calendar-entry">
                     <a class="calendar-post" href={href('pipelines', item.id)} data-testid={`calendar-post-${item.id}`}>
-                      <time dateTime={item.publishAt}>{time}</time> <span class="calendar-topic">{titleOf(item)}</span>
+                      <time dateTime={utcIso(item.publishAt)}>{time}</time> <span class="calendar-topic">{titleOf(item)}</span>
                       <span class="calendar-meta">
                         {platformsOf(item)}
                         {item.status === 'awaiting_approval' ? ' · waiting for approval' : ''}
@@ -286,9 +286,9 @@ function PostRow({ pipeline: p, onAction }: { pipeline: Pipeline; onAction(a: Pl
         </span>
       </td>
       <td data-label="Platforms">{platformsOf(p)}</td>
-      <td data-label="Publishes">{p.publishAt ? <time dateTime={p.publishAt}>{formatLocal(p.publishAt)}</time> : <span class="muted">as soon as ready</span>}</td>
+      <td data-label="Publishes">{p.publishAt ? <time dateTime={utcIso(p.publishAt)}>{formatLocal(p.publishAt)}</time> : <span class="muted">as soon as ready</span>}</td>
       <td data-label="Made">
-        <time dateTime={p.createdAt}>{formatLocal(p.createdAt)}</time>
+        <time dateTime={utcIso(p.createdAt)}>{formatLocal(p.createdAt)}</time>
       </td>
       <td data-label="Actions">
         {canMove(p) || canCancel(p) ? (

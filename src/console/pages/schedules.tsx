@@ -10,6 +10,7 @@ import { Page } from '../components/page';
 import { href, type PageProps } from '../router';
 import { formatLocal, userTimeZone } from '../time';
 import { useLoad } from './load';
+import { utcIso } from './week';
 import './plan.css';
 
 type Schedule = components['schemas']['Schedule'];
@@ -62,7 +63,7 @@ function Runs({ s }: { s: Schedule }) {
     <ul class="schedule-runs">
       {s.recentRuns.map((r, i) => (
         <li key={`${r.runAt}-${i}`} data-testid={`run-${s.id}-${i}`}>
-          <time dateTime={r.runAt}>{formatLocal(r.runAt)}</time>:{' '}
+          <time dateTime={utcIso(r.runAt)}>{formatLocal(r.runAt)}</time>:{' '}
           {r.skipped !== undefined ? (
             <>
               <span class="badge badge-warn">Skipped</span> {r.skipped}
@@ -134,7 +135,7 @@ function ScheduleCard({ schedule: s, userZone, onReplaced, onDeleted }: { schedu
             <ul class="schedule-next">
               {runs.map((r) => (
                 <li key={r}>
-                  <time dateTime={r}>{inZones(r, s.timezone, userZone)}</time>
+                  <time dateTime={utcIso(r)}>{inZones(r, s.timezone, userZone)}</time>
                 </li>
               ))}
             </ul>

@@ -224,3 +224,9 @@ export function dayLabel(date: LocalDate, locale?: string): string {
   const [y, m, d] = parseDate(date);
   return new Intl.DateTimeFormat(locale, { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short' }).format(new Date(Date.UTC(y, m - 1, d)));
 }
+
+/** An ISO time as UTC ("…Z"), for machine-readable attributes: the API may keep the offset it was sent. */
+export function utcIso(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : new Date(t).toISOString();
+}
