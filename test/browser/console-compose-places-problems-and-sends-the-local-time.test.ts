@@ -1,0 +1,70 @@
+// Compose in a real Chromium (time zone Europe/Berlin) against a real Herald: what /v1/validate finds while the person
+// fills the form is shown inside the field it concerns (a missing account next to that platform's account, a past
+// publish time next to the publish time), fixing the fields clears them, the page names the time zone, and the publish
+// time typed as Berlin wall time reaches the API as that instant. At 390 px wide.
+import { useBrowser } from '../helpers/browser';
+import type { Harness } from '../helpers/harness';
+import { signIn, startConsoleHarness, textBecomes, WAIT_MS } from './console-steps';
+
+jest.setTimeout(240_000);
+
+const b = useBrowser();
+let h: Harness;
+beforeAll(async () => {
+  h = await startConsoleHarness();
+}, 180_000);
+afterAll(async () => {
+  await h?.stop();
+});
+
+/** `YYYY-MM-DDTHH:mm` of an instant on a Berlin wall clock (what a datetime-local field holds there). */
+function berlinWallTime(ms: number): string {
+  const p = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      .formatToParts(new Date(ms))
+      .map((x) => [x.type, x.value]),
+  );
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
+it('shows each problem inside its field, clears it when fixed, and sends the Berlin wall time as that instant', async () => {
+  const tab = await b.open({ viewport: { width: 390, height: 844 } });
+  const { page } = tab;
+  await signIn(tab, h.baseUrl, h.keys.a);
+  await page.getByRole('heading', { level: 1, name: /compose/i }).waitFor({ timeout: WAIT_MS });
+
+  const fieldOf = (label: RegExp) => page.locator('.field', { has: page.getByLabel(label) });
+  await page.getByLabel(/^topic/i).fill('Why retries need idempotency keys');
+  await page.getByRole('checkbox', { name: /^x$/i }).check();
+  // Not a dry run and no X account connected: the account is missing, said next to "Account for X".
+  const accountProblem = fieldOf(/^account for x/i).getByTestId('problem-targets.0.accountId');
+  await textBecomes(accountProblem, /accountId is required|account/i);
+  await textBecomes(page.getByTestId('validate-status'), /1 problem/i);
+
+  // A dry run needs no account; a publish time an hour ago is the next problem, inside the publish time's field.
+  await page.getByLabel(/dry run/i).check();
+  const hourAgo = berlinWallTime(Date.now() - 3_600_000);
+  await page.getByLabel(/^publish at/i).fill(hourAgo);
+  await textBecomes(fieldOf(/^publish at/i).getByTestId('problem-publishAt'), /past|ahead|future/i);
+  expect(await accountProblem.count()).toBe(0);
+  const zone = await page.getByTestId('time-zone').innerText();
+  expect(zone).toContain('Europe/Berlin');
+  await tab.shot('compose with a problem next to the publish time', { fullPage: true });
+
+  // Two days ahead at 10:30 Berlin time: no problem left, and the API receives that instant.
+  const ahead = new Date(Date.now() + 2 * 86_400_000);
+  const wall = `${berlinWallTime(ahead.getTime()).slice(0, 10)}T10:30`;
+  await page.getByLabel(/^publish at/i).fill(wall);
+  await textBecomes(page.getByTestId('validate-status'), /no problems/i);
+  expect(await page.getByTestId('problem-publishAt').count()).toBe(0);
+  await page.getByRole('button', { name: /start pipeline/i }).click();
+  await page.waitForURL(/#\/pipelines\/[^/]+$/, { timeout: WAIT_MS });
+  const id = decodeURIComponent(page.url().split('#/pipelines/')[1]);
+
+  const state = (await h.api('GET', `/v1/pipelines/${id}`)).body;
+  // The oracle: the instant whose Berlin wall time is `wall`, found by searching the offsets Berlin uses.
+  const expected = [60, 120].map((offsetMin) => Date.parse(`${wall}:00Z`) - offsetMin * 60_000).find((ms) => berlinWallTime(ms) === wall);
+  expect(Date.parse(state.publishAt)).toBe(expected);
+  expect(state.request.dryRun).toBe(true);
+  await h.api('POST', `/v1/pipelines/${id}/cancel`, {});
+});
