@@ -1,0 +1,139 @@
+// The plan and the accounts pages in a real Chromium against a real Herald: a scheduled post is moved to a new time from
+// the plan (the page and the API both show the new time); an X account whose token X revoked stands out on the accounts
+// page and says what to do; and every page fits a 390 px wide phone without scrolling sideways.
+import { useBrowser } from '../helpers/browser';
+import { dryRunRequest, type Harness } from '../helpers/harness';
+import { startXFake, type XFake } from '../fakes/x-server';
+import { goTo, horizontalOverflow, signIn, startConsoleHarness, textBecomes, WAIT_MS } from './console-steps';
+
+jest.setTimeout(240_000);
+
+const TIME_ZONE = 'Europe/Berlin'; // the browser's (test/helpers/browser.ts)
+const b = useBrowser();
+let h: Harness;
+let x: XFake;
+beforeAll(async () => {
+  x = await startXFake({ clientId: 'herald-console-client' });
+  h = await startConsoleHarness({ X_API_BASE_URL: x.url, X_CLIENT_ID: 'herald-console-client' });
+}, 180_000);
+afterAll(async () => {
+  await h?.stop();
+  await x?.close();
+});
+
+/** `YYYY-MM-DDTHH:mm` in Berlin, what a datetime-local field holds, computed without the console's code. */
+function berlinLocal(ms: number): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      .formatToParts(new Date(ms))
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+}
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+it('reschedules a scheduled post from the plan: the calendar shows it, and the page and the API then have the new time', async () => {
+  const hour = 3_600_000;
+  const publishAt = new Date(Math.ceil((Date.now() + 2 * hour) / hour) * hour).toISOString();
+  const res = await h.api('POST', '/v1/pipelines', dryRunRequest({ topic: `Plan in a browser ${Date.now()}`, publishAt, image: { mode: 'none' } }));
+  expect(res.status).toBe(202);
+  const s = await h.waitFor(res.body.id, (st) => st.status === 'scheduled', { timeoutMs: 90_000 });
+
+  const tab = await b.open();
+  const { page } = tab;
+  await signIn(tab, h.baseUrl, h.keys.a);
+  await goTo(page, '#/plan', /^plan$/i);
+  // In this week's calendar at its time, as the person's clock reads it (two hours from now: this week, except late
+  // on a Sunday).
+  const inCalendar = page.getByTestId('calendar').getByTestId(`calendar-post-${s.id}`);
+  await textBecomes(inCalendar, new RegExp(berlinLocal(Date.parse(publishAt)).slice(11)));
+  await page.getByTestId('calendar').scrollIntoViewIfNeeded();
+  await tab.shot('plan with the scheduled post', { docs: 'calendar.png' });
+
+  const newMs = Date.parse(publishAt) + 26 * hour;
+  await page.getByRole('button', { name: new RegExp(`^Reschedule .${escapeRegExp(s.content.title.slice(0, 30))}`) }).first().click();
+  await page.getByLabel(/^new time/i).fill(berlinLocal(newMs));
+  await tab.shot('new time chosen');
+  await page.getByRole('button', { name: /save new time/i }).click();
+
+  // The list shows the new time (the API may write the instant with the person's offset: compared as instants).
+  const shown = page.getByTestId(`plan-row-${s.id}`).locator('td[data-label="Publishes"] time');
+  const deadline = Date.now() + WAIT_MS;
+  while (Date.parse((await shown.getAttribute('datetime').catch(() => null)) ?? '') !== newMs && Date.now() < deadline) await page.waitForTimeout(200);
+  expect(Date.parse((await shown.getAttribute('datetime')) ?? '')).toBe(newMs);
+  expect(await shown.innerText()).toContain(berlinLocal(newMs).slice(11));
+  await textBecomes(page.getByTestId('plan-notice'), new RegExp(`Moved .*${berlinLocal(newMs).slice(11)}`));
+  const moved = (await h.api('GET', `/v1/pipelines/${s.id}`)).body;
+  expect(Date.parse(moved.publishAt)).toBe(newMs);
+  expect(moved.status).toBe('scheduled');
+  await tab.shot('rescheduled');
+});
+
+async function connectX(): Promise<{ id: string; handle: string }> {
+  const tokens = x.issueTokens();
+  const handle = `console_${Math.random().toString(36).slice(2, 8)}`;
+  const acc = await h.api('POST', '/v1/accounts', {
+    platform: 'x',
+    handle,
+    credentials: { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken },
+    settings: { userId: x.user.id, username: x.user.username },
+    expiresAt: new Date(Date.now() + 60 * 60_000).toISOString(),
+  });
+  expect(acc.status).toBe(201);
+  return { id: acc.body.id, handle };
+}
+
+it('an X account whose token was revoked stands out on the accounts page as needing reconnection, saying what to do', async () => {
+  const stale = await connectX();
+  x.revoke();
+  expect((await h.api('POST', `/v1/accounts/${stale.id}/refresh`)).status).toBe(409);
+  expect((await h.api('GET', `/v1/accounts/${stale.id}`)).body.status).toBe('reauth_required');
+  const fine = await connectX(); // connected after the revocation: active
+
+  const tab = await b.open();
+  const { page } = tab;
+  await signIn(tab, h.baseUrl, h.keys.a);
+  await goTo(page, '#/accounts', /accounts/i);
+  const row = page.getByTestId(`account-${stale.id}`);
+  expect(await textBecomes(row, new RegExp(stale.handle))).toBeTruthy();
+  // An alert inside its row: what happened and what to do, naming the account.
+  const note = row.getByRole('alert');
+  const said = await textBecomes(note, /reconnect/i);
+  expect(said).toContain(stale.handle);
+  expect(said).toMatch(/what to do/i);
+  await note.getByRole('button', { name: new RegExp(`reconnect ${stale.handle}`, 'i') }).waitFor({ timeout: WAIT_MS });
+  // The active account says nothing of the kind.
+  const other = page.getByTestId(`account-${fine.id}`);
+  await textBecomes(other, new RegExp(fine.handle));
+  expect(await other.getByRole('alert').count()).toBe(0);
+  expect(await other.innerText()).not.toMatch(/reconnect needed/i);
+  await row.scrollIntoViewIfNeeded();
+  await tab.shot('account needing reconnection', { docs: 'accounts.png' });
+});
+
+it('every page fits 390 px: no sideways scrolling on compose, plan, schedules, accounts, providers, webhooks and a pipeline', async () => {
+  const res = await h.api('POST', '/v1/pipelines', dryRunRequest({ topic: `Narrow screens ${Date.now()}`, image: { mode: 'none' } }));
+  await h.waitFor(res.body.id, (st) => st.status === 'published', { timeoutMs: 90_000 });
+  const tab = await b.open({ viewport: { width: 390, height: 844 } });
+  const { page } = tab;
+  await signIn(tab, h.baseUrl, h.keys.a);
+  const pages: [string, RegExp][] = [
+    ['#/compose', /compose|new post|write/i],
+    ['#/plan', /plan/i],
+    ['#/schedules', /schedules/i],
+    ['#/accounts', /accounts/i],
+    ['#/providers', /providers/i],
+    ['#/webhooks', /webhooks/i],
+    [`#/pipelines/${encodeURIComponent(res.body.id)}`, /./],
+  ];
+  const overflowing: string[] = [];
+  for (const [route, heading] of pages) {
+    await goTo(page, route, heading);
+    // Pages load their data after the heading; the pipeline page keeps its event stream open, so idle is capped.
+    await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined);
+    const o = await horizontalOverflow(page);
+    await tab.shot(`390 ${route}`, { fullPage: true });
+    if (o.scrollWidth > o.innerWidth) overflowing.push(`${route}: ${o.scrollWidth} px wide in a ${o.innerWidth} px window; widest: ${o.widest}`);
+  }
+  expect(overflowing).toEqual([]);
+});
