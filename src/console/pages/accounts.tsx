@@ -7,6 +7,7 @@ import { PLATFORM_NAMES, PLATFORMS, type Platform } from '../../domain/types';
 import { ApiError, fieldProblems, ok, useApi } from '../api';
 import { Button } from '../components/button';
 import { ErrorNote } from '../components/error-note';
+import { ConfirmDelete } from './confirm-delete';
 import { Field } from '../components/field';
 import { Page } from '../components/page';
 import type { PageProps } from '../router';
@@ -54,13 +55,12 @@ type Outcome = { ok: true; message: string } | { ok: false; error: unknown };
 
 function AccountCard({ account: a, onChanged, onReconnect }: { account: Account; onChanged(): void; onReconnect(a: Account): void }) {
   const api = useApi();
-  const [busy, setBusy] = useState<'refresh' | 'delete' | null>(null);
-  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const now = Date.now();
   const expiringSoon = a.status === 'active' && a.expiresAt !== null && Date.parse(a.expiresAt) - now < EXPIRY_WARNING_MS;
   const refresh = async () => {
-    setBusy('refresh');
+    setBusy(true);
     setOutcome(null);
     try {
       const r = await ok(api.POST('/v1/accounts/{id}/refresh', { params: { path: { id: a.id } } }));
@@ -68,18 +68,12 @@ function AccountCard({ account: a, onChanged, onReconnect }: { account: Account;
     } catch (err) {
       setOutcome({ ok: false, error: err });
     }
-    setBusy(null);
+    setBusy(false);
     onChanged();
   };
   const remove = async () => {
-    setBusy('delete');
-    try {
-      await ok(api.DELETE('/v1/accounts/{id}', { params: { path: { id: a.id } } }));
-      onChanged();
-    } catch (err) {
-      setOutcome({ ok: false, error: err });
-      setBusy(null);
-    }
+    await ok(api.DELETE('/v1/accounts/{id}', { params: { path: { id: a.id } } }));
+    onChanged();
   };
   const refusedForReauth = outcome && !outcome.ok && outcome.error instanceof ApiError && outcome.error.code === 'conflict';
   return (
@@ -125,23 +119,10 @@ function AccountCard({ account: a, onChanged, onReconnect }: { account: Account;
         <ErrorNote error={outcome.error} />
       ) : null}
       <div class="actions">
-        <Button kind="secondary" busy={busy === 'refresh'} onClick={refresh} aria-label={`Refresh now: ${a.handle}`}>
-          {busy === 'refresh' ? 'Refreshing…' : 'Refresh now'}
+        <Button kind="secondary" busy={busy} onClick={refresh} aria-label={`Refresh now: ${a.handle}`}>
+          {busy ? 'Refreshing…' : 'Refresh now'}
         </Button>
-        {confirmDelete ? (
-          <>
-            <Button kind="danger" busy={busy === 'delete'} onClick={remove}>
-              Yes, disconnect {a.handle}
-            </Button>
-            <Button kind="secondary" onClick={() => setConfirmDelete(false)}>
-              Keep it
-            </Button>
-          </>
-        ) : (
-          <Button kind="secondary" onClick={() => setConfirmDelete(true)} aria-label={`Disconnect ${a.handle}`}>
-            Disconnect
-          </Button>
-        )}
+        <ConfirmDelete label="Disconnect" confirm={`Yes, disconnect ${a.handle}`} ariaLabel={`Disconnect ${a.handle}`} onConfirm={remove} />
       </div>
     </li>
   );

@@ -6,6 +6,7 @@ import { PLATFORM_NAMES } from '../../domain/types';
 import { ok, useApi } from '../api';
 import { Button } from '../components/button';
 import { ErrorNote } from '../components/error-note';
+import { ConfirmDelete } from './confirm-delete';
 import { Page } from '../components/page';
 import { href, type PageProps } from '../router';
 import { formatLocal, userTimeZone } from '../time';
@@ -81,30 +82,22 @@ function Runs({ s }: { s: Schedule }) {
 
 function ScheduleCard({ schedule: s, userZone, onReplaced, onDeleted }: { schedule: Schedule; userZone: string; onReplaced(s: Schedule): void; onDeleted(): void }) {
   const api = useApi();
-  const [busy, setBusy] = useState<'pause' | 'delete' | null>(null);
-  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const path = { params: { path: { id: s.id } } };
   const togglePause = async () => {
-    setBusy('pause');
+    setBusy(true);
     setError(null);
     try {
       onReplaced(await ok(s.paused ? api.POST('/v1/schedules/{id}/unpause', path) : api.POST('/v1/schedules/{id}/pause', path)));
     } catch (err) {
       setError(err);
     }
-    setBusy(null);
+    setBusy(false);
   };
   const remove = async () => {
-    setBusy('delete');
-    setError(null);
-    try {
-      await ok(api.DELETE('/v1/schedules/{id}', path));
-      onDeleted();
-    } catch (err) {
-      setError(err);
-      setBusy(null);
-    }
+    await ok(api.DELETE('/v1/schedules/{id}', path));
+    onDeleted();
   };
   const runs = nextRuns(s);
   const targets = s.pipeline.targets.map((t) => PLATFORM_NAMES[t.platform]).join(', ');
@@ -150,23 +143,10 @@ function ScheduleCard({ schedule: s, userZone, onReplaced, onDeleted }: { schedu
       <Runs s={s} />
       <ErrorNote error={error} />
       <div class="actions">
-        <Button kind={s.paused ? 'primary' : 'secondary'} busy={busy === 'pause'} onClick={togglePause} aria-label={`${s.paused ? 'Resume' : 'Pause'} “${s.pipeline.topic}”`}>
+        <Button kind={s.paused ? 'primary' : 'secondary'} busy={busy} onClick={togglePause} aria-label={`${s.paused ? 'Resume' : 'Pause'} “${s.pipeline.topic}”`}>
           {s.paused ? 'Resume' : 'Pause'}
         </Button>
-        {confirmDelete ? (
-          <>
-            <Button kind="danger" busy={busy === 'delete'} onClick={remove}>
-              Yes, delete the schedule
-            </Button>
-            <Button kind="secondary" onClick={() => setConfirmDelete(false)}>
-              Keep it
-            </Button>
-          </>
-        ) : (
-          <Button kind="secondary" onClick={() => setConfirmDelete(true)} aria-label={`Delete schedule “${s.pipeline.topic}”`}>
-            Delete
-          </Button>
-        )}
+        <ConfirmDelete label="Delete" confirm="Yes, delete the schedule" ariaLabel={`Delete schedule “${s.pipeline.topic}”`} onConfirm={remove} />
         <a class="button button-secondary" href={s.links.temporal} target="_blank" rel="noreferrer">
           Open in Temporal
         </a>

@@ -7,6 +7,7 @@ import { fieldProblems, ok, useApi } from '../api';
 import { Button } from '../components/button';
 import { Countdown } from '../components/countdown';
 import { ErrorNote } from '../components/error-note';
+import { ConfirmDelete } from './confirm-delete';
 import { Field } from '../components/field';
 import { Page } from '../components/page';
 import type { PageProps } from '../router';
@@ -251,13 +252,12 @@ function WebhookCard({ webhook: w, onDeleted }: { webhook: Webhook; onDeleted():
   const api = useApi();
   const [open, setOpen] = useState(false);
   const [version, setVersion] = useState(0);
-  const [busy, setBusy] = useState<'test' | 'delete' | null>(null);
-  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const path = { params: { path: { id: w.id } } };
   const sendTest = async () => {
-    setBusy('test');
+    setBusy(true);
     setError(null);
     setNotice(null);
     try {
@@ -268,18 +268,11 @@ function WebhookCard({ webhook: w, onDeleted }: { webhook: Webhook; onDeleted():
     } catch (err) {
       setError(err);
     }
-    setBusy(null);
+    setBusy(false);
   };
   const remove = async () => {
-    setBusy('delete');
-    setError(null);
-    try {
-      await ok(api.DELETE('/v1/webhooks/{id}', path));
-      onDeleted();
-    } catch (err) {
-      setError(err);
-      setBusy(null);
-    }
+    await ok(api.DELETE('/v1/webhooks/{id}', path));
+    onDeleted();
   };
   const disabled = w.status === 'disabled';
   return (
@@ -314,24 +307,11 @@ function WebhookCard({ webhook: w, onDeleted }: { webhook: Webhook; onDeleted():
           {open ? 'Hide deliveries' : 'Show deliveries'}
         </Button>
         {!disabled ? (
-          <Button kind="secondary" busy={busy === 'test'} onClick={sendTest}>
+          <Button kind="secondary" busy={busy} onClick={sendTest}>
             Send test event
           </Button>
         ) : null}
-        {confirmDelete ? (
-          <>
-            <Button kind="danger" busy={busy === 'delete'} onClick={remove}>
-              Yes, delete it
-            </Button>
-            <Button kind="secondary" onClick={() => setConfirmDelete(false)}>
-              Keep it
-            </Button>
-          </>
-        ) : (
-          <Button kind="secondary" onClick={() => setConfirmDelete(true)} aria-label={`Delete the webhook to ${w.url}`}>
-            Delete
-          </Button>
-        )}
+        <ConfirmDelete label="Delete" confirm="Yes, delete it" ariaLabel={`Delete the webhook to ${w.url}`} onConfirm={remove} />
       </div>
       <div id={`deliveries-of-${w.id}`}>{open ? <Deliveries webhook={w} version={version} /> : null}</div>
     </li>
