@@ -55,37 +55,19 @@ function Breaker({ p }: { p: Provider }) {
   );
 }
 
+/** One line per window: "1m (requests): 3 of 60 used, 57 left; resets 09:12". */
 function Windows({ p }: { p: Provider }) {
   if (!p.windows.length) return <p class="muted">No rate limits known for it.</p>;
-  const n = (v: number | null) => (v === null ? '–' : v.toLocaleString());
+  const n = (v: number | null) => (v === null ? '?' : v.toLocaleString());
   return (
-    <table class="stack">
-      <caption class="visually-hidden">Rate-limit windows of {providerName(p.provider)}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Window</th>
-          <th scope="col">Counts</th>
-          <th scope="col">Limit</th>
-          <th scope="col">Used</th>
-          <th scope="col">Left</th>
-          <th scope="col">Resets</th>
-        </tr>
-      </thead>
-      <tbody>
-        {p.windows.map((w, i) => (
-          <tr key={`${w.kind}-${w.window ?? w.source}-${i}`} data-testid={`window-${p.provider}-${i}`}>
-            <td data-label="Window">{w.window ?? (w.source === 'provider' ? 'as the provider reports it' : '–')}</td>
-            <td data-label="Counts">{w.kind === 'tokens' ? 'AI tokens' : 'requests'}</td>
-            <td data-label="Limit">{n(w.limit)}</td>
-            <td data-label="Used">{n(w.used)}</td>
-            <td data-label="Left" class={w.remaining === 0 ? 'provider-empty' : undefined}>
-              {n(w.remaining)}
-            </td>
-            <td data-label="Resets">{w.resetAt ? formatLocal(w.resetAt) : '–'}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <ul class="provider-windows">
+      {p.windows.map((w, i) => (
+        <li key={`${w.kind}-${w.window ?? w.source}-${i}`} data-testid={`window-${p.provider}-${i}`} class={w.remaining === 0 ? 'provider-empty' : undefined}>
+          <strong>{w.window ? `per ${w.window}` : 'as the provider reports it'}</strong> ({w.kind === 'tokens' ? 'AI tokens' : 'requests'}): {n(w.used)} of {n(w.limit)}{' '}
+          used, {n(w.remaining)} left{w.resetAt ? `; resets ${formatLocal(w.resetAt)}` : ''}
+        </li>
+      ))}
+    </ul>
   );
 }
 
