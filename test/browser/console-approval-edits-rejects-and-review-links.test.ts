@@ -1,0 +1,114 @@
+// Approval in the console, in a real Chromium against a real Herald: an edit that breaks X's limit is shown as over
+// before sending and, sent anyway, the API's 422 appears next to X's variant; a valid edit is approved and published as
+// edited; a rejection carries its reason; a review link made in the console is opened by a second browser context that
+// has no API key, and approving there publishes the pipeline the first page is watching.
+import { useBrowser, type Tab } from '../helpers/browser';
+import { dryRunRequest, type Harness } from '../helpers/harness';
+import { signIn, startConsoleHarness, textBecomes, WAIT_MS } from './console-steps';
+
+jest.setTimeout(240_000);
+
+const b = useBrowser();
+let h: Harness;
+beforeAll(async () => {
+  h = await startConsoleHarness();
+}, 180_000);
+afterAll(async () => {
+  await h?.stop();
+});
+
+async function awaitingApproval(topic: string): Promise<any> {
+  const res = await h.api('POST', '/v1/pipelines', dryRunRequest({ topic, approval: { required: true }, image: { mode: 'none' } }));
+  expect(res.status).toBe(202);
+  return h.waitFor(res.body.id, (s) => s.status === 'awaiting_approval', { timeoutMs: 90_000 });
+}
+
+async function openPipeline(id: string): Promise<Tab> {
+  const tab = await b.open();
+  await signIn(tab, h.baseUrl, h.keys.a);
+  await tab.page.evaluate((hash) => {
+    location.hash = hash;
+  }, `#/pipelines/${encodeURIComponent(id)}`);
+  await textBecomes(tab.page.getByTestId('pipeline-status'), /awaiting approval|awaiting_approval/i);
+  return tab;
+}
+
+it('an X edit over 280 is shown as over before sending, its 422 appears next to the variant, and a valid edit is published as edited', async () => {
+  const s = await awaitingApproval(`Approval in a browser ${Date.now()}`);
+  const tab = await openPipeline(s.id);
+  const { page } = tab;
+
+  const xVariant = page.getByLabel(/^x text$/i);
+  const tooLong = `${'Durable workflows keep every step. '.repeat(9)}End.`; // 319 characters, one part
+  expect(tooLong.length).toBeGreaterThan(280);
+  await xVariant.fill(tooLong);
+  // Before sending: the counter says it is over.
+  await textBecomes(page.getByTestId('counter-x'), /319\s*\/\s*280|over|too long/i);
+  await tab.shot('x variant over the limit');
+
+  // Sent anyway: the API refuses it with 422, and the refusal is placed next to X's text.
+  const [refusal] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/v1/pipelines/${s.id}/approve`), { timeout: WAIT_MS }),
+    page.getByRole('button', { name: /^approve/i }).click(),
+  ]);
+  expect(refusal.status()).toBe(422);
+  // Next to it: in the field of X's text, which is marked invalid for screen readers too.
+  await textBecomes(page.locator('.field', { has: xVariant }).getByTestId('problem-variants.x'), /280|limit|too long|shorten/i);
+  expect(await xVariant.getAttribute('aria-invalid')).toBe('true');
+  await xVariant.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+  await tab.shot('approval refused next to the variant', { docs: 'approval-over-limit.png' });
+  // Refused, not decided: the pipeline still waits.
+  expect((await h.api('GET', `/v1/pipelines/${s.id}`)).body.status).toBe('awaiting_approval');
+
+  const edited = 'Reviewed in the console: a durable workflow records every step, so a dead worker loses nothing.';
+  await xVariant.fill(edited);
+  await textBecomes(page.getByTestId('counter-x'), new RegExp(`${edited.length}\\s*/\\s*280`));
+  await page.getByRole('button', { name: /^approve/i }).click();
+  await textBecomes(page.getByTestId('pipeline-status'), /published/i, 120_000);
+
+  const done = (await h.api('GET', `/v1/pipelines/${s.id}`)).body;
+  expect(done.approval).toMatchObject({ decision: 'approved', edited: true });
+  expect(done.variants.find((v: any) => v.platform === 'x').parts).toEqual([edited]);
+  await textBecomes(page.getByTestId('preview-x'), new RegExp(edited.slice(0, 40)));
+  await tab.shot('published as edited');
+});
+
+it('rejects with a reason; the page and the API show it rejected with that reason', async () => {
+  const s = await awaitingApproval(`Rejection in a browser ${Date.now()}`);
+  const tab = await openPipeline(s.id);
+  const { page } = tab;
+  const reason = 'Off-brand: we do not name competitors.';
+  await page.getByLabel(/reason/i).fill(reason);
+  await page.getByRole('button', { name: /^reject/i }).click();
+  await textBecomes(page.getByTestId('pipeline-status'), /rejected/i);
+  const done = (await h.api('GET', `/v1/pipelines/${s.id}`)).body;
+  expect(done.status).toBe('rejected');
+  expect(JSON.stringify(done.approval)).toContain(reason);
+  await tab.shot('rejected');
+});
+
+it('a review link made in the console approves from a second browser without a key; the first page sees it published', async () => {
+  const s = await awaitingApproval(`Review link in a browser ${Date.now()}`);
+  const tab = await openPipeline(s.id);
+  const { page } = tab;
+  await page.getByRole('button', { name: /create a review link/i }).click();
+  const linkField = page.getByLabel(/review link/i);
+  await linkField.waitFor({ timeout: WAIT_MS });
+  const url = (await linkField.inputValue()).trim();
+  expect(url).toMatch(new RegExp(`^${h.baseUrl}/review/`));
+  expect(url).not.toContain(h.keys.a);
+
+  const reviewer = await b.open();
+  await reviewer.page.goto(url);
+  // The review page draws the same previews as the console.
+  await reviewer.page.getByTestId('preview-x').waitFor({ timeout: WAIT_MS });
+  expect(await reviewer.page.evaluate(() => sessionStorage.length + localStorage.length)).toBe(0);
+  await reviewer.shot('review page');
+  await reviewer.page.getByRole('button', { name: /^approve/i }).click();
+  await reviewer.page.getByText(/approved/i).first().waitFor({ timeout: WAIT_MS });
+  await reviewer.shot('approved from the review page');
+
+  await textBecomes(page.getByTestId('pipeline-status'), /published/i, 120_000);
+  const done = (await h.api('GET', `/v1/pipelines/${s.id}`)).body;
+  expect(done.approval).toMatchObject({ decision: 'approved', by: 'review_link' });
+});
