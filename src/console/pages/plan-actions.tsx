@@ -2,7 +2,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { components } from '../../client';
-import { fieldProblems, ok, useApi } from '../api';
+import { ApiError, fieldProblems, ok, useApi } from '../api';
 import { Button } from '../components/button';
 import { ErrorNote } from '../components/error-note';
 import { Field } from '../components/field';
@@ -52,7 +52,22 @@ function useFocusOnMount<T extends HTMLElement>() {
   return ref;
 }
 
-export function RescheduleForm({ pipeline, title, timeZone, onDone, onClose }: { pipeline: Pipeline; title: string; timeZone: string; onDone(message: string): void; onClose(): void }) {
+export function RescheduleForm({
+  pipeline,
+  title,
+  timeZone,
+  onDone,
+  onClose,
+  onStale,
+}: {
+  pipeline: Pipeline;
+  title: string;
+  timeZone: string;
+  onDone(message: string): void;
+  onClose(): void;
+  /** The API said the post moved on (409): the page should read it again. */
+  onStale(): void;
+}) {
   const api = useApi();
   const start = pipeline.publishAt && Date.parse(pipeline.publishAt) > Date.now() ? Date.parse(pipeline.publishAt) : Date.now() + 3_600_000;
   const [value, setValue] = useState(() => toInputValue(start, timeZone));
@@ -79,6 +94,7 @@ export function RescheduleForm({ pipeline, title, timeZone, onDone, onClose }: {
     } catch (err) {
       setError(err);
       setBusy(false);
+      if (err instanceof ApiError && err.code === 'conflict') onStale();
     }
   };
 
@@ -104,7 +120,14 @@ export function RescheduleForm({ pipeline, title, timeZone, onDone, onClose }: {
           This time happens twice in {timeZone} (summer time ends): Herald will use the first one ({chosen.iso}).
         </p>
       ) : null}
-      <ErrorNote error={error} testId={`reschedule-error-${pipeline.id}`} />
+      {error instanceof ApiError && error.code === 'conflict' ? (
+        <div class="note note-error" role="alert" data-testid={`reschedule-error-${pipeline.id}`}>
+          <p class="note-message">“{title}” can no longer be moved: {error.message}.</p>
+          <p class="note-hint">A post can be moved only until it starts publishing. Close this: the plan now shows where it stands.</p>
+        </div>
+      ) : (
+        <ErrorNote error={error} testId={`reschedule-error-${pipeline.id}`} />
+      )}
       {suggested ? (
         <p class="note note-info">
           The first free time is {formatLocal(suggested)}.{' '}

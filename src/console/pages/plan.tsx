@@ -338,7 +338,7 @@ export default function PlanPage(_props: PageProps) {
       {action ? (
         <ActionDialog title={action.kind === 'reschedule' ? `Reschedule “${titleOf(action.pipeline)}”` : `Cancel “${titleOf(action.pipeline)}”`} onClose={() => setAction(null)}>
           {action.kind === 'reschedule' ? (
-            <RescheduleForm pipeline={action.pipeline} title={titleOf(action.pipeline)} timeZone={timeZone} onDone={done} onClose={() => setAction(null)} />
+            <RescheduleForm pipeline={action.pipeline} title={titleOf(action.pipeline)} timeZone={timeZone} onDone={done} onClose={() => setAction(null)} onStale={() => setVersion((v) => v + 1)} />
           ) : (
             <CancelConfirm pipeline={action.pipeline} title={titleOf(action.pipeline)} onDone={done} onClose={() => setAction(null)} />
           )}

@@ -23,6 +23,9 @@ export function providerName(id: string): string {
   return rest ? `${name} (account ${rest})` : name;
 }
 
+/** The AI text providers: only their answers are cached. */
+const TEXT_PROVIDERS = new Set(['openai', 'anthropic', 'gemini', 'offline']);
+
 const troubled = (p: Provider) => p.breaker.state !== 'closed' || (p.blockedUntil !== null && Date.parse(p.blockedUntil) > Date.now());
 
 function Breaker({ p }: { p: Provider }) {
@@ -88,12 +91,16 @@ function ProviderCard({ p }: { p: Provider }) {
       ) : null}
       <h3>Rate limits</h3>
       <Windows p={p} />
-      <h3>Cache</h3>
-      <p data-testid={`cache-${p.provider}`}>
-        {calls
-          ? `${p.cache.hits.toLocaleString()} answered from the cache, ${p.cache.misses.toLocaleString()} asked anew (${Math.round((100 * p.cache.hits) / calls)}% from the cache).`
-          : 'No cached answers counted yet.'}
-      </p>
+      {calls || TEXT_PROVIDERS.has(p.provider) ? (
+        <>
+          <h3>Cache</h3>
+          <p data-testid={`cache-${p.provider}`}>
+            {calls
+              ? `${p.cache.hits.toLocaleString()} answered from the cache, ${p.cache.misses.toLocaleString()} asked anew (${Math.round((100 * p.cache.hits) / calls)}% from the cache).`
+              : 'No cached answers counted yet.'}
+          </p>
+        </>
+      ) : null}
     </li>
   );
 }
@@ -131,7 +138,7 @@ export default function ProvidersPage(_props: PageProps) {
       ) : null}
       <ErrorNote error={list.error} testId="providers-error" />
       {list.data && !items.length ? <p class="note note-info">Herald has not called any provider yet.</p> : null}
-      <ul class="cards" aria-label="Providers">
+      <ul class="cards provider-cards" aria-label="Providers">
         {items.map((p) => (
           <ProviderCard key={p.provider} p={p} />
         ))}
