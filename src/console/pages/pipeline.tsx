@@ -254,7 +254,12 @@ export default function PipelinePage({ params }: PageProps) {
         <span class="muted" aria-live="polite">
           {CONNECTION_WORDS[live.connection]}
         </span>
-        {state.request.dryRun ? <span class="badge badge-neutral"> Dry run</span> : null}
+        {state.request.dryRun ? (
+          <>
+            {' '}
+            <span class="badge badge-neutral">Dry run</span>
+          </>
+        ) : null}
       </p>
       <Progress state={state} />
       {state.publishAt && !isTerminalStatus(state.status) ? (

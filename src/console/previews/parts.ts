@@ -58,22 +58,23 @@ export function Picture({ image, square }: { image: ImageRef | null; square?: bo
   return h('img', { src: image.url, alt: image.alt, class: square ? 'pv-img pv-square' : 'pv-img', ...size });
 }
 
-export function Text({ text }: { text: string }): Html {
-  return h('p', { class: 'pv-text' }, text);
+/** A post's text; `lead` goes before it on the same line (Instagram puts the account name first). */
+export function Text({ text, lead }: { text: string; lead?: Html }): Html {
+  return h('p', { class: 'pv-text' }, lead ? [lead, ' '] : null, text);
 }
 
 /**
  * A text a feed folds: the first lines with "…see more" (a <details>, so it opens without a script), the whole text
  * once opened.
  */
-export function Folded({ platform, text, more }: { platform: Platform; text: string; more: string }): Html {
+export function Folded({ platform, text, more, lead }: { platform: Platform; text: string; more: string; lead?: Html }): Html {
   const fold = foldText(text, FEED_FOLDS[platform] ?? { chars: Infinity, lines: Infinity });
-  if (!fold.folded) return Text({ text });
+  if (!fold.folded) return Text({ text, lead });
   return h(
     'details',
     { class: 'pv-fold' },
-    h('summary', null, h('span', { class: 'pv-shown' }, fold.shown), h('span', { class: 'pv-more' }, `…${more}`), h('span', { class: 'pv-less' }, 'see less')),
-    h('p', { class: 'pv-text' }, text),
+    h('summary', null, lead ? [lead, ' '] : null, h('span', { class: 'pv-shown' }, fold.shown), h('span', { class: 'pv-more' }, `…${more}`), h('span', { class: 'pv-less' }, 'see less')),
+    Text({ text, lead }),
   );
 }
 

@@ -68,7 +68,7 @@ function Instagram(props: PreviewProps): Html {
       { class: 'pv-post' },
       Author({ name: nameOf(props) }),
       image ? Picture({ image, square: true }) : h('p', { class: 'pv-over', role: 'note' }, 'Instagram needs an image, and this post has none.'),
-      h('div', { class: 'pv-caption' }, h('span', { class: 'pv-name' }, nameOf(props)), ' ', Folded({ platform: 'instagram', text: part.text, more: 'more' })),
+      Folded({ platform: 'instagram', text: part.text, more: 'more', lead: h('span', { class: 'pv-name pv-lead' }, nameOf(props)) }),
       Count({ count: part.count, limit: part.limit }),
     ),
   });

@@ -105,6 +105,7 @@ describe('the drawn previews', () => {
     const html = draw(variant('instagram', ['caption'], 2200));
     expect(html.indexOf('src="/v1/media/s"')).toBeGreaterThan(-1);
     expect(html.indexOf('src="/v1/media/s"')).toBeLessThan(html.indexOf('caption'));
+    expect(html).toContain('<p class="pv-text"><span class="pv-name pv-lead">Your account</span> caption</p>'); // name first, as Instagram does
     expect(draw(variant('instagram', ['caption'], 2200), { images: [] })).toContain('Instagram needs an image');
   });
 });
