@@ -1,7 +1,7 @@
-// Compose in a real Chromium (time zone Europe/Berlin) against a real Herald: what /v1/validate finds while the person
-// fills the form is shown inside the field it concerns (a missing account next to that platform's account, a past
-// publish time next to the publish time), fixing the fields clears them, the page names the time zone, and the publish
-// time typed as Berlin wall time reaches the API as that instant. At 390 px wide.
+// The console in a real Chromium (time zone Europe/Berlin) against a real Herald. Sign-in: a wrong key is refused with
+// what to do, a right one lives only in the tab's session storage and is forgotten on sign out. Compose, at 390 px wide:
+// what /v1/validate finds is shown inside the field it concerns (a missing account, a past publish time), fixing the
+// fields clears it, the page names the time zone, and a publish time typed as Berlin wall time reaches the API as that instant.
 import { useBrowser } from '../helpers/browser';
 import type { Harness } from '../helpers/harness';
 import { signIn, startConsoleHarness, textBecomes, WAIT_MS } from './console-steps';
@@ -67,4 +67,25 @@ it('shows each problem inside its field, clears it when fixed, and sends the Ber
   expect(Date.parse(state.publishAt)).toBe(expected);
   expect(state.request.dryRun).toBe(true);
   await h.api('POST', `/v1/pipelines/${id}/cancel`, {});
+});
+
+it('refuses a wrong key with what to do, keeps a right one only in the tab’s session storage, and forgets it on sign out', async () => {
+  const tab = await b.open();
+  const { page } = tab;
+  await page.goto(`${h.baseUrl}/`);
+  await page.getByLabel(/api key/i).fill(`${h.keys.a}-wrong`);
+  await page.getByRole('button', { name: /sign in/i }).click();
+  await textBecomes(page.getByTestId('signin-error'), /did not accept your API key[\s\S]*sign in again/i);
+  expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
+
+  await signIn(tab, h.baseUrl, h.keys.a);
+  expect(await page.evaluate(() => Object.values({ ...sessionStorage }))).toContain(h.keys.a);
+  expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain(h.keys.a);
+  // A reload in the same tab stays signed in (the session lives as long as the tab's session storage).
+  await page.reload();
+  await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: WAIT_MS });
+
+  await page.getByRole('button', { name: /sign out/i }).click();
+  await page.getByLabel(/api key/i).waitFor({ timeout: WAIT_MS });
+  expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage }))).not.toContain(h.keys.a);
 });
