@@ -1418,16 +1418,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An HTML page (text/html) */
+            /** @description The reviewer's page */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": string;
+                    "text/html": string;
                 };
             };
-            /** @description A refused link: 404 invalid (malformed, tampered, unknown); 410 expired, decided, content_changed or closed */
+            /** @description Not a link Herald made (reason invalid) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1444,9 +1444,10 @@ export interface operations {
                             message: string;
                         };
                     };
+                    "text/html": string;
                 };
             };
-            /** @description A refused link: 404 invalid (malformed, tampered, unknown); 410 expired, decided, content_changed or closed */
+            /** @description A real link that no longer works (reason expired, decided, content_changed or closed) */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -1463,6 +1464,7 @@ export interface operations {
                             message: string;
                         };
                     };
+                    "text/html": string;
                 };
             };
         };
@@ -1502,7 +1504,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description The decision: JSON, or a page when Accept prefers text/html */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1514,6 +1516,7 @@ export interface operations {
                         decision: "approved" | "rejected";
                         edited: boolean;
                     };
+                    "text/html": string;
                 };
             };
             /** @description validation_failed: the request is malformed; `details` name the fields */
@@ -1525,7 +1528,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A refused link: 404 invalid (malformed, tampered, unknown); 410 expired, decided, content_changed or closed */
+            /** @description Not a link Herald made (reason invalid) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1542,9 +1545,10 @@ export interface operations {
                             message: string;
                         };
                     };
+                    "text/html": string;
                 };
             };
-            /** @description A refused link: 404 invalid (malformed, tampered, unknown); 410 expired, decided, content_changed or closed */
+            /** @description A real link that no longer works (reason expired, decided, content_changed or closed) */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -1561,6 +1565,7 @@ export interface operations {
                             message: string;
                         };
                     };
+                    "text/html": string;
                 };
             };
             /** @description unprocessable: well-formed but refused (an edit that does not fit, an account that cannot be used...) */
@@ -1600,7 +1605,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description The decision: JSON, or a page when Accept prefers text/html */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1612,6 +1617,7 @@ export interface operations {
                         decision: "approved" | "rejected";
                         edited: boolean;
                     };
+                    "text/html": string;
                 };
             };
             /** @description validation_failed: the request is malformed; `details` name the fields */
@@ -1623,7 +1629,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A refused link: 404 invalid (malformed, tampered, unknown); 410 expired, decided, content_changed or closed */
+            /** @description Not a link Herald made (reason invalid) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1640,9 +1646,10 @@ export interface operations {
                             message: string;
                         };
                     };
+                    "text/html": string;
                 };
             };
-            /** @description A refused link: 404 invalid (malformed, tampered, unknown); 410 expired, decided, content_changed or closed */
+            /** @description A real link that no longer works (reason expired, decided, content_changed or closed) */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -1659,6 +1666,7 @@ export interface operations {
                             message: string;
                         };
                     };
+                    "text/html": string;
                 };
             };
             /** @description unavailable: a dependency (PostgreSQL, Temporal) is away; Retry-After says when to try again */
