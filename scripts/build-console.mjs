@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Builds the browser console (src/console, Preact) into .data/console with esbuild: index.html plus hashed app-*.js and
-// app-*.css, and build.json (the input files, so a later run knows whether the build is stale). The API serves that
-// folder at / and /console/*. `node scripts/build-console.mjs` always builds; scripts/run.mjs calls ensureConsole()
-// before `npm start`, `npm run api` and `npm test`, which builds only when the output is missing or older than a source.
+// app-*.css (earlier ones kept for 15 minutes), and build.json (the input files, so a later run knows whether the build
+// is stale). The API serves that folder at / and /console/*. `node scripts/build-console.mjs` always builds;
+// scripts/run.mjs calls ensureConsole() before `npm start`, `npm run api` and `npm test`, which builds only when the
+// output is missing or older than a source.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,6 +12,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CONSOLE_SRC = path.join(root, 'src', 'console');
 export const CONSOLE_OUT = path.join(root, '.data', 'console');
 const MANIFEST = path.join(CONSOLE_OUT, 'build.json');
+const KEEP_OLD_BUNDLES_MS = 15 * 60_000;
 // Besides the bundle's own inputs: what changes the output without being one of them.
 const ALSO_WATCHED = [fileURLToPath(import.meta.url), path.join(root, 'package-lock.json'), path.join(CONSOLE_SRC, 'index.html')];
 
@@ -47,7 +49,7 @@ export function staleReason() {
 export async function buildConsole() {
   const started = Date.now();
   const esbuild = await import('esbuild');
-  const staging = `${CONSOLE_OUT}.tmp-${process.pid}`;
+  const staging = `${CONSOLE_OUT}.tmp-${process.pid}-${started}`;
   fs.rmSync(staging, { recursive: true, force: true });
   const result = await esbuild.build({
     absWorkingDir: root,
@@ -83,10 +85,25 @@ export async function buildConsole() {
   const files = ['index.html', ...outputs];
   const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('node_modules/'));
   fs.writeFileSync(path.join(staging, 'build.json'), JSON.stringify({ builtAtMs: started, files, inputs }, null, 2));
-  // Swapped in whole: a running API never serves an index.html that names a bundle not written yet.
-  fs.rmSync(CONSOLE_OUT, { recursive: true, force: true });
-  fs.renameSync(staging, CONSOLE_OUT);
+  publish(staging, files);
   return { ms: Date.now() - started, files };
+}
+
+/**
+ * Moves a finished build into .data/console while an API may be serving it (another `npm test` in the same tree, a
+ * running `npm start`): the hashed bundles first, then index.html and build.json each replaced by a rename, so a page
+ * never names a bundle that is not there. Earlier bundles stay a while for pages loaded just before; older ones go.
+ */
+function publish(staging, files) {
+  fs.mkdirSync(CONSOLE_OUT, { recursive: true });
+  const last = ['index.html', 'build.json'];
+  for (const f of [...files.filter((f) => !last.includes(f)), ...last]) fs.renameSync(path.join(staging, f), path.join(CONSOLE_OUT, f));
+  fs.rmSync(staging, { recursive: true, force: true });
+  const keepSince = Date.now() - KEEP_OLD_BUNDLES_MS;
+  for (const f of fs.readdirSync(CONSOLE_OUT)) {
+    const file = path.join(CONSOLE_OUT, f);
+    if (!files.includes(f) && f !== 'build.json' && fs.statSync(file).mtimeMs < keepSince) fs.rmSync(file, { recursive: true, force: true });
+  }
 }
 
 /** Builds when missing or stale; says so in one line. */
