@@ -11,21 +11,11 @@ import { Page } from '../components/page';
 import { href, type PageProps } from '../router';
 import { formatLocal, userTimeZone } from '../time';
 import { useLoad } from './load';
+import { nextRuns, readEvery } from './runs';
 import { utcIso } from './week';
 import './plan.css';
 
 type Schedule = components['schemas']['Schedule'];
-
-const UNITS: Record<string, [number, string]> = { ms: [1, 'millisecond'], s: [1000, 'second'], m: [60_000, 'minute'], h: [3_600_000, 'hour'], d: [86_400_000, 'day'] };
-
-/** "30m" as 1 800 000 ms and "every 30 minutes"; null for what is not a duration. */
-export function readEvery(every: string): { ms: number; words: string } | null {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(every.trim());
-  if (!m) return null;
-  const [unit, name] = UNITS[m[2]];
-  const n = Number(m[1]);
-  return { ms: n * unit, words: n === 1 ? `every ${name}` : `every ${n} ${name}s` };
-}
 
 const MACROS: Record<string, string> = {
   '@yearly': 'once a year (1 January, 00:00)',
@@ -41,15 +31,6 @@ function when(s: Schedule): string {
   if (s.every) return readEvery(s.every)?.words ?? `every ${s.every}`;
   const cron = s.cron ?? '';
   return MACROS[cron] ?? `on the cron expression “${cron}” (minute, hour, day of month, month, day of week)`;
-}
-
-/** The next run, and for an interval the two after it (a cron schedule's later runs are Temporal's to compute). */
-export function nextRuns(s: Pick<Schedule, 'nextRunAt' | 'every'>, count = 3): string[] {
-  if (!s.nextRunAt) return [];
-  const first = Date.parse(s.nextRunAt);
-  const step = s.every ? readEvery(s.every)?.ms : undefined;
-  if (!step) return [s.nextRunAt];
-  return Array.from({ length: count }, (_, i) => new Date(first + i * step).toISOString());
 }
 
 /** A time in the schedule's own zone, with the user's beside it when they differ. */
