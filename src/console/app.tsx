@@ -49,7 +49,15 @@ function Layout({ signOut }: { signOut(): void }) {
   const current = page === 'pipelines' ? 'plan' : page;
   return (
     <div class="layout">
-      <a class="skip-link" href="#main">
+      {/* The hash is the route: the skip link moves focus itself instead of going to #main. */}
+      <a
+        class="skip-link"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header class="topbar">
