@@ -253,7 +253,8 @@ export default function AccountsPage(_props: PageProps) {
     // After the form has been drawn again with the account's platform and handle.
     setTimeout(() => {
       formAt.current?.scrollIntoView({ block: 'start' });
-      formAt.current?.querySelector<HTMLInputElement>('input[type="password"], input')?.focus();
+      const form = formAt.current;
+      (form?.querySelector<HTMLInputElement>('input[type="password"]') ?? form?.querySelector<HTMLInputElement>('input'))?.focus();
     }, 0);
   };
   return (
