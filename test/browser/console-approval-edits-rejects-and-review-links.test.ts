@@ -2,19 +2,14 @@
 // before sending and, sent anyway, the API's 422 appears next to X's variant; a valid edit is approved and published as
 // edited; a rejection carries its reason; a review link made in the console is opened by a second browser context that
 // has no API key, and approving there publishes the pipeline the first page is watching.
-import { useBrowser, type Tab } from '../helpers/browser';
+import type { Tab } from '../helpers/browser';
 import { dryRunRequest, type Harness } from '../helpers/harness';
-import { signIn, startConsoleHarness, textBecomes, WAIT_MS } from './console-steps';
+import { signIn, textBecomes, useConsole, WAIT_MS } from './console-steps';
 
-jest.setTimeout(240_000);
-
-const b = useBrowser();
+const { browser: b, herald } = useConsole();
 let h: Harness;
-beforeAll(async () => {
-  h = await startConsoleHarness();
-}, 180_000);
-afterAll(async () => {
-  await h?.stop();
+beforeAll(() => {
+  h = herald();
 });
 
 async function awaitingApproval(topic: string): Promise<any> {

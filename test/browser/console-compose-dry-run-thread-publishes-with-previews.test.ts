@@ -1,19 +1,13 @@
 // The console in a real Chromium against a real Herald (API serving the console, worker, Temporal, PostgreSQL): a person
 // signs in with an API key, composes a dry-run thread to five platforms, sees the counters while typing, and watches the
 // pipeline reach `published` on its live page with every platform's preview. The compose form is reachable by keyboard.
-import { useBrowser } from '../helpers/browser';
 import type { Harness } from '../helpers/harness';
-import { signIn, startConsoleHarness, textBecomes, WAIT_MS } from './console-steps';
+import { signIn, textBecomes, useConsole, WAIT_MS } from './console-steps';
 
-jest.setTimeout(240_000);
-
-const b = useBrowser();
+const { browser: b, herald } = useConsole();
 let h: Harness;
-beforeAll(async () => {
-  h = await startConsoleHarness();
-}, 180_000);
-afterAll(async () => {
-  await h?.stop();
+beforeAll(() => {
+  h = herald();
 });
 
 const PLATFORMS = ['x', 'bluesky', 'threads', 'mastodon', 'linkedin'] as const;

@@ -1,35 +1,23 @@
 // The plan and the accounts pages in a real Chromium against a real Herald: a scheduled post is moved to a new time from
 // the plan (the page and the API both show the new time); an X account whose token X revoked stands out on the accounts
 // page and says what to do; and every page fits a 390 px wide phone without scrolling sideways.
-import { useBrowser } from '../helpers/browser';
 import { dryRunRequest, type Harness } from '../helpers/harness';
 import { startXFake, type XFake } from '../fakes/x-server';
-import { goTo, horizontalOverflow, signIn, startConsoleHarness, textBecomes, WAIT_MS } from './console-steps';
+import { berlinWallTime, goTo, horizontalOverflow, signIn, textBecomes, useConsole, WAIT_MS } from './console-steps';
 
-jest.setTimeout(240_000);
-
-const TIME_ZONE = 'Europe/Berlin'; // the browser's (test/helpers/browser.ts)
-const b = useBrowser();
-let h: Harness;
 let x: XFake;
 beforeAll(async () => {
   x = await startXFake({ clientId: 'herald-console-client' });
-  h = await startConsoleHarness({ X_API_BASE_URL: x.url, X_CLIENT_ID: 'herald-console-client' });
-}, 180_000);
+});
 afterAll(async () => {
-  await h?.stop();
   await x?.close();
 });
+const { browser: b, herald } = useConsole(() => ({ X_API_BASE_URL: x.url, X_CLIENT_ID: 'herald-console-client' }));
+let h: Harness;
+beforeAll(() => {
+  h = herald();
+});
 
-/** `YYYY-MM-DDTHH:mm` in Berlin, what a datetime-local field holds, computed without the console's code. */
-function berlinLocal(ms: number): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
-      .formatToParts(new Date(ms))
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
-}
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 it('reschedules a scheduled post from the plan: the calendar shows it, and the page and the API then have the new time', async () => {
@@ -46,13 +34,13 @@ it('reschedules a scheduled post from the plan: the calendar shows it, and the p
   // In this week's calendar at its time, as the person's clock reads it (two hours from now: this week, except late
   // on a Sunday).
   const inCalendar = page.getByTestId('calendar').getByTestId(`calendar-post-${s.id}`);
-  await textBecomes(inCalendar, new RegExp(berlinLocal(Date.parse(publishAt)).slice(11)));
+  await textBecomes(inCalendar, new RegExp(berlinWallTime(Date.parse(publishAt)).slice(11)));
   await page.getByTestId('calendar').scrollIntoViewIfNeeded();
   await tab.shot('plan with the scheduled post', { docs: 'calendar.png' });
 
   const newMs = Date.parse(publishAt) + 26 * hour;
   await page.getByRole('button', { name: new RegExp(`^Reschedule .${escapeRegExp(s.content.title.slice(0, 30))}`) }).first().click();
-  await page.getByLabel(/^new time/i).fill(berlinLocal(newMs));
+  await page.getByLabel(/^new time/i).fill(berlinWallTime(newMs));
   await tab.shot('new time chosen');
   await page.getByRole('button', { name: /save new time/i }).click();
 
@@ -61,8 +49,8 @@ it('reschedules a scheduled post from the plan: the calendar shows it, and the p
   const deadline = Date.now() + WAIT_MS;
   while (Date.parse((await shown.getAttribute('datetime').catch(() => null)) ?? '') !== newMs && Date.now() < deadline) await page.waitForTimeout(200);
   expect(Date.parse((await shown.getAttribute('datetime')) ?? '')).toBe(newMs);
-  expect(await shown.innerText()).toContain(berlinLocal(newMs).slice(11));
-  await textBecomes(page.getByTestId('plan-notice'), new RegExp(`Moved .*${berlinLocal(newMs).slice(11)}`));
+  expect(await shown.innerText()).toContain(berlinWallTime(newMs).slice(11));
+  await textBecomes(page.getByTestId('plan-notice'), new RegExp(`Moved .*${berlinWallTime(newMs).slice(11)}`));
   const moved = (await h.api('GET', `/v1/pipelines/${s.id}`)).body;
   expect(Date.parse(moved.publishAt)).toBe(newMs);
   expect(moved.status).toBe('scheduled');

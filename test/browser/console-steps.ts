@@ -2,13 +2,48 @@
 // waiting for what a page shows (playwright-core has no web-first assertions: these poll with a deadline).
 import type { Locator, Page } from 'playwright-core';
 import { startHarness, type Harness } from '../helpers/harness';
-import type { Tab } from '../helpers/browser';
+import { useBrowser, type BrowserFixture, type Tab } from '../helpers/browser';
 
 export const WAIT_MS = 60_000;
+/** The browser's time zone (test/helpers/browser.ts opens every context in it). */
+export const TIME_ZONE = 'Europe/Berlin';
 
 /** A real Herald (API, worker, Temporal, PostgreSQL) with the offline text provider and title cards. */
 export function startConsoleHarness(env: Record<string, string> = {}): Promise<Harness> {
   return startHarness({ env: { TEXT_PROVIDERS: 'offline', IMAGE_SOURCES: 'card', ...env } });
+}
+
+/**
+ * For a test file: one Chromium and one Herald serving the console, started before its tests and stopped after.
+ * `env` is read when Herald starts (so it may name servers a beforeAll registered earlier started).
+ */
+export function useConsole(env: () => Record<string, string> = () => ({})): { browser: BrowserFixture; herald(): Harness } {
+  jest.setTimeout(240_000);
+  const browser = useBrowser();
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    h = await startConsoleHarness(env());
+  }, 180_000);
+  afterAll(async () => {
+    await h?.stop();
+  });
+  return {
+    browser,
+    herald() {
+      if (!h) throw new Error('Herald is not started yet (use it inside a test)');
+      return h;
+    },
+  };
+}
+
+/** `YYYY-MM-DDTHH:mm` of an instant on a Berlin wall clock (what a datetime-local field holds there), without the console's code. */
+export function berlinWallTime(ms: number): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      .formatToParts(new Date(ms))
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
 }
 
 /** Opens the console at / and signs in with the API key, the way its sign-in page asks for it. */

@@ -10,7 +10,8 @@ import { ROOT, TEST_DATA_DIR } from './env';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium', '/usr/bin/google-chrome-stable', '/usr/bin/google-chrome'];
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
-const INSTALL_COMMAND = 'apt-get update && apt-get install -y chromium';
+// The emoji font: generated posts carry emoji, and without it the screenshots show empty boxes in their place.
+const INSTALL_COMMAND = 'apt-get update && apt-get install -y chromium fonts-noto-color-emoji';
 export const SCREENSHOT_DIR = path.join(TEST_DATA_DIR, 'screenshots');
 const DOCS_DIR = path.join(ROOT, 'docs', 'console');
 const failedInstallMarker = () => path.join(TEST_DATA_DIR, `chromium-install-failed-${process.env.HERALD_TEST_DB ?? 'herald_test'}.txt`);
@@ -72,7 +73,7 @@ async function installChromium(): Promise<string> {
   const [command, args] = asRoot ? ['sh', ['-c', INSTALL_COMMAND]] : ['sudo', ['-n', 'sh', '-c', INSTALL_COMMAND]];
   process.stderr.write(
     `\nherald tests: no Chromium found (looked at CHROMIUM_PATH and ${CANDIDATES.join(', ')}).\n` +
-      `herald tests: installing Debian's chromium package for the browser tests, once: \`${INSTALL_COMMAND}\` (up to ${INSTALL_TIMEOUT_MS / 60_000} minutes)...\n`,
+      `herald tests: installing Debian's chromium package (and its emoji font) for the browser tests, once: \`${INSTALL_COMMAND}\` (up to ${INSTALL_TIMEOUT_MS / 60_000} minutes)...\n`,
   );
   const started = Date.now();
   const { code, timedOut } = await run(command, args as string[], INSTALL_TIMEOUT_MS);
