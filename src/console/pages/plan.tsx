@@ -1,6 +1,6 @@
 // The plan: a week calendar of posts waiting to publish, and the list of every post with filters, where a post can be
 // moved to another time or cancelled. Times are the user's own zone's, sent to the API with that zone's offset.
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { components } from '../../client';
 import { PIPELINE_STATUSES, PLATFORM_NAMES, PLATFORMS, type Platform } from '../../domain/types';
 import { ok, useApi } from '../api';
@@ -205,9 +205,38 @@ interface ListState {
   nextCursor: string | null;
 }
 
-function PostList({ version, timeZone, onAction }: { version: number; timeZone: string; onAction(a: PlanAction): void }) {
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Filters from the page's address (#/plan?status=scheduled&platform=x&from=2026-12-01), anything unknown dropped. */
+export function filtersFrom(query: URLSearchParams): Filters {
+  const status = query.get('status') ?? '';
+  const platform = query.get('platform') ?? '';
+  const date = (name: string) => (DATE.test(query.get(name) ?? '') ? (query.get(name) as string) : '');
+  return {
+    status: (PIPELINE_STATUSES as readonly string[]).includes(status) ? (status as Status) : '',
+    platform: (PLATFORMS as readonly string[]).includes(platform) ? (platform as Platform) : '',
+    from: date('from'),
+    to: date('to'),
+  };
+}
+
+/** Keeps the filters in the address, so a filtered plan can be bookmarked and shared; no new history entry per change. */
+function rememberFilters(f: Filters): void {
+  const query = new URLSearchParams(Object.entries(f).filter(([, v]) => v !== '')).toString();
+  // location.replace: no history entry per change, and the router hears it, so the address and the filters agree.
+  location.replace(`#/plan${query ? `?${query}` : ''}`);
+}
+
+function PostList({ version, timeZone, address, onAction }: { version: number; timeZone: string; address: URLSearchParams; onAction(a: PlanAction): void }) {
   const api = useApi();
-  const [filters, setFilters] = useState<Filters>({ status: '', platform: '', from: '', to: '' });
+  const [filters, setFiltersState] = useState<Filters>(() => filtersFrom(address));
+  const setFilters = (f: Filters) => {
+    setFiltersState(f);
+    rememberFilters(f);
+  };
+  // A followed link or the menu's "Plan" changes the address itself: the filters follow it.
+  const addressText = address.toString();
+  useEffect(() => setFiltersState(filtersFrom(new URLSearchParams(addressText))), [addressText]);
   const [more, setMore] = useState<{ busy: boolean; error: unknown }>({ busy: false, error: null });
   const query = (cursor?: string) => ({
     limit: 50,
@@ -312,7 +341,7 @@ function PostRow({ pipeline: p, onAction }: { pipeline: Pipeline; onAction(a: Pl
   );
 }
 
-export default function PlanPage(_props: PageProps) {
+export default function PlanPage({ query }: PageProps) {
   const timeZone = useMemo(userTimeZone, []);
   // Bumped after a reschedule or cancel, so the calendar and the list read the new state.
   const [version, setVersion] = useState(0);
@@ -334,7 +363,7 @@ export default function PlanPage(_props: PageProps) {
         {notice ?? ''}
       </p>
       <WeekCalendar version={version} timeZone={timeZone} onAction={open} />
-      <PostList version={version} timeZone={timeZone} onAction={open} />
+      <PostList version={version} timeZone={timeZone} address={query} onAction={open} />
       {action ? (
         <ActionDialog title={action.kind === 'reschedule' ? `Reschedule “${titleOf(action.pipeline)}”` : `Cancel “${titleOf(action.pipeline)}”`} onClose={() => setAction(null)}>
           {action.kind === 'reschedule' ? (
