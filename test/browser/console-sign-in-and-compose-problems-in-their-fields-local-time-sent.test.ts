@@ -34,15 +34,19 @@ it('shows each problem inside its field, clears it when fixed, and sends the Ber
   await page.getByRole('heading', { level: 1, name: /compose/i }).waitFor({ timeout: WAIT_MS });
 
   const fieldOf = (label: RegExp) => page.locator('.field', { has: page.getByLabel(label) });
+  // No account is connected: the form starts as a dry run, the only thing that can be published.
+  const dryRun = page.getByLabel(/dry run/i);
+  await page.waitForFunction(() => (document.querySelector('input[aria-describedby="dry-run-help"]') as HTMLInputElement | null)?.checked === true, null, { timeout: WAIT_MS });
   await page.getByLabel(/^topic/i).fill('Why retries need idempotency keys');
   await page.getByRole('checkbox', { name: /^x$/i }).check();
-  // Not a dry run and no X account connected: the account is missing, said next to "Account for X".
+  // Not a dry run and no X account connected: the account is missing, said next to "Account for X" with what to do.
+  await dryRun.uncheck();
   const accountProblem = fieldOf(/^account for x/i).getByTestId('problem-targets.0.accountId');
-  await textBecomes(accountProblem, /accountId is required|account/i);
+  await textBecomes(accountProblem, /account[\s\S]*choose the account to post as, or tick .dry run./i);
   await textBecomes(page.getByTestId('validate-status'), /1 problem/i);
 
   // A dry run needs no account; a publish time an hour ago is the next problem, inside the publish time's field.
-  await page.getByLabel(/dry run/i).check();
+  await dryRun.check();
   const hourAgo = berlinWallTime(Date.now() - 3_600_000);
   await page.getByLabel(/^publish at/i).fill(hourAgo);
   await textBecomes(fieldOf(/^publish at/i).getByTestId('problem-publishAt'), /past|ahead|future/i);

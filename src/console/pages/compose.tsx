@@ -132,8 +132,14 @@ function useValidation(request: PipelineRequest): Check {
   return check;
 }
 
+const ACCOUNT_PATH = /^targets\.\d+\.accountId$/;
+const ACCOUNT_HINT = 'Choose the account to post as, or tick “Dry run” to try it without one.';
+
+/** A refused request's problems carry no hint; the one a newcomer meets first (no account chosen) gets one here. */
+const withHints = (problems: FieldProblem[]) => problems.map((p) => (p.hint || !ACCOUNT_PATH.test(p.path) ? p : { ...p, hint: ACCOUNT_HINT }));
+
 function checkProblems(check: Check): FieldProblem[] {
-  if (check.state === 'invalid') return check.problems;
+  if (check.state === 'invalid') return withHints(check.problems);
   if (check.state === 'done') return check.answer.problems.map((p) => ({ path: p.path, message: p.message, hint: p.hint }));
   return [];
 }
@@ -211,7 +217,11 @@ export default function ComposePage(_props: PageProps) {
   const [submitProblems, setSubmitProblems] = useState<FieldProblem[]>([]);
 
   useEffect(() => {
-    ok(api.GET('/v1/accounts')).then((list) => setAccounts(list.items), setAccountsError);
+    ok(api.GET('/v1/accounts')).then((list) => {
+      setAccounts(list.items);
+      // Nothing connected yet: a first post can only be a dry run, so the form starts as one (untick to change).
+      if (list.items.length === 0) setForm((f) => (f === EMPTY ? { ...f, dryRun: true } : f));
+    }, setAccountsError);
   }, [api]);
 
   const request = useMemo(() => toRequest(form), [form]);
@@ -240,7 +250,7 @@ export default function ComposePage(_props: PageProps) {
       navigate('pipelines', created.id);
     } catch (err) {
       setSubmitError(err);
-      setSubmitProblems(fieldProblems(err));
+      setSubmitProblems(withHints(fieldProblems(err)));
       setSubmitting(false);
     }
   };
