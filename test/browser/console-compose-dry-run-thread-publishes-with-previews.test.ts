@@ -36,7 +36,7 @@ it('signs in, composes a dry-run thread to five platforms and watches it reach p
   await textBecomes(page.getByTestId('validate-status'), /no problems/i);
   const LIMITS = { x: /280 weighted characters/, bluesky: /300 graphemes/, threads: /500 characters/, mastodon: /\d+ characters/, linkedin: /3000 characters/ };
   for (const p of PLATFORMS) await textBecomes(page.getByTestId(`counter-${p}`), LIMITS[p]);
-  await tab.shot('compose filled in', { docs: 'compose.png', fullPage: true });
+  await tab.shot('compose filled in', { docs: 'compose.png', maxHeight: 2000 });
 
   await page.getByRole('button', { name: /start pipeline/i }).click();
   await page.waitForURL(/#\/pipelines\/[^/]+$/, { timeout: WAIT_MS });
@@ -57,8 +57,7 @@ it('signs in, composes a dry-run thread to five platforms and watches it reach p
   const xPreview = await page.getByTestId('preview-x').innerText();
   expect(xPreview).toContain(xParts[0].slice(0, 40));
   await tab.shot('pipeline published', { fullPage: true });
-  await page.getByTestId('preview-x').evaluate((el) => el.scrollIntoView({ block: 'start' }));
-  await tab.shot('platform previews', { docs: 'pipeline-live-view.png' });
+  await tab.shot('pipeline live view', { docs: 'pipeline-live-view.png', maxHeight: 1650 });
 });
 
 it('the compose form is reachable from the keyboard alone: Tab reaches every field and the submit button', async () => {

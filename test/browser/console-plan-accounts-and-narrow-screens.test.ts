@@ -26,6 +26,11 @@ it('reschedules a scheduled post from the plan: the calendar shows it, and the p
   const res = await h.api('POST', '/v1/pipelines', dryRunRequest({ topic: `Plan in a browser ${Date.now()}`, publishAt, image: { mode: 'none' } }));
   expect(res.status).toBe(202);
   const s = await h.waitFor(res.body.id, (st) => st.status === 'scheduled', { timeoutMs: 90_000 });
+  // Company in the calendar (those that fall into next week are simply not in this one).
+  for (const [days, topic] of [[1, 'Retries declared, not hand-written'], [2, 'Timers that survive restarts']] as const) {
+    const other = await h.api('POST', '/v1/pipelines', dryRunRequest({ topic, publishAt: new Date(Date.parse(publishAt) + days * 24 * hour + 30 * 60_000).toISOString(), image: { mode: 'none' } }));
+    await h.waitFor(other.body.id, (st) => st.status === 'scheduled', { timeoutMs: 90_000 });
+  }
 
   const tab = await b.open();
   const { page } = tab;

@@ -104,7 +104,7 @@ export interface Tab {
    * Saves a screenshot as .data/test/screenshots/<test name>/<nn>-<name>.png and returns its path. With `docs`, and
    * UPDATE_CONSOLE_SCREENSHOTS=1 in the environment, it is also copied to docs/console/<docs> (the README's images).
    */
-  shot(name: string, opts?: { docs?: string; fullPage?: boolean }): Promise<string>;
+  shot(name: string, opts?: { docs?: string; fullPage?: boolean; maxHeight?: number }): Promise<string>;
 }
 
 const slug = (text: string) =>
@@ -194,7 +194,13 @@ export function useBrowser(): BrowserFixture {
           const n = (shotCounters.get(dir) ?? 0) + 1;
           shotCounters.set(dir, n);
           const file = path.join(dir, `${String(n).padStart(2, '0')}-${slug(name)}.png`);
-          await page.screenshot({ path: file, fullPage: shotOpts.fullPage ?? false });
+          if (shotOpts.maxHeight) {
+            // The top of the whole page, cut at maxHeight: long pages made short enough for a README.
+            const { width, height } = await page.evaluate(() => ({ width: window.innerWidth, height: document.documentElement.scrollHeight }));
+            await page.screenshot({ path: file, fullPage: true, clip: { x: 0, y: 0, width, height: Math.min(height, shotOpts.maxHeight) } });
+          } else {
+            await page.screenshot({ path: file, fullPage: shotOpts.fullPage ?? false });
+          }
           if (shotOpts.docs && process.env.UPDATE_CONSOLE_SCREENSHOTS === '1') {
             mkdirSync(DOCS_DIR, { recursive: true });
             copyFileSync(file, path.join(DOCS_DIR, shotOpts.docs));
