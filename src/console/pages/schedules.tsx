@@ -106,13 +106,16 @@ function ScheduleCard({ schedule: s, userZone, onReplaced, onDeleted }: { schedu
           {s.paused ? (
             'none while paused'
           ) : runs.length ? (
-            <ul class="schedule-next">
-              {runs.map((r) => (
-                <li key={r}>
-                  <time dateTime={utcIso(r)}>{inZones(r, s.timezone, userZone)}</time>
-                </li>
-              ))}
-            </ul>
+            <>
+              <ul class="schedule-next">
+                {runs.map((r) => (
+                  <li key={r}>
+                    <time dateTime={utcIso(r)}>{inZones(r, s.timezone, userZone)}</time>
+                  </li>
+                ))}
+              </ul>
+              {runs.length > 1 ? <span class="field-help">The first is Temporal’s; the others follow from the schedule.</span> : null}
+            </>
           ) : (
             'not known right now (Herald could not ask Temporal)'
           )}
