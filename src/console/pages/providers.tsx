@@ -115,8 +115,8 @@ export default function ProvidersPage(_props: PageProps) {
     <Page
       title="Providers"
       actions={
-        <Button kind="secondary" busy={list.loading} onClick={list.reload}>
-          {list.loading ? 'Reading…' : 'Read again'}
+        <Button kind="secondary" onClick={list.reload}>
+          Read again
         </Button>
       }
     >
