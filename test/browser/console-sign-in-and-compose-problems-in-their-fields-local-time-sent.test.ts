@@ -93,3 +93,35 @@ it('refuses a wrong key with what to do, keeps a right one only in the tab’s s
   await page.getByLabel(/api key/i).waitFor({ timeout: WAIT_MS });
   expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage }))).not.toContain(h.keys.a);
 });
+
+// Last in the file: it connects an account, and the first test needs a tenant with none.
+it('a publish time on a day the Instagram account is full is said next to the time, and one button moves it to the next free time', async () => {
+  const connected = await h.api('POST', '/v1/accounts', { platform: 'instagram', handle: 'brand_ig', credentials: { accessToken: 'secret-token' } });
+  expect(connected.status).toBe(201);
+  const H = 3_600_000;
+  const first = Math.ceil((Date.now() + 48 * H) / 60_000) * 60_000;
+  // Instagram's 50 posts per 24 hours, all taken from `first` on, a minute apart.
+  for (let i = 0; i < 50; i += 10) {
+    const batch = Array.from({ length: 10 }, (_, j) =>
+      h.api('POST', '/v1/pipelines', { topic: `Post ${i + j}`, publishAt: new Date(first + (i + j) * 60_000).toISOString(), targets: [{ platform: 'instagram', accountId: connected.body.id }] }),
+    );
+    for (const res of await Promise.all(batch)) expect(res.status).toBe(202);
+  }
+
+  const tab = await b.open({ viewport: { width: 390, height: 844 } });
+  const { page } = tab;
+  await signIn(tab, h.baseUrl, h.keys.a);
+  await page.getByRole('heading', { level: 1, name: /compose/i }).waitFor({ timeout: WAIT_MS });
+  await page.getByLabel(/^topic/i).fill('A photo of the new office');
+  await page.getByRole('checkbox', { name: /^instagram$/i }).check();
+  // The connected account is chosen for the platform.
+  await textBecomes(page.locator('.field', { has: page.getByLabel(/^account for instagram/i) }).locator('select option:checked'), /brand_ig/);
+  await page.getByLabel(/^publish at/i).fill(berlinWallTime(first + 3 * H));
+
+  const publishField = page.locator('.field', { has: page.getByLabel(/^publish at/i) });
+  await textBecomes(publishField.getByTestId('problem-publishAt'), /choose a later time, or take the next free one/i);
+  await tab.shot('compose with a full day and the next free time offered', { fullPage: true });
+  await page.getByRole('button', { name: /next free time/i }).click();
+  await textBecomes(page.getByTestId('validate-status'), /no problems/i);
+  expect(await page.getByLabel(/^publish at/i).inputValue()).toBe(berlinWallTime(first + 24 * H));
+});

@@ -12,7 +12,7 @@ import { Field, Problems } from '../components/field';
 import { Page } from '../components/page';
 import { TimeZoneNote } from '../components/time-zone-note';
 import { navigate, type PageProps } from '../router';
-import { localInputToIso } from '../time';
+import { formatLocal, isoToLocalInput, localInputToIso } from '../time';
 
 type PipelineRequest = operations['createPipeline']['requestBody']['content']['application/json'];
 type ImageSource = NonNullable<NonNullable<PipelineRequest['image']>['sources']>[number];
@@ -140,9 +140,18 @@ const withHints = (problems: FieldProblem[]) => problems.map((p) => (p.hint || !
 
 function checkProblems(check: Check): FieldProblem[] {
   if (check.state === 'invalid') return withHints(check.problems);
-  if (check.state === 'done') return check.answer.problems.map((p) => ({ path: p.path, message: p.message, hint: p.hint }));
+  if (check.state === 'done') {
+    // The API's hint for a full day names a request field; here the button beside the publish time does that.
+    return check.answer.problems.map((p) => ({ path: p.path, message: p.message, hint: p.code === 'daily_cap_full' && p.nextFreeAt ? FULL_DAY_HINT : p.hint }));
+  }
   return [];
 }
+
+const FULL_DAY_HINT = 'Choose a later time, or take the next free one with the button below.';
+
+/** The first time every target has room again, when the chosen one is full. */
+const nextFreeAt = (check: Check): string | null =>
+  check.state === 'done' ? (check.answer.problems.find((p) => p.code === 'daily_cap_full' && p.nextFreeAt)?.nextFreeAt ?? null) : null;
 
 /**
  * Splits problems by field: `at('brief')` takes the brief's and those below it (`targets.0` takes targets.0.accountId),
@@ -258,6 +267,7 @@ export default function ComposePage(_props: PageProps) {
   const problems = problemIndex(submitProblems.length ? submitProblems : checkProblems(check));
   const chosen = PLATFORMS.filter((p) => form.platforms.includes(p));
   const publishIso = form.publishAt ? localInputToIso(form.publishAt) : null;
+  const freeAt = nextFreeAt(check);
 
   return (
     <Page title="Compose a post">
@@ -419,19 +429,27 @@ export default function ComposePage(_props: PageProps) {
         <fieldset>
           <legend>When</legend>
           <div class="row">
-            <Field
-              id="publish-at"
-              label="Publish at (optional)"
-              help={
-                <>
-                  <TimeZoneNote at={publishIso ? new Date(publishIso) : undefined} />
-                  {publishIso ? ` · sent as ${publishIso}` : ' · empty: as soon as it is ready'}
-                </>
-              }
-              problems={problems.at('publishAt')}
-            >
-              <input type="datetime-local" value={form.publishAt} onInput={(e) => set('publishAt', e.currentTarget.value)} />
-            </Field>
+            <div>
+              <Field
+                id="publish-at"
+                label="Publish at (optional)"
+                help={
+                  <>
+                    <TimeZoneNote at={publishIso ? new Date(publishIso) : undefined} />
+                    {publishIso ? ` · sent as ${publishIso}` : ' · empty: as soon as it is ready'}
+                  </>
+                }
+                problems={problems.at('publishAt')}
+              >
+                <input type="datetime-local" value={form.publishAt} onInput={(e) => set('publishAt', e.currentTarget.value)} />
+              </Field>
+              {freeAt ? (
+                // The field holds whole minutes: rounded up, so the time stays at or after the free one.
+                <Button kind="secondary" onClick={() => set('publishAt', isoToLocalInput(new Date(Math.ceil(Date.parse(freeAt) / 60_000) * 60_000).toISOString()))}>
+                  Move to the next free time: {formatLocal(freeAt)}
+                </Button>
+              ) : null}
+            </div>
             <Field id="priority" label="Priority" help="Higher priority goes first when Herald is busy." problems={problems.at('priority')}>
               <select value={form.priority} onChange={(e) => set('priority', e.currentTarget.value as Form['priority'])}>
                 {PRIORITIES.map((p) => (
