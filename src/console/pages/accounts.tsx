@@ -87,8 +87,8 @@ function AccountCard({ account: a, onChanged, onReconnect }: { account: Account;
       {a.status === 'reauth_required' ? <ReauthNote account={a} onReconnect={onReconnect} /> : null}
       {expiringSoon ? (
         <p class="note note-warn">
-          Its token expires soon ({expiryWords(a, now)}). Herald renews it by itself where {PLATFORM_NAMES[a.platform]} allows; if “Refresh now” says there is
-          nothing to refresh, reconnect it before then.
+          {a.expiresAt && Date.parse(a.expiresAt) <= now ? `Its token has ${expiryWords(a, now)}.` : `Its token expires soon: ${expiryWords(a, now)}.`} Herald renews it by
+          itself where {PLATFORM_NAMES[a.platform]} allows; if “Refresh now” says there is nothing to refresh, reconnect it.
         </p>
       ) : null}
       <dl class="facts">
