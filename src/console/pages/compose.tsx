@@ -134,6 +134,7 @@ function useValidation(request: PipelineRequest): Check {
 
 const ACCOUNT_PATH = /^targets\.\d+\.accountId$/;
 const ACCOUNT_HINT = 'Choose the account to post as, or tick “Dry run” to try it without one.';
+const FULL_DAY_HINT = 'Choose a later time, or take the next free one with the button below.';
 
 /** A refused request's problems carry no hint; the one a newcomer meets first (no account chosen) gets one here. */
 const withHints = (problems: FieldProblem[]) => problems.map((p) => (p.hint || !ACCOUNT_PATH.test(p.path) ? p : { ...p, hint: ACCOUNT_HINT }));
@@ -146,8 +147,6 @@ function checkProblems(check: Check): FieldProblem[] {
   }
   return [];
 }
-
-const FULL_DAY_HINT = 'Choose a later time, or take the next free one with the button below.';
 
 /** The first time every target has room again, when the chosen one is full. */
 const nextFreeAt = (check: Check): string | null =>
