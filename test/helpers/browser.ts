@@ -14,7 +14,8 @@ const INSTALL_TIMEOUT_MS = 10 * 60_000;
 const INSTALL_COMMAND = 'apt-get update && apt-get install -y chromium fonts-noto-color-emoji';
 export const SCREENSHOT_DIR = path.join(TEST_DATA_DIR, 'screenshots');
 const DOCS_DIR = path.join(ROOT, 'docs', 'console');
-const failedInstallMarker = () => path.join(TEST_DATA_DIR, `chromium-install-failed-${process.env.HERALD_TEST_DB ?? 'herald_test'}.txt`);
+// Per run (npm test names each run's database), or per process outside npm test, so a later run tries again.
+const failedInstallMarker = () => path.join(TEST_DATA_DIR, `chromium-install-failed-${process.env.HERALD_TEST_DB ?? `pid-${process.pid}`}.txt`);
 
 const executable = (p: string) => {
   try {
