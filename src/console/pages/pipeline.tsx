@@ -78,7 +78,7 @@ const PUBLICATION_WORDS: Record<string, string> = {
   previewed: 'Dry run: nothing was sent', failed: 'Failed', skipped: 'Skipped',
 };
 
-function Publications({ state }: { state: Pipeline }) {
+function Publications({ state, accountNames }: { state: Pipeline; accountNames: Record<string, string> }) {
   if (!state.publications.length) return <p class="muted">Nothing is being published yet.</p>;
   return (
     <table class="stack">
@@ -95,7 +95,7 @@ function Publications({ state }: { state: Pipeline }) {
           <tr key={`${p.platform}-${i}`} data-testid={`publication-${p.platform}`}>
             <td data-label="Platform">
               {platformName(p.platform)}
-              {p.accountId ? <span class="muted"> ({p.accountId})</span> : null}
+              {p.accountId ? <span class="muted"> ({accountNames[p.accountId] ?? p.accountId})</span> : null}
             </td>
             <td data-label="Status">
               <span class={badgeOf(p.status)}>{PUBLICATION_WORDS[p.status] ?? p.status}</span>
@@ -223,10 +223,19 @@ function Images({ images }: { images: ImageRef[] }) {
   );
 }
 
+/** The handles of the accounts this pipeline posts as, for the previews; none when it names no account. */
+function useAccountNames(state: Pipeline | null): Record<string, string> {
+  const api = useApi();
+  const wanted = state?.request.targets.some((t) => t.accountId) ?? false;
+  const accounts = useLoad(async () => (wanted ? ok(api.GET('/v1/accounts')) : { items: [] }), [wanted]);
+  return Object.fromEntries((accounts.data?.items ?? []).map((a) => [a.id, a.handle]));
+}
+
 export default function PipelinePage({ params }: PageProps) {
   const id = params[0] ?? '';
   const live = useLiveState(id);
   const { state } = live;
+  const accountNames = useAccountNames(state);
   useEffect(() => {
     if (state?.status === 'awaiting_approval') document.title = `Awaiting approval · ${state.content?.title ?? 'Pipeline'} · Herald`;
   }, [state?.status, state?.content?.title]);
@@ -281,12 +290,12 @@ export default function PipelinePage({ params }: PageProps) {
       <Images images={state.images as ImageRef[]} />
       <h2>How each platform shows it</h2>
       {state.variants.length && state.content ? (
-        <Previews title={state.content.title} variants={state.variants as Variant[]} images={state.images as ImageRef[]} publications={state.publications as Publication[]} />
+        <Previews title={state.content.title} variants={state.variants as Variant[]} images={state.images as ImageRef[]} publications={state.publications as Publication[]} accountNames={accountNames} />
       ) : (
         <p class="muted">The previews appear once the text is fitted to each platform.</p>
       )}
       <h2>Publications</h2>
-      <Publications state={state} />
+      <Publications state={state} accountNames={accountNames} />
       <h2>Timeline</h2>
       <Timeline id={state.id} version={`${state.status}:${state.updatedAt}`} />
     </Page>
