@@ -308,6 +308,12 @@ function PostRow({ pipeline: p, onAction }: { pipeline: Pipeline; onAction(a: Pl
       <td data-label="Post">
         <a href={href('pipelines', p.id)}>{titleOf(p)}</a>
         {p.request.dryRun ? <span class="muted"> (dry run)</span> : null}
+        {p.error ? (
+          <p class="plan-error" data-testid={`plan-error-${p.id}`}>
+            {p.error.message}
+            {p.error.hint ? <span class="muted"> {p.error.hint}</span> : null}
+          </p>
+        ) : null}
       </td>
       <td data-label="Status">
         <span class={statusBadge(p.status)} data-testid={`plan-status-${p.id}`}>
