@@ -2,12 +2,12 @@
 // prints the console's address and a key; in a real Chromium they open that address, paste the key, write a topic,
 // choose a thread to X and Bluesky (the form starts as a dry run, nothing being connected) and watch it reach
 // `published` with both previews, without touching the API themselves.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { useBrowser } from '../helpers/browser';
 import { temporalAddress } from '../helpers/env';
-import { clusterDirOf, processesMentioning, spawnNpmStart, stopNpmStart, waitReady, type NpmStart } from '../helpers/npm-start-process';
+import { cleanUpNpmStart, spawnNpmStart, waitPrinted, waitReady, type NpmStart } from '../helpers/npm-start-process';
 import { freePort } from '../helpers/ports';
 import { textBecomes, WAIT_MS } from './console-steps';
 
@@ -17,36 +17,15 @@ const b = useBrowser();
 let dataDir: string;
 let herald: NpmStart | null = null;
 
-afterAll(async () => {
-  if (herald && herald.child.exitCode === null) await stopNpmStart(herald);
-  // The embedded PostgreSQL of this data directory, should `npm start` have died without stopping it.
-  for (const p of processesMentioning(clusterDirOf(dataDir))) {
-    try {
-      process.kill(p.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  await rm(dataDir, { recursive: true, force: true });
-});
-
-async function printed(p: NpmStart, pattern: RegExp): Promise<RegExpExecArray> {
-  const deadline = Date.now() + WAIT_MS;
-  while (Date.now() < deadline) {
-    const m = pattern.exec(p.output());
-    if (m) return m;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`npm start did not print ${pattern}; output:\n${p.output().slice(-4000)}`);
-}
+afterAll(() => cleanUpNpmStart(herald, dataDir));
 
 it('npm start, then in the browser: sign in with the printed key, compose a dry-run thread, watch it published', async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'herald-console-journey-'));
   const port = await freePort();
   herald = spawnNpmStart({ dataDir, port, apiKeys: '', taskQueue: `herald-journey-${process.pid}`, temporalAddress: temporalAddress() });
   await waitReady(herald, 180_000);
-  const [, consoleUrl] = await printed(herald, /Console:\s+(http:\/\/\S+)/);
-  const [, key] = await printed(herald, /API key:\s+(\S+)/);
+  const [, consoleUrl] = await waitPrinted(herald, /Console:\s+(http:\/\/\S+)/);
+  const [, key] = await waitPrinted(herald, /API key:\s+(\S+)/);
 
   const tab = await b.open();
   const { page } = tab;

@@ -3,6 +3,7 @@
 // and bench/load.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT } from './env';
 
@@ -118,3 +119,28 @@ export const clusterDirOf = (dataDir: string) => path.join(dataDir, 'postgres');
 
 /** Database protocol errors a shared or broken session produces (the PGlite multiplexer's symptoms, and kin). */
 export const PROTOCOL_ERROR = /prepared statement .* does not exist|portal .* does not exist|bind message supplies|unnamed prepared statement|protocol (error|violation)|unexpected message (type|from)|current transaction is aborted/i;
+
+/** Waits until `npm start` has printed a line matching `pattern`; the error shows the end of its output. */
+export async function waitPrinted(p: NpmStart, pattern: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const m = pattern.exec(p.output());
+    if (m) return m;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`npm start did not print ${pattern}; output:\n${p.output().slice(-4000)}`);
+}
+
+/** After a test: stops `npm start` if still running, kills its embedded PostgreSQL if it was left behind, removes the data directory. */
+export async function cleanUpNpmStart(p: NpmStart | null, dataDir: string | undefined): Promise<void> {
+  if (p && p.child.exitCode === null && p.child.signalCode === null) await stopNpmStart(p);
+  if (!dataDir) return;
+  for (const left of processesMentioning(clusterDirOf(dataDir))) {
+    try {
+      process.kill(left.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  await rm(dataDir, { recursive: true, force: true });
+}
