@@ -333,7 +333,9 @@ function paramCases(op: Operation, validBody: unknown): Case[] {
     }
     // Harmless but odd ids: an emoji, a space, a dot segment: never a 5xx.
     for (const value of ['%F0%9F%98%80', 'a%20b', '..', 'caf%C3%A9']) {
-      cases.push({ what: `${op.method} ${op.path} ${name} = ${value}`, send: () => call(op.method, fill({ [p.name]: value }), withBody), statuses: [400, 404] });
+      // The client resolves a dot segment before sending: /review/.. asks for / (the console's page), so 200 is right.
+      const statuses = value === '..' && !op.path.startsWith('/v1/') && op.method === 'GET' ? [200, 400, 404] : [400, 404];
+      cases.push({ what: `${op.method} ${op.path} ${name} = ${value}`, send: () => call(op.method, fill({ [p.name]: value }), withBody), statuses });
     }
   }
   const base = fill({});
