@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import zlib from 'node:zlib';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CONSOLE_SRC = path.join(root, 'src', 'console');
@@ -82,7 +83,12 @@ export async function buildConsole() {
     .replaceAll('%APP_JS%', `/console/${js}`)
     .replaceAll('%APP_CSS%', `/console/${css}`);
   fs.writeFileSync(path.join(staging, 'index.html'), html);
-  const files = ['index.html', ...outputs];
+  // Compressed once here, so the API sends a third of the bytes to a browser that takes gzip, at no cost per request.
+  const zipped = [js, css].map((f) => {
+    fs.writeFileSync(path.join(staging, `${f}.gz`), zlib.gzipSync(fs.readFileSync(path.join(staging, f)), { level: 9 }));
+    return `${f}.gz`;
+  });
+  const files = ['index.html', ...outputs, ...zipped];
   const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('node_modules/'));
   fs.writeFileSync(path.join(staging, 'build.json'), JSON.stringify({ builtAtMs: started, files, inputs }, null, 2));
   publish(staging, files);

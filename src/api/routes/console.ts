@@ -35,6 +35,9 @@ const ASSET_NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9]+)+$/;
 const NOT_BUILT =
   'The Herald console is not built. `npm start`, `npm run api` and `npm test` build it; or run `npm run build:console`.\n';
 
+const notFound = (reply: FastifyReply, file: string) =>
+  reply.status(404).send({ error: { code: 'not_found', message: `no console file ${file}`, details: [] } });
+
 function secure(reply: FastifyReply): FastifyReply {
   return reply
     .header('content-security-policy', CONSOLE_CSP)
@@ -58,12 +61,15 @@ export const consoleRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, {
   app.get<{ Params: { file: string } }>('/console/:file', { schema: { hide: true } }, async (request, reply) => {
     const { file } = request.params;
     const type = TYPES[path.extname(file)];
-    const body = ASSET_NAME.test(file) && type ? await readFile(path.join(dir, file)).catch(() => null) : null;
-    if (body === null) {
-      return reply.status(404).send({ error: { code: 'not_found', message: `no console file ${file}`, details: [] } });
-    }
+    if (!ASSET_NAME.test(file) || !type) return notFound(reply, file);
+    // The build writes a gzip copy of the script and the stylesheet; a browser that takes gzip gets it.
+    const gzip = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
+    const zipped = gzip ? await readFile(path.join(dir, `${file}.gz`)).catch(() => null) : null;
+    const body = zipped ?? (await readFile(path.join(dir, file)).catch(() => null));
+    if (body === null) return notFound(reply, file);
+    if (zipped) reply.header('content-encoding', 'gzip');
     // The name carries a hash of the content: a changed file gets a new name, so this one can be kept for good.
     const cache = file.endsWith('.map') ? 'no-cache' : 'public, max-age=31536000, immutable';
-    return secure(reply).header('cache-control', cache).type(type).send(body);
+    return secure(reply).header('vary', 'accept-encoding').header('cache-control', cache).type(type).send(body);
   });
 };

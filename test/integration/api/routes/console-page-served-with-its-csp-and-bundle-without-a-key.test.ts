@@ -12,6 +12,11 @@ afterAll(async () => {
 });
 jest.setTimeout(120_000);
 
+async function pageAssets() {
+  const html = await (await fetch(`${h.baseUrl}/`)).text();
+  return { script: /src="(\/console\/app-[A-Za-z0-9]+\.js)"/.exec(html)![1] };
+}
+
 const directives = (csp: string) => new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
 
 test('GET / serves the console page with its CSP; its script and stylesheet come from /console/', async () => {
@@ -35,11 +40,16 @@ test('GET / serves the console page with its CSP; its script and stylesheet come
   expect(script).toBeDefined();
   expect(style).toBeDefined();
 
-  const js = await fetch(`${h.baseUrl}${script}`);
+  const js = await fetch(`${h.baseUrl}${script}`, { headers: { 'accept-encoding': 'gzip' } });
   expect(js.status).toBe(200);
   expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
   expect(js.headers.get('cache-control')).toContain('immutable');
+  expect(js.headers.get('content-encoding')).toBe('gzip');
   const code = await js.text();
+  // A client that takes no gzip gets the same script as it is.
+  const plain = await fetch(`${h.baseUrl}${script}`, { headers: { 'accept-encoding': 'identity' } });
+  expect(plain.headers.get('content-encoding')).toBeNull();
+  expect(await plain.text()).toBe(code);
   // The bundle is the console: it signs in with a key kept in sessionStorage and calls the versioned API.
   expect(code).toContain('sessionStorage');
   expect(code).toContain('/v1/accounts');
@@ -52,7 +62,7 @@ test('GET / serves the console page with its CSP; its script and stylesheet come
 });
 
 test('/console/ serves only built files: other names and paths out of the folder are 404 in the error shape', async () => {
-  for (const path of ['/console/build.json', '/console/build.json.bak', '/console/nope.js', '/console/..%2F..%2Fpackage.json', '/console/%2e%2e%2fpackage.json', '/console/.env']) {
+  for (const path of ['/console/build.json', `${(await pageAssets()).script}.gz`, '/console/build.json.bak', '/console/nope.js', '/console/..%2F..%2Fpackage.json', '/console/%2e%2e%2fpackage.json', '/console/.env']) {
     const res = await fetch(`${h.baseUrl}${path}`);
     expect({ path, status: res.status }).toEqual({ path, status: 404 });
     const body = await res.json();
