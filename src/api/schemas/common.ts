@@ -31,15 +31,6 @@ export const dateTimeString = z.iso
 
 const errorResponses = { 400: errorResponse, 401: errorResponse, 404: errorResponse, 409: errorResponse, 413: errorResponse, 422: errorResponse, 429: errorResponse, 503: errorResponse };
 
-/**
- * OpenAPI responses for a route whose success bodies are not described yet (any body), plus the error shape for every
- * error code. Prefer `typedResponses`: the OpenAPI document and the generated client know nothing of an `any` body.
- */
-export function responses<S extends number>(...success: S[]) {
-  const ok = Object.fromEntries(success.map((c) => [c, z.any()])) as Record<S, z.ZodAny>;
-  return { ...ok, ...errorResponses };
-}
-
 /** A success answer that is not JSON (an event stream, image bytes): its media types, each with a zod schema. */
 export interface ContentResponse {
   description: string;
