@@ -12,7 +12,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await x?.close();
 });
-const { browser: b, herald } = useConsole(() => ({ X_API_BASE_URL: x.url, X_CLIENT_ID: 'herald-console-client' }));
+const { browser: b, herald } = useConsole(() => ({ X_API_BASE_URL: x.url, X_CLIENT_ID: 'herald-console-client', WEBHOOK_ALLOW_PRIVATE: 'true' }));
 let h: Harness;
 beforeAll(() => {
   h = herald();
@@ -107,26 +107,39 @@ it('an X account whose token was revoked stands out on the accounts page as need
 it('every page fits 390 px: no sideways scrolling on compose, plan, schedules, accounts, providers, webhooks and a pipeline', async () => {
   const res = await h.api('POST', '/v1/pipelines', dryRunRequest({ topic: `Narrow screens ${Date.now()}`, image: { mode: 'none' } }));
   await h.waitFor(res.body.id, (st) => st.status === 'published', { timeoutMs: 90_000 });
-  const tab = await b.open({ viewport: { width: 390, height: 844 } });
-  const { page } = tab;
-  await signIn(tab, h.baseUrl, h.keys.a);
-  const pages: [string, RegExp][] = [
-    ['#/compose', /compose|new post|write/i],
-    ['#/plan', /plan/i],
-    ['#/schedules', /schedules/i],
-    ['#/accounts', /accounts/i],
-    ['#/providers', /providers/i],
-    ['#/webhooks', /webhooks/i],
-    [`#/pipelines/${encodeURIComponent(res.body.id)}`, /./],
-  ];
-  const overflowing: string[] = [];
-  for (const [route, heading] of pages) {
-    await goTo(page, route, heading);
-    // Pages load their data after the heading; the pipeline page keeps its event stream open, so idle is capped.
-    await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined);
-    const o = await horizontalOverflow(page);
-    await tab.shot(`390 ${route}`, { fullPage: true });
-    if (o.scrollWidth > o.innerWidth) overflowing.push(`${route}: ${o.scrollWidth} px wide in a ${o.innerWidth} px window; widest: ${o.widest}`);
+  // Rows on every page, long ones included: a schedule, a webhook whose receiver is not there, an account.
+  const scheduleTopic = 'A weekly roundup of what the workflows did, with a rather long topic for a phone';
+  const schedule = await h.api('POST', '/v1/schedules', { every: '168h', pipeline: dryRunRequest({ topic: scheduleTopic }) });
+  expect(schedule.status).toBe(201);
+  const hookUrl = 'http://127.0.0.1:9/a-receiver-path-long-enough-to-wrap-on-a-phone-screen/events';
+  expect((await h.api('POST', '/v1/webhooks', { url: hookUrl, events: ['pipeline.published'] })).status).toBe(201);
+  const account = await connectX();
+  try {
+    const tab = await b.open({ viewport: { width: 390, height: 844 } });
+    const { page } = tab;
+    await signIn(tab, h.baseUrl, h.keys.a);
+    const pages: [string, RegExp, string | null][] = [
+      ['#/compose', /compose/i, null],
+      ['#/plan', /plan/i, null],
+      ['#/schedules', /schedules/i, scheduleTopic.slice(0, 20)],
+      ['#/accounts', /accounts/i, account.handle],
+      ['#/providers', /providers/i, null],
+      ['#/webhooks', /webhooks/i, '127.0.0.1:9'],
+      [`#/pipelines/${encodeURIComponent(res.body.id)}`, /./, null],
+    ];
+    const overflowing: string[] = [];
+    for (const [route, heading, shows] of pages) {
+      await goTo(page, route, heading);
+      if (shows) await page.getByRole('main').getByText(shows).first().waitFor({ timeout: WAIT_MS });
+      // Pages load their data after the heading; the pipeline page keeps its event stream open, so idle is capped.
+      await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined);
+      const o = await horizontalOverflow(page);
+      await tab.shot(`390 ${route}`, { fullPage: true });
+      if (o.scrollWidth > o.innerWidth) overflowing.push(`${route}: ${o.scrollWidth} px wide in a ${o.innerWidth} px window; widest: ${o.widest}`);
+    }
+    expect(overflowing).toEqual([]);
+  } finally {
+    // No Schedule left ticking on the run's Temporal.
+    await h.api('DELETE', `/v1/schedules/${schedule.body.id}`);
   }
-  expect(overflowing).toEqual([]);
 });
