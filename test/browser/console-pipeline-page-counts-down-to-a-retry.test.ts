@@ -2,23 +2,16 @@
 // the retry goes through, the page shows it published, live. The wait is real: a webhook receiver answers 503 twice,
 // which opens the account's circuit breaker for 20 s.
 import { startFakeWebhookServer, type FakeWebhookServer } from '../fakes/webhook-server';
-import { useBrowser } from '../helpers/browser';
-import type { Harness } from '../helpers/harness';
-import { signIn, startConsoleHarness, textBecomes } from './console-steps';
+import { signIn, textBecomes, useConsole } from './console-steps';
 
-jest.setTimeout(240_000);
-
-const b = useBrowser();
-let h: Harness;
 let fake: FakeWebhookServer;
 beforeAll(async () => {
   fake = await startFakeWebhookServer();
-  h = await startConsoleHarness({ CIRCUIT_BREAKER: '2/20s', WEBHOOK_ALLOW_PRIVATE: 'true' });
-}, 180_000);
+});
 afterAll(async () => {
-  await h?.stop();
   await fake?.close();
 });
+const { browser: b, herald } = useConsole(() => ({ CIRCUIT_BREAKER: '2/20s', WEBHOOK_ALLOW_PRIVATE: 'true' }));
 
 const secondsLeft = (text: string) => {
   const m = /in (?:(\d+) min )?(\d+) s/.exec(text);
@@ -27,6 +20,7 @@ const secondsLeft = (text: string) => {
 };
 
 it('shows a waiting publication with its reason and a countdown that ticks down to retryAt, then published', async () => {
+  const h = herald();
   const account = await h.api('POST', '/v1/accounts', { platform: 'webhook', handle: 'countdown-hook', credentials: { url: `${fake.url}/hook/countdown` } });
   expect(account.status).toBe(201);
   fake.failNext(503, { error: 'down for maintenance' }, undefined, 2);

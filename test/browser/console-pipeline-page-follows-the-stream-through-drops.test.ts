@@ -2,23 +2,17 @@
 // never in a URL. The console is reached through a TCP proxy that cuts every open connection and then refuses new
 // ones: the page says it lost the connection, and once the proxy forwards again it reconnects by itself and shows
 // what happened meanwhile (the pipeline approved and published behind its back), with no reload.
-import { useBrowser } from '../helpers/browser';
-import { dryRunRequest, type Harness } from '../helpers/harness';
+import { dryRunRequest } from '../helpers/harness';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
-import { signIn, startConsoleHarness, textBecomes, WAIT_MS } from './console-steps';
+import { signIn, textBecomes, useConsole, WAIT_MS } from './console-steps';
 
-jest.setTimeout(240_000);
-
-const b = useBrowser();
-let h: Harness;
+const { browser: b, herald } = useConsole();
 let proxy: TcpProxy;
 beforeAll(async () => {
-  h = await startConsoleHarness();
-  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(h.baseUrl).port) });
-}, 180_000);
+  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(herald().baseUrl).port) });
+});
 afterAll(async () => {
   await proxy?.close();
-  await h?.stop();
 });
 
 async function until(what: string, cond: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
@@ -30,6 +24,7 @@ async function until(what: string, cond: () => boolean, timeoutMs = WAIT_MS): Pr
 }
 
 it('reconnects after the stream is cut and the API is away, and shows the state reached meanwhile; the key is only ever in a header', async () => {
+  const h = herald();
   const created = await h.api('POST', '/v1/pipelines', dryRunRequest({ topic: `Live view through drops ${Date.now()}`, approval: { required: true }, image: { mode: 'none' } }));
   expect(created.status).toBe(202);
   const id: string = created.body.id;
