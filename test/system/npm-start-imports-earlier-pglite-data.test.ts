@@ -81,7 +81,20 @@ async function dumpPostgres(url: string): Promise<Dump> {
 
 /** The old layout: PGlite in <dataDir>/pglite with the project's migrations, holding the given rows (built in a child). */
 async function writePglite(dataDir: string, dump: Dump, extraSql: string[] = []) {
-  const order = ['tenants', 'api_keys', 'accounts', 'pipelines', 'publications', 'media', 'feedback', 'schedules'];
+  const order = [
+    'tenants',
+    'api_keys',
+    'accounts',
+    'pipelines',
+    'publications',
+    'media',
+    'feedback',
+    'schedules',
+    'pipeline_timeline',
+    'lifecycle_events',
+    'webhook_subscriptions',
+    'webhook_deliveries',
+  ];
   expect(Object.keys(dump).sort()).toEqual([...order].sort()); // a new table must be added to this fixture
   const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
     const c = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/pglite-fixture.ts'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
