@@ -1,9 +1,10 @@
 // The plan and the accounts pages in a real Chromium against a real Herald: a scheduled post is moved to a new time from
 // the plan (the page and the API both show the new time); an X account whose token X revoked stands out on the accounts
-// page and says what to do; and every page fits a 390 px wide phone without scrolling sideways.
+// page and says what to do; and every page fits a 390 px wide phone without scrolling sideways, its text readable
+// (contrast 4.5:1 or more).
 import { dryRunRequest, type Harness } from '../helpers/harness';
 import { startXFake, type XFake } from '../fakes/x-server';
-import { berlinWallTime, goTo, horizontalOverflow, signIn, textBecomes, useConsole, WAIT_MS } from './console-steps';
+import { berlinWallTime, goTo, horizontalOverflow, lowContrastText, signIn, textBecomes, useConsole, WAIT_MS } from './console-steps';
 
 let x: XFake;
 beforeAll(async () => {
@@ -104,7 +105,7 @@ it('an X account whose token was revoked stands out on the accounts page as need
   await tab.shot('account needing reconnection', { docs: 'accounts.png' });
 });
 
-it('every page fits 390 px: no sideways scrolling on compose, plan, schedules, accounts, providers, webhooks and a pipeline', async () => {
+it('every page at 390 px: no sideways scrolling, and text contrast of 4.5:1 or more, on compose, plan, schedules, accounts, providers, webhooks and a pipeline', async () => {
   const res = await h.api('POST', '/v1/pipelines', dryRunRequest({ topic: `Narrow screens ${Date.now()}`, image: { mode: 'none' } }));
   await h.waitFor(res.body.id, (st) => st.status === 'published', { timeoutMs: 90_000 });
   // Rows on every page, long ones included: a schedule, a webhook whose receiver is not there, an account.
@@ -128,6 +129,7 @@ it('every page fits 390 px: no sideways scrolling on compose, plan, schedules, a
       [`#/pipelines/${encodeURIComponent(res.body.id)}`, /./, null],
     ];
     const overflowing: string[] = [];
+    const faint: string[] = [];
     for (const [route, heading, shows] of pages) {
       await goTo(page, route, heading);
       if (shows) await page.getByRole('main').getByText(shows).first().waitFor({ timeout: WAIT_MS });
@@ -136,8 +138,10 @@ it('every page fits 390 px: no sideways scrolling on compose, plan, schedules, a
       const o = await horizontalOverflow(page);
       await tab.shot(`390 ${route}`, { fullPage: true });
       if (o.scrollWidth > o.innerWidth) overflowing.push(`${route}: ${o.scrollWidth} px wide in a ${o.innerWidth} px window; widest: ${o.widest}`);
+      faint.push(...(await lowContrastText(page)).map((t) => `${route}: ${t}`));
     }
     expect(overflowing).toEqual([]);
+    expect(faint).toEqual([]);
   } finally {
     // No Schedule left ticking on the run's Temporal.
     await h.api('DELETE', `/v1/schedules/${schedule.body.id}`);

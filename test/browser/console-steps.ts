@@ -93,3 +93,55 @@ export function horizontalOverflow(page: Page): Promise<{ scrollWidth: number; i
     return { scrollWidth: document.documentElement.scrollWidth, innerWidth, widest };
   });
 }
+
+/**
+ * Text on the page whose contrast with what is behind it is under WCAG's minimum: 4.5:1, or 3:1 for large text (24 px,
+ * or 18.66 px bold). Colours are computed here from the rendered styles (WCAG's relative luminance), with the
+ * background taken from the nearest ancestor that paints one; disabled controls are exempt, as WCAG exempts them.
+ */
+export function lowContrastText(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const parse = (c: string): [number, number, number, number] | null => {
+      const m = /rgba?\(([^)]+)\)/.exec(c);
+      if (!m) return null;
+      const [r, g, b, a = '1'] = m[1].split(/[ ,/]+/).filter(Boolean);
+      return [Number(r), Number(g), Number(b), Number(a)];
+    };
+    const lum = ([r, g, b]: number[]) => {
+      const f = (v: number) => {
+        const s = v / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el: Element | null): number[] => {
+      for (let e = el; e; e = e.parentElement) {
+        const bg = parse(getComputedStyle(e).backgroundColor);
+        if (bg && bg[3] > 0) return bg.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const found: string[] = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const text = (n.textContent ?? '').trim();
+      const el = n.parentElement;
+      if (!text || !el) continue;
+      const rect = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      if (rect.width === 0 || rect.height === 0 || style.visibility === 'hidden' || el.closest('[hidden], .visually-hidden, noscript')) continue;
+      if (el.closest(':disabled, [aria-disabled="true"]')) continue;
+      const fg = parse(style.color);
+      if (!fg) continue;
+      const bg = background(el);
+      // A translucent text colour is drawn over its background.
+      const drawn = fg.slice(0, 3).map((v, i) => v * fg[3] + bg[i] * (1 - fg[3]));
+      const [hi, lo] = [lum(drawn), lum(bg)].sort((a, b) => b - a);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) found.push(`"${text.slice(0, 40)}" (${el.tagName.toLowerCase()}.${el.className}): ${ratio.toFixed(2)}:1`);
+    }
+    return found;
+  });
+}
