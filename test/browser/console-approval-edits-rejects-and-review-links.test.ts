@@ -1,7 +1,8 @@
 // Approval in the console, in a real Chromium against a real Herald: an edit that breaks X's limit is shown as over
 // before sending and, sent anyway, the API's 422 appears next to X's variant; a valid edit is approved and published as
 // edited; a rejection carries its reason; a review link made in the console is opened by a second browser context that
-// has no API key, and approving there publishes the pipeline the first page is watching.
+// has no API key, and approving there publishes the pipeline the first page is watching; and an edit is approved with
+// the keyboard alone.
 import type { Tab } from '../helpers/browser';
 import { dryRunRequest, type Harness } from '../helpers/harness';
 import { signIn, textBecomes, useConsole, WAIT_MS } from './console-steps';
@@ -106,4 +107,35 @@ it('a review link made in the console approves from a second browser without a k
   await textBecomes(page.getByTestId('pipeline-status'), /published/i, 120_000);
   const done = (await h.api('GET', `/v1/pipelines/${s.id}`)).body;
   expect(done.approval).toMatchObject({ decision: 'approved', by: 'review_link' });
+});
+
+it('approves with an edit from the keyboard alone: Tab to X’s text, type, Tab to the button, Enter', async () => {
+  const s = await awaitingApproval(`Keyboard approval ${Date.now()}`);
+  const tab = await openPipeline(s.id);
+  const { page } = tab;
+  const focusedName = () =>
+    page.evaluate(() => {
+      const el = document.activeElement as HTMLInputElement | null;
+      return el && el !== document.body ? (el.labels?.[0]?.innerText ?? el.getAttribute('aria-label') ?? el.innerText ?? '').trim() : '';
+    });
+  const tabTo = async (name: RegExp) => {
+    const seen: string[] = [];
+    for (let i = 0; i < 80; i++) {
+      await page.keyboard.press('Tab');
+      const now = await focusedName();
+      if (name.test(now)) return;
+      seen.push(now);
+    }
+    throw new Error(`Tab never reached ${name}; it went through: ${seen.join(' | ')}`);
+  };
+  await tabTo(/^x text$/i);
+  await page.keyboard.press('ControlOrMeta+A');
+  const edited = 'Approved from the keyboard: every step of a durable workflow is recorded.';
+  await page.keyboard.type(edited);
+  await tabTo(/^approve/i);
+  await page.keyboard.press('Enter');
+  await textBecomes(page.getByTestId('pipeline-status'), /published/i, 120_000);
+  const done = (await h.api('GET', `/v1/pipelines/${s.id}`)).body;
+  expect(done.approval).toMatchObject({ decision: 'approved', edited: true });
+  expect(done.variants.find((v: any) => v.platform === 'x').parts).toEqual([edited]);
 });
