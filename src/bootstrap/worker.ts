@@ -92,6 +92,7 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
     deps: buildActivityDeps(config, parts.pool, parts.encryptionKey, parts.activityLogger, parts.resilience),
     metrics: parts.metrics,
     tracing,
+    maxActivities: config.workerMaxActivities,
   });
   // Kept open for the webhook dispatcher, which starts delivery workflows; closed after it stops.
   const client = await Connection.connect(temporalConnectionOptions(config));

@@ -130,6 +130,18 @@ const envSchema = z.object({
       }
       return n;
     }),
+  WORKER_MAX_ACTIVITIES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) {
+        ctx.addIssue({ code: 'custom', message: `WORKER_MAX_ACTIVITIES must be a whole number >= 1 (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    }),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl('OTEL_EXPORTER_OTLP_ENDPOINT'),
   INSTAGRAM_MAX_HASHTAGS: z
     .string()
@@ -243,6 +255,8 @@ export type Config = {
   accountExpiryWarningMs: number;
   /** The worker's own /metrics and /health; undefined: none (npm start sets one). */
   workerMetricsPort: number | undefined;
+  /** Activity slots per worker process (maxConcurrentActivityTaskExecutions); undefined: the Temporal SDK's default. */
+  workerMaxActivities: number | undefined;
   /** OTLP/HTTP endpoint for traces; undefined: no tracing. */
   otelEndpoint: string | undefined;
   instagramMaxHashtags: number;
@@ -298,6 +312,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reviewLinkTtlMs: e.REVIEW_LINK_TTL,
     accountExpiryWarningMs: e.ACCOUNT_EXPIRY_WARNING,
     workerMetricsPort: e.WORKER_METRICS_PORT,
+    workerMaxActivities: e.WORKER_MAX_ACTIVITIES,
     otelEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     instagramMaxHashtags: e.INSTAGRAM_MAX_HASHTAGS,
     logLevel: e.LOG_LEVEL,

@@ -27,6 +27,8 @@ export async function createHeraldWorker(opts: {
   metrics?: Registry;
   /** From startTracing, when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
   tracing?: Tracing;
+  /** WORKER_MAX_ACTIVITIES: activity slots of this worker; unset keeps the SDK's default. */
+  maxActivities?: number;
 }): Promise<Worker> {
   const { tracing } = opts;
   return Worker.create({
@@ -34,6 +36,7 @@ export async function createHeraldWorker(opts: {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(opts.identity ? { identity: opts.identity } : {}),
+    ...(opts.maxActivities ? { maxConcurrentActivityTaskExecutions: opts.maxActivities } : {}),
     activities: createActivities(opts.deps),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     interceptors: {
