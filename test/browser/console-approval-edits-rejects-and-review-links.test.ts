@@ -5,7 +5,7 @@
 // the keyboard alone.
 import type { Tab } from '../helpers/browser';
 import { dryRunRequest, type Harness } from '../helpers/harness';
-import { signIn, textBecomes, useConsole, WAIT_MS } from './console-steps';
+import { horizontalOverflow, lowContrastText, signIn, textBecomes, useConsole, WAIT_MS } from './console-steps';
 
 const { browser: b, herald } = useConsole();
 let h: Harness;
@@ -94,12 +94,16 @@ it('a review link made in the console approves from a second browser without a k
   expect(url).toMatch(new RegExp(`^${h.baseUrl}/review/`));
   expect(url).not.toContain(h.keys.a);
 
-  const reviewer = await b.open();
+  // The reviewer is on a phone.
+  const reviewer = await b.open({ viewport: { width: 390, height: 844 } });
   await reviewer.page.goto(url);
-  // The review page draws the same previews as the console.
+  // The review page draws the same previews as the console, fits the phone and is readable.
   await reviewer.page.getByTestId('preview-x').waitFor({ timeout: WAIT_MS });
   expect(await reviewer.page.evaluate(() => sessionStorage.length + localStorage.length)).toBe(0);
-  await reviewer.shot('review page');
+  const o = await horizontalOverflow(reviewer.page);
+  expect(o.scrollWidth > o.innerWidth ? `${o.scrollWidth} px wide; widest: ${o.widest}` : 'fits').toBe('fits');
+  expect(await lowContrastText(reviewer.page)).toEqual([]);
+  await reviewer.shot('review page', { fullPage: true });
   await reviewer.page.getByRole('button', { name: /^approve/i }).click();
   await reviewer.page.getByText(/approved/i).first().waitFor({ timeout: WAIT_MS });
   await reviewer.shot('approved from the review page');
