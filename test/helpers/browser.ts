@@ -63,7 +63,7 @@ async function installChromium(): Promise<string> {
   const fail = (why: string): never => {
     const message =
       `The browser tests need Chromium, and it could not be installed: ${why}.\n` +
-      `Install it yourself (Debian/Ubuntu: \`sudo ${INSTALL_COMMAND}\`) or set CHROMIUM_PATH to a Chromium or Chrome executable, then run the tests again.`;
+      `Install it yourself (Debian/Ubuntu, as root: \`${INSTALL_COMMAND}\`) or set CHROMIUM_PATH to a Chromium or Chrome executable, then run the tests again.`;
     mkdirSync(TEST_DATA_DIR, { recursive: true });
     writeFileSync(marker, message);
     throw new Error(message);
