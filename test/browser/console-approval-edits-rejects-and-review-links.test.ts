@@ -77,6 +77,8 @@ it('rejects with a reason; the page and the API show it rejected with that reaso
   await page.getByLabel(/reason/i).fill(reason);
   await page.getByRole('button', { name: /^reject/i }).click();
   await textBecomes(page.getByTestId('pipeline-status'), /rejected/i);
+  // The page says why, for whoever opens it later.
+  await page.getByRole('main').getByText(`Rejected: ${reason}`).first().waitFor({ timeout: WAIT_MS });
   const done = (await h.api('GET', `/v1/pipelines/${s.id}`)).body;
   expect(done.status).toBe('rejected');
   expect(JSON.stringify(done.approval)).toContain(reason);
