@@ -48,7 +48,9 @@ it('signs in, composes a dry-run thread to five platforms and watches it reach p
   expect(state.status).toBe('published');
   expect(state.content.title).toBeTruthy();
   for (const p of PLATFORMS) {
-    await page.getByTestId(`preview-${p}`).waitFor({ timeout: WAIT_MS });
+    // Each preview shows that platform's own text (its first line, before any fold).
+    const firstLine = state.variants.find((v: any) => v.platform === p).parts[0].split('\n')[0].slice(0, 30);
+    expect(await textBecomes(page.getByTestId(`preview-${p}`), /\S/)).toContain(firstLine);
     await textBecomes(page.getByTestId(`publication-${p}`), /previewed|published|dry/i);
   }
   // X as a thread: the first part of X's variant is in X's preview.
