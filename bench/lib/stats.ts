@@ -59,3 +59,11 @@ export const toMb = (bytes: number) => round(bytes / MB, 1);
 export function memoryMb(m: NodeJS.MemoryUsage = process.memoryUsage()) {
   return { rssMb: toMb(m.rss), heapUsedMb: toMb(m.heapUsed), heapTotalMb: toMb(m.heapTotal), externalMb: toMb(m.external) };
 }
+
+/** The median, averaging the two middle values of an even count (for a handful of rounds). NaN when empty. */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}

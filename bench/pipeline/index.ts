@@ -685,7 +685,18 @@ async function main() {
   }
 }
 
-if (process.env.HERALD_BENCH_ROLE === 'worker') {
+if (process.argv.includes('--baseline')) {
+  // The side-by-side with a bare Temporal workflow of the same shape (issue 11): its own stack and rounds.
+  import('./baseline')
+    .then((m) => m.runBaseline(process.argv.slice(2)))
+    .then(
+      (code) => process.exit(code),
+      (err) => {
+        console.error(`pipeline --baseline failed: ${(err as Error).stack ?? err}`);
+        process.exit(1);
+      },
+    );
+} else if (process.env.HERALD_BENCH_ROLE === 'worker') {
   workerMain().catch((err) => {
     process.send?.({ type: 'error', message: (err as Error).stack ?? String(err) } satisfies FromWorker);
     process.exit(1);
