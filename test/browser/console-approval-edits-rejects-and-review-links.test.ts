@@ -102,6 +102,9 @@ it('a review link made in the console approves from a second browser without a k
   // The review page draws the same previews as the console, fits the phone and is readable.
   await reviewer.page.getByTestId('preview-x').waitFor({ timeout: WAIT_MS });
   expect(await reviewer.page.evaluate(() => sessionStorage.length + localStorage.length)).toBe(0);
+  // Drawn by the same components: X's post reads the same on the review page as in the console.
+  const normalised = async (tabPage: typeof page) => (await tabPage.getByTestId('preview-x').innerText()).replace(/\s+/g, ' ').trim();
+  expect(await normalised(reviewer.page)).toBe(await normalised(page));
   const o = await horizontalOverflow(reviewer.page);
   expect(o.scrollWidth > o.innerWidth ? `${o.scrollWidth} px wide; widest: ${o.widest}` : 'fits').toBe('fits');
   expect(await lowContrastText(reviewer.page)).toEqual([]);
