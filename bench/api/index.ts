@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { load1m, rssMbOf, startHeraldStack, threadRequest, timed } from '../lib/herald-stack';
+import { load1m, rssMbOf, runBench, startHeraldStack, threadRequest, timed } from '../lib/herald-stack';
 import { printTable, writeResults, type Cell } from '../lib/report';
 import { round, roundSummary, summarize } from '../lib/stats';
 
@@ -103,10 +103,4 @@ async function main(): Promise<number> {
   return errors.length ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`api bench failed: ${(err as Error).stack ?? err}`);
-    process.exit(1);
-  },
-);
+runBench('api', main);

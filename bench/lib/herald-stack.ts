@@ -14,6 +14,7 @@ import { Pool } from 'pg';
 import { isTerminal, type PipelineStatus } from '../../src/domain/types';
 import {
   ADMIN_DATABASE_URL,
+  apiRequest,
   boundedOutput,
   freshDatabase,
   sleep,
@@ -143,23 +144,22 @@ export interface Timed {
 export async function timed(baseUrl: string, key: string, method: string, p: string, body?: unknown, timeoutMs = 30_000): Promise<Timed> {
   const t0 = performance.now();
   try {
-    const res = await fetch(`${baseUrl}${p}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
-    let json: any = text;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      // not JSON
-    }
-    return { status: res.status, json, ms: performance.now() - t0 };
+    const r = await apiRequest(baseUrl, key, method, p, body, timeoutMs);
+    return { ...r, ms: performance.now() - t0 };
   } catch (err) {
     return { status: 0, json: (err as Error).message, ms: performance.now() - t0 };
   }
+}
+
+/** Runs a bench's main and exits with its code (1 and the stack on a throw). */
+export function runBench(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`${name} bench failed: ${(err as Error).stack ?? err}`);
+      process.exit(1);
+    },
+  );
 }
 
 /** The dry-run thread request of bench/pipeline: 4 platforms, title cards (image mode auto). */
@@ -186,10 +186,18 @@ export interface Seen {
 }
 
 /**
- * Lists the tenant's pipelines (100 a page) every `everyMs` until every id is final or the deadline passes; returns
- * what it saw last of each. `onRound` runs after each listing (progress lines).
+ * Lists the tenant's pipelines (100 a page) every `everyMs` until every id is final (or `reached`, when given) or the
+ * deadline passes; returns what it saw last of each. `onRound` runs after each listing (progress lines).
  */
-export async function followPipelines(baseUrl: string, key: string, ids: Iterable<string>, deadline: number, everyMs = 500, onRound?: (done: number, total: number) => void): Promise<Map<string, Seen>> {
+export async function followPipelines(
+  baseUrl: string,
+  key: string,
+  ids: Iterable<string>,
+  deadline: number,
+  everyMs = 500,
+  onRound?: (done: number, total: number) => void,
+  reached: (status: PipelineStatus) => boolean = isTerminal,
+): Promise<Map<string, Seen>> {
   const want = new Set(ids);
   const seen = new Map<string, Seen>();
   let done = 0;
@@ -201,12 +209,12 @@ export async function followPipelines(baseUrl: string, key: string, ids: Iterabl
       for (const p of r.json.items) {
         if (!want.has(p.id)) continue;
         const prev = seen.get(p.id);
-        seen.set(p.id, { status: p.status, createdAt: p.createdAt, updatedAt: p.updatedAt, seenDoneAt: prev?.seenDoneAt ?? (isTerminal(p.status) ? Date.now() : undefined) });
+        seen.set(p.id, { status: p.status, createdAt: p.createdAt, updatedAt: p.updatedAt, seenDoneAt: prev?.seenDoneAt ?? (reached(p.status) ? Date.now() : undefined) });
       }
       cursor = r.json.nextCursor;
       if (!cursor) break;
     }
-    done = [...want].filter((id) => seen.get(id) && isTerminal(seen.get(id)!.status)).length;
+    done = [...want].filter((id) => seen.get(id) && reached(seen.get(id)!.status)).length;
     onRound?.(done, want.size);
     if (done < want.size) await sleep(everyMs);
   }
