@@ -1,0 +1,159 @@
+// `npm run bench -- fairness [--n 1000] [--b-every-s 3] [--priority-k 50]`: what the dev server's task-queue priority
+// and fairness (matching.useNewMatcher and matching.enableFairness, which `npm run bench` passes to its dev server;
+// Herald starts every pipeline with its tenant as fairness key and its priority as priority key) deliver as is.
+//   1. Tenant B alone: 5 pipelines one at a time (B's idle end to end).
+//   2. Tenant A submits n pipelines at once (50 submitters); tenant B submits one every few seconds while A's backlog
+//      is unfinished. B's end-to-end p50 then, against its idle p50 (target <= 2x).
+//   3. One tenant submits k `critical` and k `low` pipelines at the same time (interleaved): the order they complete.
+// Dry-run thread pipelines to 4 platforms with title cards, one worker. Prints tables, writes bench/results/fairness.json.
+import { parseArgs } from 'node:util';
+import { endToEndMs, followPipelines, load1m, runBench, startHeraldStack, threadRequest, timed, type Seen } from '../lib/herald-stack';
+import { printTable, writeResults, type Cell } from '../lib/report';
+import { sleep } from '../lib/stack';
+import { round, roundSummary, summarize } from '../lib/stats';
+
+const A = { id: 'tenant-a', key: 'herald-bench-fair-a' };
+const B = { id: 'tenant-b', key: 'herald-bench-fair-b' };
+const say = (m: string) => console.log(`[fairness] ${m}`);
+
+async function submitAll(baseUrl: string, key: string, bodies: unknown[], concurrency: number): Promise<{ ids: (string | null)[]; failed: number }> {
+  const ids: (string | null)[] = new Array(bodies.length).fill(null);
+  let next = 0;
+  let failed = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, bodies.length) }, async () => {
+      while (next < bodies.length) {
+        const i = next++;
+        const r = await timed(baseUrl, key, 'POST', '/v1/pipelines', bodies[i]);
+        if (r.status === 202) ids[i] = r.json.id;
+        else failed++;
+      }
+    }),
+  );
+  return { ids, failed };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, 'b-every-s': { type: 'string', default: '3' }, 'priority-k': { type: 'string' }, 'limit-s': { type: 'string', default: '1800' } } });
+  const N = Math.max(1, Number(values.n));
+  const B_EVERY_MS = Number(values['b-every-s']) * 1000;
+  const K = Math.max(2, Number(values['priority-k'] ?? Math.max(10, Math.round(N / 10))));
+  const LIMIT_MS = Number(values['limit-s']) * 1000;
+  const t0 = Date.now();
+  const stack = await startHeraldStack({ name: 'fairness', tenants: [A, B], workers: 1, overallMs: LIMIT_MS + 300_000, say });
+  const { baseUrl } = stack;
+  let failures = 0;
+  const out: Record<string, unknown> = {};
+  try {
+    // 1. B alone.
+    const idle: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await timed(baseUrl, B.key, 'POST', '/v1/pipelines', threadRequest(i));
+      if (r.status !== 202) throw new Error(`B's idle POST answered ${r.status}`);
+      const seen = (await followPipelines(baseUrl, B.key, [r.json.id], Date.now() + 120_000, 100)).get(r.json.id);
+      if (seen?.status !== 'published') throw new Error(`B's idle pipeline ended ${seen?.status ?? 'unfinished'}`);
+      if (i > 0) idle.push(endToEndMs(seen)); // the first warms up
+    }
+    const idleS = summarize(idle);
+    say(`B idle: p50 ${idleS.p50} ms`);
+
+    // 2. A's burst, B trickling in while it is unfinished.
+    let aFinished = false;
+    const aStart = Date.now();
+    const aSubmit = submitAll(baseUrl, A.key, Array.from({ length: N }, (_, i) => threadRequest(i)), 50);
+    const bIds: string[] = [];
+    const bLoop = (async () => {
+      while (!aFinished && Date.now() - aStart < LIMIT_MS) {
+        const r = await timed(baseUrl, B.key, 'POST', '/v1/pipelines', threadRequest(1000 + bIds.length));
+        if (r.status === 202) bIds.push(r.json.id);
+        else failures++;
+        await sleep(B_EVERY_MS);
+      }
+    })();
+    const a = await aSubmit;
+    failures += a.failed;
+    const aIds = a.ids.filter((x): x is string => x !== null);
+    say(`A: ${aIds.length} accepted in ${((Date.now() - aStart) / 1000).toFixed(1)} s`);
+    let lastSay = 0;
+    const aSeen = await followPipelines(baseUrl, A.key, aIds, aStart + LIMIT_MS, 1000, (done, total) => {
+      if (Date.now() - lastSay > 15_000) {
+        lastSay = Date.now();
+        say(`A: ${done}/${total} final; B submitted ${bIds.length}; load ${load1m()}`);
+      }
+    });
+    aFinished = true;
+    await bLoop;
+    const aDoneAt = Math.max(...[...aSeen.values()].map((s) => Date.parse(s.updatedAt)));
+    const bSeen = await followPipelines(baseUrl, B.key, bIds, Date.now() + 300_000, 500);
+    // Only B's pipelines that were created and finished while A still had unfinished ones count as "under A's backlog".
+    const bUnder = [...bSeen.values()].filter((s) => s.status === 'published' && Date.parse(s.updatedAt) <= aDoneAt);
+    const aPublished = [...aSeen.values()].filter((s) => s.status === 'published');
+    failures += aIds.length - aPublished.length;
+    const busyS = summarize(bUnder.map(endToEndMs));
+    const aE2e = summarize(aPublished.map(endToEndMs));
+    const aSpanS = (aDoneAt - aStart) / 1000;
+
+    // 3. critical and low at the same time.
+    const bodies = Array.from({ length: 2 * K }, (_, i) => threadRequest(5000 + i, { priority: i % 2 === 0 ? 'critical' : 'low' }));
+    const pStart = Date.now();
+    const p = await submitAll(baseUrl, A.key, bodies, 2 * K);
+    failures += p.failed;
+    const pIds = p.ids.filter((x): x is string => x !== null);
+    const prioOf = new Map(p.ids.map((id, i) => [id, i % 2 === 0 ? 'critical' : 'low']));
+    const pSeen = await followPipelines(baseUrl, A.key, pIds, pStart + LIMIT_MS, 250);
+    const order = [...pSeen.entries()]
+      .filter(([, s]) => s.status === 'published')
+      .sort((x, y) => Date.parse(x[1].updatedAt) - Date.parse(y[1].updatedAt))
+      .map(([id, s]) => ({ id, priority: prioOf.get(id)!, s }));
+    failures += pIds.length - order.length;
+    const rankOf = (prio: string) => summarize(order.flatMap((o, i) => (o.priority === prio ? [i + 1] : [])));
+    const e2eOf = (prio: string) => summarize(order.filter((o) => o.priority === prio).map((o) => endToEndMs(o.s as Seen)));
+    const criticalInFirstK = order.slice(0, K).filter((o) => o.priority === 'critical').length;
+    const crit = { rank: rankOf('critical'), e2e: e2eOf('critical') };
+    const low = { rank: rankOf('low'), e2e: e2eOf('low') };
+
+    const ratio = busyS.p50 / idleS.p50;
+    printTable(`fairness: tenant A submits ${N} at once, tenant B one every ${B_EVERY_MS / 1000} s meanwhile`, ['end to end, ms', 'n', 'p50', 'p95', 'max'], [
+      ['B alone (idle)', idleS.n, idleS.p50, idleS.p95, idleS.max],
+      ["B while A's backlog is queued", busyS.n, busyS.p50, busyS.p95, busyS.max],
+      ["A's burst", aE2e.n, aE2e.p50, aE2e.p95, aE2e.max],
+    ] as Cell[][]);
+    printTable('verdicts', ['metric', 'value'], [
+      ['B busy p50 / B idle p50', `${round(ratio, 2)} (target <= 2)`],
+      ["A's burst: first submit -> last final, s", round(aSpanS, 1)],
+      [`critical among the first ${K} of ${2 * K} to complete`, `${criticalInFirstK} of ${K}`],
+      ['completion rank, critical: mean / p50', `${round(crit.rank.mean, 1)} / ${crit.rank.p50}`],
+      ['completion rank, low: mean / p50', `${round(low.rank.mean, 1)} / ${low.rank.p50}`],
+      ['end to end p50 ms, critical / low', `${crit.e2e.p50} / ${low.e2e.p50}`],
+    ]);
+    Object.assign(out, {
+      bIdleMs: roundSummary(idleS, 0),
+      bUnderBacklogMs: roundSummary(busyS, 0),
+      bSubmittedDuringBacklog: bIds.length,
+      bBusyOverIdleP50: round(ratio, 3),
+      target: '<= 2',
+      aBurst: { n: N, accepted: aIds.length, published: aPublished.length, spanS: round(aSpanS, 1), endToEndMs: roundSummary(aE2e, 0) },
+      priority: {
+        k: K,
+        criticalInFirstK,
+        rankCritical: roundSummary(crit.rank, 1),
+        rankLow: roundSummary(low.rank, 1),
+        endToEndCriticalMs: roundSummary(crit.e2e, 0),
+        endToEndLowMs: roundSummary(low.e2e, 0),
+        order: order.map((o) => o.priority[0]).join(''),
+      },
+    });
+  } finally {
+    await stack.stop();
+  }
+  const file = writeResults('fairness', {
+    config: { n: N, bEveryS: B_EVERY_MS / 1000, devServer: 'matching.useNewMatcher=true, matching.enableFairness=true', fairnessKey: 'tenant', request: 'dry-run thread, 4 platforms, title cards, 1 worker' },
+    ...out,
+    failures,
+    totalS: round((Date.now() - t0) / 1000, 1),
+  });
+  say(`results: ${file}`);
+  return failures ? 1 : 0;
+}
+
+runBench('fairness', main);
