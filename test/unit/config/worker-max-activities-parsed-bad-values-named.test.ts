@@ -1,0 +1,19 @@
+// WORKER_MAX_ACTIVITIES: a worker process's activity slots; unset leaves the SDK's default, anything but a whole
+// number >= 1 stops start-up naming the setting.
+import { ConfigError, loadConfig } from '../../../src/config';
+
+describe('WORKER_MAX_ACTIVITIES', () => {
+  it('is undefined when unset or empty', () => {
+    expect(loadConfig({}).workerMaxActivities).toBeUndefined();
+    expect(loadConfig({ WORKER_MAX_ACTIVITIES: '' }).workerMaxActivities).toBeUndefined();
+  });
+
+  it('is the number it is set to', () => {
+    expect(loadConfig({ WORKER_MAX_ACTIVITIES: '4' }).workerMaxActivities).toBe(4);
+  });
+
+  it.each(['0', '-2', '2.5', 'many'])('refuses %s, naming the setting', (value) => {
+    expect(() => loadConfig({ WORKER_MAX_ACTIVITIES: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ WORKER_MAX_ACTIVITIES: value })).toThrow(/WORKER_MAX_ACTIVITIES must be a whole number >= 1/);
+  });
+});
