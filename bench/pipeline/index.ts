@@ -4,6 +4,7 @@
 // HTTP by C concurrent submitters and followed until every one is terminal.
 //
 //   npm run bench -- pipeline [--n 200] [--concurrency 20] [--wait-s 200] [--sample 10]
+//   npm run bench -- pipeline --baseline [--n 200] [--rounds 3]   (beside a bare Temporal workflow: ./baseline.ts)
 //
 // Everything is bounded: a hard timer stops the run (and still drops the database) after HARD_LIMIT_MS.
 import { fork, type ChildProcess } from 'node:child_process';
