@@ -1246,6 +1246,13 @@ export interface components {
             /** @description true when no problem was found */
             ok: boolean;
             problems: {
+                /** @description daily_cap_full: the account whose cap is full */
+                accountId?: string;
+                /** @description daily_cap_full: the cap, e.g. {count: 50, window: "24h"} */
+                cap?: {
+                    count: number;
+                    window: string;
+                };
                 /** @enum {string} */
                 code: "unknown_account" | "platform_mismatch" | "account_reauth_required" | "account_disabled" | "publish_at_past" | "publish_at_too_far" | "daily_cap_full" | "text_too_long" | "text_invalid" | "not_a_target";
                 /** @description what to do about it */

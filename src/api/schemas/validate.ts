@@ -65,6 +65,11 @@ export const validationView = z
         message: z.string(),
         hint: z.string().describe('what to do about it'),
         nextFreeAt: z.string().nullable().optional().describe('daily_cap_full: the first time every target has room'),
+        accountId: z.string().optional().describe('daily_cap_full: the account whose cap is full'),
+        cap: z
+          .object({ count: z.number().int(), window: z.string() })
+          .optional()
+          .describe('daily_cap_full: the cap, e.g. {count: 50, window: "24h"}'),
       }),
     ),
   })
