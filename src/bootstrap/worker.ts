@@ -93,6 +93,8 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
     metrics: parts.metrics,
     tracing,
     maxActivities: config.workerMaxActivities,
+    maxWorkflowTasks: config.workerMaxWorkflowTasks,
+    maxCachedWorkflows: config.workerMaxCachedWorkflows,
   });
   // Kept open for the webhook dispatcher, which starts delivery workflows; closed after it stops.
   const client = await Connection.connect(temporalConnectionOptions(config));

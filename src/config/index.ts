@@ -57,6 +57,21 @@ const optionalUrl = (name: string) =>
       return v.replace(/\/+$/, '');
     });
 
+/** A whole number >= min, or unset/empty (undefined: the library's default applies). */
+const positiveIntOrUnset = (name: string, min = 1) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number >= ${min} (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
 const envSchema = z.object({
   PORT: port('PORT').default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -130,18 +145,9 @@ const envSchema = z.object({
       }
       return n;
     }),
-  WORKER_MAX_ACTIVITIES: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return undefined;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) {
-        ctx.addIssue({ code: 'custom', message: `WORKER_MAX_ACTIVITIES must be a whole number >= 1 (got "${v}")` });
-        return z.NEVER;
-      }
-      return n;
-    }),
+  WORKER_MAX_ACTIVITIES: positiveIntOrUnset('WORKER_MAX_ACTIVITIES'),
+  WORKER_MAX_WORKFLOW_TASKS: positiveIntOrUnset('WORKER_MAX_WORKFLOW_TASKS'),
+  WORKER_MAX_CACHED_WORKFLOWS: positiveIntOrUnset('WORKER_MAX_CACHED_WORKFLOWS', 0),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl('OTEL_EXPORTER_OTLP_ENDPOINT'),
   INSTAGRAM_MAX_HASHTAGS: z
     .string()
@@ -257,6 +263,10 @@ export type Config = {
   workerMetricsPort: number | undefined;
   /** Activity slots per worker process (maxConcurrentActivityTaskExecutions); undefined: the Temporal SDK's default. */
   workerMaxActivities: number | undefined;
+  /** Workflow task slots per worker process (maxConcurrentWorkflowTaskExecutions); undefined: the SDK's default. */
+  workerMaxWorkflowTasks: number | undefined;
+  /** Workflows kept in the worker's cache (maxCachedWorkflows); undefined: the SDK's default (from memory size). */
+  workerMaxCachedWorkflows: number | undefined;
   /** OTLP/HTTP endpoint for traces; undefined: no tracing. */
   otelEndpoint: string | undefined;
   instagramMaxHashtags: number;
@@ -313,6 +323,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     accountExpiryWarningMs: e.ACCOUNT_EXPIRY_WARNING,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     workerMaxActivities: e.WORKER_MAX_ACTIVITIES,
+    workerMaxWorkflowTasks: e.WORKER_MAX_WORKFLOW_TASKS,
+    workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     otelEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     instagramMaxHashtags: e.INSTAGRAM_MAX_HASHTAGS,
     logLevel: e.LOG_LEVEL,

@@ -29,6 +29,10 @@ export async function createHeraldWorker(opts: {
   tracing?: Tracing;
   /** WORKER_MAX_ACTIVITIES: activity slots of this worker; unset keeps the SDK's default. */
   maxActivities?: number;
+  /** WORKER_MAX_WORKFLOW_TASKS: workflow task slots; unset keeps the SDK's default. */
+  maxWorkflowTasks?: number;
+  /** WORKER_MAX_CACHED_WORKFLOWS: sticky cache size; unset keeps the SDK's default. */
+  maxCachedWorkflows?: number;
 }): Promise<Worker> {
   const { tracing } = opts;
   return Worker.create({
@@ -37,6 +41,8 @@ export async function createHeraldWorker(opts: {
     taskQueue: opts.taskQueue,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.maxActivities ? { maxConcurrentActivityTaskExecutions: opts.maxActivities } : {}),
+    ...(opts.maxWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: opts.maxWorkflowTasks } : {}),
+    ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
     activities: createActivities(opts.deps),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     interceptors: {

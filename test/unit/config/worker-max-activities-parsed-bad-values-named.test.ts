@@ -17,3 +17,14 @@ describe('WORKER_MAX_ACTIVITIES', () => {
     expect(() => loadConfig({ WORKER_MAX_ACTIVITIES: value })).toThrow(/WORKER_MAX_ACTIVITIES must be a whole number >= 1/);
   });
 });
+
+describe('WORKER_MAX_WORKFLOW_TASKS and WORKER_MAX_CACHED_WORKFLOWS', () => {
+  it('are parsed; unset leaves the SDK default; bad values are named', () => {
+    expect(loadConfig({}).workerMaxWorkflowTasks).toBeUndefined();
+    expect(loadConfig({}).workerMaxCachedWorkflows).toBeUndefined();
+    expect(loadConfig({ WORKER_MAX_WORKFLOW_TASKS: '3' }).workerMaxWorkflowTasks).toBe(3);
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0' }).workerMaxCachedWorkflows).toBe(0);
+    expect(() => loadConfig({ WORKER_MAX_WORKFLOW_TASKS: '0' })).toThrow(/WORKER_MAX_WORKFLOW_TASKS must be a whole number >= 1/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '-1' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS must be a whole number >= 0/);
+  });
+});
