@@ -6,6 +6,16 @@ import { HeraldPlatforms, HeraldStatus, HeraldTenant } from '../workflows/messag
 export const PRIORITY_KEY: Record<Priority, number> = { critical: 1, high: 2, normal: 3, low: 4 };
 
 /**
+ * The task-queue priority of work done for a tenant: its priority key (a pipeline's request priority; unset runs as
+ * Temporal's default, normal) and the tenant as fairness key, so that one tenant's backlog does not hold up another's.
+ * Every workflow Herald starts carries it (pipelines, scheduled runs, webhook deliveries); the activities and child
+ * workflows they start inherit it on the server.
+ */
+export function tenantPriority(tenantId: string, priority?: Priority): { priorityKey?: number; fairnessKey: string } {
+  return priority === undefined ? { fairnessKey: tenantId } : { priorityKey: PRIORITY_KEY[priority] ?? PRIORITY_KEY.normal, fairnessKey: tenantId };
+}
+
+/**
  * How a pipeline's workflow is started, wherever it is started from: its id, the search attributes lists filter on
  * (tenant, status, platforms), its priority, and the tenant as fairness key so that one tenant's burst does not hold
  * up the others. No I/O, so that workflow code may use it too.

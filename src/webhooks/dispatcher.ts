@@ -6,6 +6,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { WebhookRepository } from '../db/webhooks-repo';
+import { tenantPriority } from '../pipelines/start-options';
 import { deliveryWorkflowId, RETRY_WINDOW_MS } from './policy';
 
 export interface DispatcherOptions {
@@ -26,12 +27,17 @@ export interface Dispatcher {
   stop(): Promise<void>;
 }
 
-/** Starts one delivery workflow; an id already started (or finished) is left alone. */
-export async function startDeliveryWorkflow(client: Client, taskQueue: string, deliveryId: string, retryWindowMs = RETRY_WINDOW_MS): Promise<boolean> {
+/**
+ * Starts one delivery workflow; an id already started (or finished) is left alone. It queues with its tenant as
+ * fairness key (and the default priority), so one tenant's flood of events does not hold up another's deliveries.
+ */
+export async function startDeliveryWorkflow(client: Client, taskQueue: string, delivery: { id: string; tenantId: string }, retryWindowMs = RETRY_WINDOW_MS): Promise<boolean> {
+  const deliveryId = delivery.id;
   try {
     await client.workflow.start('webhookDelivery', {
       taskQueue,
       workflowId: deliveryWorkflowId(deliveryId),
+      priority: tenantPriority(delivery.tenantId),
       // A finished delivery is not started again by a dispatcher that repeats a pass.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       args: [{ deliveryId, retryWindowMs }],
@@ -57,7 +63,7 @@ export function startWebhookDispatcher(opts: DispatcherOptions): Dispatcher {
     do {
       taken = await webhooks.dispatchPending(batch, async (deliveries) => {
         for (const d of deliveries) {
-          const started = await startDeliveryWorkflow(client, taskQueue, d.id, opts.retryWindowMs);
+          const started = await startDeliveryWorkflow(client, taskQueue, d, opts.retryWindowMs);
           if (started) logger.debug({ deliveryId: d.id, type: d.eventType }, 'webhook delivery started');
         }
       });

@@ -10,6 +10,7 @@ import type { PipelineRequest } from '../../domain/types';
 import { HeraldTenant } from '../../workflows/messages';
 import type { ScheduledPipelineInput } from '../../workflows/scheduled-pipeline';
 import { checkTargetAccounts } from '../../pipelines';
+import { tenantPriority } from '../../pipelines/start-options';
 import type { ApiDeps } from '../deps';
 import { HttpError, notFound } from '../errors';
 import { httpErrorFromPipelineCreation } from '../pipeline-errors';
@@ -153,6 +154,10 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
             args: [input],
             typedSearchAttributes: [{ key: HeraldTenant, value: tenantId }],
             memo: { tenantId, scheduleId: id },
+            // The run (and the activity that creates its pipeline) queues with the tenant's fairness key and the
+            // pipeline's priority, like the pipeline it starts. The SDK (1.24) sends an action's priority but its type
+            // leaves the field out, hence the spread.
+            ...{ priority: tenantPriority(tenantId, pipeline.priority ?? 'normal') },
           },
           policies: {
             // BUFFER_ONE rather than ALLOW_ALL: a run only lives until its pipeline has started (seconds), so runs

@@ -57,9 +57,9 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
   }
 
   /** Starts the workflow of a delivery just made; if Temporal is away the row is closed and the caller gets a 503. */
-  async function start(delivery: DeliveryView): Promise<DeliveryView> {
+  async function start(tenantId: string, delivery: DeliveryView): Promise<DeliveryView> {
     try {
-      await startDeliveryWorkflow(temporal, config.temporal.taskQueue, delivery.id);
+      await startDeliveryWorkflow(temporal, config.temporal.taskQueue, { id: delivery.id, tenantId });
     } catch (err) {
       await webhooks.failDelivery(delivery.id, 'not sent: the delivery could not be started (Temporal unavailable); try again');
       throw err;
@@ -145,7 +145,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       if (sub.status !== 'active') throw new HttpError('conflict', `the subscription is disabled: ${sub.disabledReason ?? 'no reason recorded'}`, [{ status: sub.status }]);
       if (original.status === 'pending') throw new HttpError('conflict', `delivery ${original.id} is still being retried (next attempt ${original.nextAttemptAt ?? 'soon'})`, [{ status: 'pending' }]);
       const delivery = await webhooks.createDelivery(request.tenantId, sub.id, original.event, original.id);
-      return reply.status(202).send(await start(delivery));
+      return reply.status(202).send(await start(request.tenantId, delivery));
     },
   );
 
@@ -171,7 +171,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         data: { subscriptionId: sub.id, message: 'A test event from Herald: your endpoint and signature check work.' },
       };
       const delivery = await webhooks.createDelivery(request.tenantId, sub.id, event);
-      return reply.status(202).send(await start(delivery));
+      return reply.status(202).send(await start(request.tenantId, delivery));
     },
   );
 };
