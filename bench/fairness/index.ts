@@ -1,4 +1,4 @@
-// `npm run bench -- fairness [--n 1000] [--b-every-s 3] [--priority-k 50]`: what the dev server's task-queue priority
+// `npm run bench -- fairness [--n 1000] [--b-every-s 3] [--priority-k 100] [--activities N --workflow-tasks N]`: what the dev server's task-queue priority
 // and fairness (matching.useNewMatcher and matching.enableFairness, which `npm run bench` passes to its dev server;
 // Herald starts every pipeline with its tenant as fairness key and its priority as priority key) deliver as is.
 //   1. Tenant B alone: 5 pipelines one at a time (B's idle end to end).
@@ -7,7 +7,11 @@
 //   3. One tenant submits k `critical` and k `low` pipelines at the same time (interleaved): the order they complete.
 // Dry-run thread pipelines to 4 platforms with title cards, one worker. Prints tables, writes bench/results/fairness.json.
 import { parseArgs } from 'node:util';
-import { endToEndMs, followPipelines, load1m, runBench, startHeraldStack, threadRequest, timed, type Seen } from '../lib/herald-stack';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { Pool } from 'pg';
+import { isTerminal } from '../../src/domain/types';
+import { endToEndMs, load1m, runBench, startHeraldStack, threadRequest, timed, type Seen } from '../lib/herald-stack';
 import { printTable, writeResults, type Cell } from '../lib/report';
 import { sleep } from '../lib/stack';
 import { round, roundSummary, summarize } from '../lib/stats';
@@ -15,6 +19,30 @@ import { round, roundSummary, summarize } from '../lib/stats';
 const A = { id: 'tenant-a', key: 'herald-bench-fair-a' };
 const B = { id: 'tenant-b', key: 'herald-bench-fair-b' };
 const say = (m: string) => console.log(`[fairness] ${m}`);
+
+/**
+ * followPipelines, read from the database rather than the list API: listing all of A's 1,000 rows every second (about
+ * 18 MB/s of JSON through the API in this process) loaded the machine the measurement runs on. One query for the ids
+ * still unfinished, returning only their status and times.
+ */
+async function followByDb(pool: Pool, ids: string[], deadline: number, everyMs: number, onRound?: (done: number, total: number) => void): Promise<Map<string, Seen>> {
+  const seen = new Map<string, Seen>();
+  let open = [...ids];
+  while (open.length && Date.now() < deadline) {
+    const { rows } = await pool.query<{ id: string; status: Seen['status']; created_at: Date; updated_at: Date }>(
+      `SELECT id, status, created_at, updated_at FROM pipelines WHERE id = ANY($1)`,
+      [open],
+    );
+    for (const r of rows) {
+      const done = isTerminal(r.status);
+      seen.set(r.id, { status: r.status, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(), seenDoneAt: done ? Date.now() : undefined });
+    }
+    open = open.filter((id) => !(seen.get(id) && isTerminal(seen.get(id)!.status)));
+    onRound?.(ids.length - open.length, ids.length);
+    if (open.length) await sleep(everyMs);
+  }
+  return seen;
+}
 
 async function submitAll(baseUrl: string, key: string, bodies: unknown[], concurrency: number): Promise<{ ids: (string | null)[]; failed: number }> {
   const ids: (string | null)[] = new Array(bodies.length).fill(null);
@@ -33,26 +61,74 @@ async function submitAll(baseUrl: string, key: string, bodies: unknown[], concur
   return { ids, failed };
 }
 
+/**
+ * Where one pipeline's end to end went, from its workflow history (the parent only): time its workflow tasks and
+ * activities waited in the task queue (scheduled -> started), and ran in the worker (started -> completed), ms.
+ */
+async function whereTimeWent(client: Client, workflowId: string): Promise<{ wftQueue: number; wftRun: number; actQueue: number; actRun: number; wfts: number; activities: number }> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const at = new Map<number, number>();
+  const out = { wftQueue: 0, wftRun: 0, actQueue: 0, actRun: 0, wfts: 0, activities: 0 };
+  const ms = (e: temporal.api.history.v1.IHistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+  for (const e of history.events ?? []) {
+    const id = Number(e.eventId);
+    at.set(id, ms(e));
+    const T = temporal.api.enums.v1.EventType;
+    if (e.eventType === T.EVENT_TYPE_WORKFLOW_TASK_STARTED) out.wftQueue += ms(e) - at.get(Number(e.workflowTaskStartedEventAttributes!.scheduledEventId))!;
+    if (e.eventType === T.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
+      out.wftRun += ms(e) - at.get(Number(e.workflowTaskCompletedEventAttributes!.startedEventId))!;
+      out.wfts++;
+    }
+    if (e.eventType === T.EVENT_TYPE_ACTIVITY_TASK_STARTED) out.actQueue += ms(e) - at.get(Number(e.activityTaskStartedEventAttributes!.scheduledEventId))!;
+    if (e.eventType === T.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) {
+      out.actRun += ms(e) - at.get(Number(e.activityTaskCompletedEventAttributes!.startedEventId))!;
+      out.activities++;
+    }
+  }
+  return out;
+}
+
+/** whereTimeWent of each pipeline, summed and divided by their number (a typical pipeline's split). */
+async function meanSplit(pool: Pool, client: Client, ids: string[]): Promise<Record<string, number>> {
+  if (!ids.length) return {};
+  const { rows } = await pool.query<{ workflow_id: string }>('SELECT workflow_id FROM pipelines WHERE id = ANY($1)', [ids]);
+  const all = await Promise.all(rows.map((r) => whereTimeWent(client, r.workflow_id).catch(() => null)));
+  const got = all.filter((x): x is NonNullable<typeof x> => x !== null);
+  const sum: Record<string, number> = {};
+  for (const g of got) for (const [k, v] of Object.entries(g)) sum[k] = (sum[k] ?? 0) + v;
+  return Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, Math.round(v / got.length)]));
+}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, 'b-every-s': { type: 'string', default: '3' }, 'priority-k': { type: 'string' }, 'limit-s': { type: 'string', default: '1800' } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, 'b-every-s': { type: 'string', default: '3' }, 'priority-k': { type: 'string' }, 'limit-s': { type: 'string', default: '1800' }, activities: { type: 'string' }, 'workflow-tasks': { type: 'string' } } });
   const N = Math.max(1, Number(values.n));
   const B_EVERY_MS = Number(values['b-every-s']) * 1000;
   const K = Math.max(2, Number(values['priority-k'] ?? Math.max(10, Math.round(N / 10))));
   const LIMIT_MS = Number(values['limit-s']) * 1000;
   const t0 = Date.now();
-  const stack = await startHeraldStack({ name: 'fairness', tenants: [A, B], workers: 1, overallMs: LIMIT_MS + 300_000, say });
+  // Unset: the worker's own defaults (npm start's). --activities 100 --workflow-tasks 40 is the SDK's defaults.
+  const extraEnv: Record<string, string> = {
+    ...(values.activities ? { WORKER_MAX_ACTIVITIES: values.activities } : {}),
+    ...(values['workflow-tasks'] ? { WORKER_MAX_WORKFLOW_TASKS: values['workflow-tasks'] } : {}),
+  };
+  const stack = await startHeraldStack({ name: 'fairness', tenants: [A, B], workers: 1, extraEnv, overallMs: LIMIT_MS + 300_000, say });
+  const loads: number[] = [];
   const { baseUrl } = stack;
   let failures = 0;
   const out: Record<string, unknown> = {};
   try {
     // 1. B alone.
     const idle: number[] = [];
+    const idleIds: string[] = [];
     for (let i = 0; i < 6; i++) {
       const r = await timed(baseUrl, B.key, 'POST', '/v1/pipelines', threadRequest(i));
       if (r.status !== 202) throw new Error(`B's idle POST answered ${r.status}`);
-      const seen = (await followPipelines(baseUrl, B.key, [r.json.id], Date.now() + 120_000, 100)).get(r.json.id);
+      const seen = (await followByDb(stack.pool, [r.json.id], Date.now() + 120_000, 100)).get(r.json.id);
       if (seen?.status !== 'published') throw new Error(`B's idle pipeline ended ${seen?.status ?? 'unfinished'}`);
-      if (i > 0) idle.push(endToEndMs(seen)); // the first warms up
+      if (i > 0) {
+        idle.push(endToEndMs(seen)); // the first warms up
+        idleIds.push(r.json.id);
+      }
     }
     const idleS = summarize(idle);
     say(`B idle: p50 ${idleS.p50} ms`);
@@ -75,7 +151,8 @@ async function main(): Promise<number> {
     const aIds = a.ids.filter((x): x is string => x !== null);
     say(`A: ${aIds.length} accepted in ${((Date.now() - aStart) / 1000).toFixed(1)} s`);
     let lastSay = 0;
-    const aSeen = await followPipelines(baseUrl, A.key, aIds, aStart + LIMIT_MS, 1000, (done, total) => {
+    const aSeen = await followByDb(stack.pool, aIds, aStart + LIMIT_MS, 1000, (done, total) => {
+      loads.push(load1m());
       if (Date.now() - lastSay > 15_000) {
         lastSay = Date.now();
         say(`A: ${done}/${total} final; B submitted ${bIds.length}; load ${load1m()}`);
@@ -84,12 +161,14 @@ async function main(): Promise<number> {
     aFinished = true;
     await bLoop;
     const aDoneAt = Math.max(...[...aSeen.values()].map((s) => Date.parse(s.updatedAt)));
-    const bSeen = await followPipelines(baseUrl, B.key, bIds, Date.now() + 300_000, 500);
+    const bSeen = await followByDb(stack.pool, bIds, Date.now() + 300_000, 500);
     // Only B's pipelines that were created and finished while A still had unfinished ones count as "under A's backlog".
     const bUnder = [...bSeen.values()].filter((s) => s.status === 'published' && Date.parse(s.updatedAt) <= aDoneAt);
     const aPublished = [...aSeen.values()].filter((s) => s.status === 'published');
     failures += aIds.length - aPublished.length;
     const busyS = summarize(bUnder.map(endToEndMs));
+    const bUnderIds = [...bSeen.entries()].filter(([, s]) => bUnder.includes(s)).map(([id]) => id);
+    const split = { idle: await meanSplit(stack.pool, stack.api.client, idleIds), underBacklog: await meanSplit(stack.pool, stack.api.client, bUnderIds) };
     const aE2e = summarize(aPublished.map(endToEndMs));
     const aSpanS = (aDoneAt - aStart) / 1000;
 
@@ -100,7 +179,7 @@ async function main(): Promise<number> {
     failures += p.failed;
     const pIds = p.ids.filter((x): x is string => x !== null);
     const prioOf = new Map(p.ids.map((id, i) => [id, i % 2 === 0 ? 'critical' : 'low']));
-    const pSeen = await followPipelines(baseUrl, A.key, pIds, pStart + LIMIT_MS, 250);
+    const pSeen = await followByDb(stack.pool, pIds, pStart + LIMIT_MS, 250);
     const order = [...pSeen.entries()]
       .filter(([, s]) => s.status === 'published')
       .sort((x, y) => Date.parse(x[1].updatedAt) - Date.parse(y[1].updatedAt))
@@ -118,9 +197,15 @@ async function main(): Promise<number> {
       ["B while A's backlog is queued", busyS.n, busyS.p50, busyS.p95, busyS.max],
       ["A's burst", aE2e.n, aE2e.p50, aE2e.p95, aE2e.max],
     ] as Cell[][]);
+    const splitRow = (name: string, x: Record<string, number>): Cell[] => [name, x.wftQueue, x.wftRun, x.actQueue, x.actRun, `${x.wfts} / ${x.activities}`];
+    printTable("where B's time went (mean per pipeline, parent workflow's history), ms", ['B', 'workflow tasks queued', 'workflow tasks ran', 'activities queued', 'activities ran', 'tasks / activities'], [
+      splitRow('alone (idle)', split.idle),
+      splitRow("under A's backlog", split.underBacklog),
+    ]);
     printTable('verdicts', ['metric', 'value'], [
       ['B busy p50 / B idle p50', `${round(ratio, 2)} (target <= 2)`],
       ["A's burst: first submit -> last final, s", round(aSpanS, 1)],
+      ["load average (1 min) during A's backlog: mean / max", `${round(summarize(loads).mean, 2)} / ${summarize(loads).max}`],
       [`critical among the first ${K} of ${2 * K} to complete`, `${criticalInFirstK} of ${K}`],
       ['completion rank, critical: mean / p50', `${round(crit.rank.mean, 1)} / ${crit.rank.p50}`],
       ['completion rank, low: mean / p50', `${round(low.rank.mean, 1)} / ${low.rank.p50}`],
@@ -130,6 +215,8 @@ async function main(): Promise<number> {
       bIdleMs: roundSummary(idleS, 0),
       bUnderBacklogMs: roundSummary(busyS, 0),
       bSubmittedDuringBacklog: bIds.length,
+      loadDuringBacklog: roundSummary(summarize(loads), 2),
+      bSplitMs: split,
       bBusyOverIdleP50: round(ratio, 3),
       target: '<= 2',
       aBurst: { n: N, accepted: aIds.length, published: aPublished.length, spanS: round(aSpanS, 1), endToEndMs: roundSummary(aE2e, 0) },
@@ -147,7 +234,7 @@ async function main(): Promise<number> {
     await stack.stop();
   }
   const file = writeResults('fairness', {
-    config: { n: N, bEveryS: B_EVERY_MS / 1000, devServer: 'matching.useNewMatcher=true, matching.enableFairness=true', fairnessKey: 'tenant', request: 'dry-run thread, 4 platforms, title cards, 1 worker' },
+    config: { n: N, bEveryS: B_EVERY_MS / 1000, devServer: 'matching.useNewMatcher=true, matching.enableFairness=true', fairnessKey: 'tenant', request: 'dry-run thread, 4 platforms, title cards, 1 worker', workerEnv: Object.keys(extraEnv).length ? extraEnv : 'defaults' },
     ...out,
     failures,
     totalS: round((Date.now() - t0) / 1000, 1),
