@@ -8,6 +8,7 @@ import { runMigrations, runMigrationsWhenReachable } from '../db/migrate';
 import { importPgliteIfPresent } from '../db/pglite-import';
 import { createPool } from '../db/pool';
 import type { Shutdown } from './shutdown';
+import { workerSlots } from './worker';
 
 export interface StartDatabaseOptions {
   /** The command the user ran, named when DATABASE_URL is missing: `npm run api`. */
@@ -32,7 +33,9 @@ export async function startDatabase(config: Config, logger: Logger, shutdown: Sh
   }
   const pools: Pool[] = [];
   for (let i = 0; i < opts.pools; i++) {
-    const pool = createPool(url, 10);
+    // Sized to the worker's activity slots, so that raising WORKER_MAX_ACTIVITIES does not leave activities waiting
+    // for a connection.
+    const pool = createPool(url, workerSlots(config).poolSize);
     shutdown.onShutdown('database pool', () => pool.end());
     pools.push(pool);
   }

@@ -10,9 +10,11 @@ import { createOperationsCountsRepository } from '../db/operations-counts-repo';
 import { freeLoopbackPort, startMetricsServer } from '../observability/metrics-server';
 import { registerOperationsGauges } from '../observability/operations-gauges';
 import { temporalLoggerFor } from '../observability/temporal-logger';
+import type { Tracing } from '../observability/tracing';
 import type { Resilience } from '../resilience';
 import { buildActivityDeps } from '../worker/build-deps';
-import { createHeraldWorker } from '../worker/create-worker';
+import { createHeraldWorker, WORKFLOWS_PATH, workflowInterceptorModules } from '../worker/create-worker';
+import { prebuiltWorkflowBundle } from '../worker/workflow-bundle';
 import { ensureTokenRefreshSchedule } from '../worker/schedules';
 import { startWebhookDispatcher } from '../webhooks/dispatcher';
 import type { Shutdown } from './shutdown';
@@ -28,6 +30,49 @@ export interface WorkerParts {
   activityLogger: Logger;
   /** The process's registry: the worker's histograms go here, and WORKER_METRICS_PORT serves it. */
   metrics: Registry;
+}
+
+/**
+ * What one worker admits at once when WORKER_MAX_ACTIVITIES / WORKER_MAX_WORKFLOW_TASKS are unset (the SDK's own
+ * defaults are 100 and 40). Work a worker has taken is no longer in Temporal's task queue, where priority and the
+ * tenant fairness key order it: with 100 of one tenant's activities in flight on two cores, another tenant's next
+ * step waits behind all of them. A few slots keep the backlog in the queue, so a light tenant's step is next and a
+ * critical pipeline's step goes before a low one's, at the cost of parallelism a worker with slow providers wants
+ * (raise them there, and run more workers). The activities' PostgreSQL pool is sized to the activity slots.
+ */
+export const WORKER_DEFAULTS = { maxActivities: 8, maxWorkflowTasks: 4 } as const;
+
+/** The worker's slots (WORKER_MAX_* or WORKER_DEFAULTS) and the PostgreSQL pool its activities need for them. */
+export function workerSlots(config: Pick<Config, 'workerMaxActivities' | 'workerMaxWorkflowTasks'>): { maxActivities: number; maxWorkflowTasks: number; poolSize: number } {
+  const maxActivities = config.workerMaxActivities ?? WORKER_DEFAULTS.maxActivities;
+  const maxWorkflowTasks = config.workerMaxWorkflowTasks ?? WORKER_DEFAULTS.maxWorkflowTasks;
+  // One connection per activity slot (an activity holds one at a time), plus two for the webhook dispatcher and the
+  // gauges; never fewer than the 10 Herald always had.
+  return { maxActivities, maxWorkflowTasks, poolSize: Math.max(10, maxActivities + 2) };
+}
+
+/**
+ * Workflows kept in the worker's sticky cache when WORKER_MAX_CACHED_WORKFLOWS is unset. The SDK's own default grows
+ * with the V8 heap limit (about 2,300 on a machine with 4 GB of heap) and a cached workflow costs the worker roughly
+ * 0.5-1 MB, so thousands of scheduled pipelines waiting for their time (a timer, nothing to run) would stay in memory.
+ * Evicted ones are replayed from history when their timer fires. 100 is well above the pipelines one worker runs at
+ * once (bounded by its activity slots), so running pipelines keep their cache.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+
+/**
+ * The workflow code as a file bundled once under DATA_DIR (scripts/bundle-workflows.mjs in a child process), with the
+ * interceptor modules this worker needs; undefined (the worker bundles in process, as before) when that fails.
+ */
+async function workflowBundleFor(config: Config, logger: Logger, tracing: Tracing | undefined): Promise<{ codePath: string } | undefined> {
+  try {
+    const { codePath, built, ms } = await prebuiltWorkflowBundle({ dataDir: config.dataDir, workflowsPath: WORKFLOWS_PATH, interceptorModules: workflowInterceptorModules(tracing), logger });
+    if (built) logger.info({ codePath, ms }, 'workflow code bundled');
+    return { codePath };
+  } catch (err) {
+    logger.warn({ err }, 'could not use a prebuilt workflow bundle; bundling in the worker process');
+    return undefined;
+  }
 }
 
 /** The SDK's own INFO lines (bundling, state changes) would drown Herald's: one level quieter than Herald's unless debugging. */
@@ -83,6 +128,7 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
   // Loaded only with an endpoint: without one, nothing of OpenTelemetry is.
   const tracing = config.otelEndpoint ? (await import('../observability/tracing')).startTracing(config.otelEndpoint) : undefined;
   if (tracing) shutdown.onShutdown('trace export', () => tracing.flush());
+  const workflowBundle = await workflowBundleFor(config, logger, tracing);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   shutdown.onShutdown('worker connection', () => connection.close());
   const worker = await createHeraldWorker({
@@ -92,9 +138,10 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
     deps: buildActivityDeps(config, parts.pool, parts.encryptionKey, parts.activityLogger, parts.resilience),
     metrics: parts.metrics,
     tracing,
-    maxActivities: config.workerMaxActivities,
-    maxWorkflowTasks: config.workerMaxWorkflowTasks,
-    maxCachedWorkflows: config.workerMaxCachedWorkflows,
+    workflowBundle,
+    maxActivities: workerSlots(config).maxActivities,
+    maxWorkflowTasks: workerSlots(config).maxWorkflowTasks,
+    maxCachedWorkflows: config.workerMaxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
   });
   // Kept open for the webhook dispatcher, which starts delivery workflows; closed after it stops.
   const client = await Connection.connect(temporalConnectionOptions(config));
