@@ -13,11 +13,15 @@ export const HEARTBEAT_INTERVAL_MS = 2_000;
  * instead of after its start-to-close timeout. Heartbeats also carry cancellation to the activity
  * (`Context.current().cancellationSignal`).
  *
+ * Run as a local activity (a lean pipeline's saveState), it just runs `fn`.
+ *
  * `details` is read at every beat and sent as the heartbeat details: an activity that records progress there
  * (publishPost) passes its latest progress, so a periodic beat re-sends it and never replaces it with something else.
  */
 export async function withHeartbeat<T>(fn: () => Promise<T>, details: () => unknown = () => undefined): Promise<T> {
   const activity = Context.current();
+  // A local activity has no heartbeat: it runs inside a workflow task, which the worker keeps alive itself.
+  if (activity.info.isLocal) return await fn();
   const timer = setInterval(() => {
     const d = details();
     if (d === undefined) activity.heartbeat();

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { PipelineRequest, PipelineState, PipelineStatus, Platform } from '../domain/types';
+import type { PipelineRequest, PipelineState, PipelineStatus, Platform, Publication } from '../domain/types';
 import { isTerminal, TERMINAL_STATUSES } from '../domain/types';
 import { publicationIdempotencyKey } from '../domain/ids';
 import { accountsToName, nameAccounts, readErrorInfo } from '../domain/hints';
@@ -59,6 +59,86 @@ async function withAccountHandles(client: PoolClient, state: PipelineState): Pro
   if (!ids.length) return state;
   const { rows } = await client.query<{ id: string; handle: string }>('SELECT id, handle FROM accounts WHERE tenant_id = $1 AND id = ANY($2)', [state.tenantId, ids]);
   return nameAccounts(state, new Map(rows.map((r) => [r.id, r.handle])));
+}
+
+/** The WHERE clause of a list page (tenant, filters, keyset cursor) and its arguments, the LIMIT (one more) last. */
+function listWhere(tenantId: string, f: ListFilter): { where: string; args: unknown[] } {
+  const where = ['tenant_id = $1'];
+  const args: unknown[] = [tenantId];
+  if (f.status) {
+    args.push(f.status);
+    where.push(`status = $${args.length}`);
+  }
+  if (f.platform) {
+    args.push(f.platform);
+    where.push(`$${args.length} = ANY(platforms)`);
+  }
+  if (f.cursor) {
+    args.push(f.cursor.createdAt, f.cursor.id);
+    where.push(`(created_at, id) < ($${args.length - 1}::timestamptz, $${args.length})`);
+  }
+  args.push(f.limit + 1);
+  return { where: where.join(' AND '), args };
+}
+
+/** At most `limit` of the rows read (limit + 1 were asked for), and the cursor after the last when there are more. */
+function page<T extends { id: string; createdAt: Date }>(rows: T[], limit: number): { items: T[]; next: { createdAt: string; id: string } | null } {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, next: rows.length > limit && last ? { createdAt: last.createdAt.toISOString(), id: last.id } : null };
+}
+
+/**
+ * A pipeline's list_item (migration 010): its state without tenantId, version and the heavy parts (see listSummaries),
+ * as stored by whichever version wrote it; src/api/present-list.ts shows it.
+ */
+export type PipelineListItem = Record<string, unknown>;
+
+export interface PipelineSummaryRow {
+  id: string;
+  workflowId: string;
+  item: PipelineListItem;
+  createdAt: Date;
+}
+
+/**
+ * Writes the publications that changed since `prev` (all of them when there is no earlier save: the rows do not exist
+ * yet) in one statement.
+ */
+async function upsertPublications(client: PoolClient, state: PipelineState, prev: PipelineState | null): Promise<void> {
+  const changed = state.publications
+    .map((p, idx) => ({ p, idx }))
+    .filter(({ p, idx }) => !prev || JSON.stringify(prev.publications?.[idx]) !== JSON.stringify(p));
+  if (!changed.length) return;
+  const col = <T>(f: (x: { p: Publication; idx: number }) => T): T[] => changed.map(f);
+  await client.query(
+    `INSERT INTO publications (pipeline_id, idx, tenant_id, platform, account_id, status, idempotency_key,
+       external_id, url, attempts, error, retry_at, published_at, preview, updated_at)
+     SELECT $1, u.idx, $2, u.platform, u.account_id, u.status, u.idempotency_key, u.external_id, u.url, u.attempts,
+            u.error, u.retry_at, u.published_at, u.preview::jsonb, now()
+     FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[],
+                 $11::text[], $12::timestamptz[], $13::timestamptz[], $14::text[])
+          AS u(idx, platform, account_id, status, idempotency_key, external_id, url, attempts, error, retry_at, published_at, preview)
+     ON CONFLICT (pipeline_id, idx) DO UPDATE SET status = EXCLUDED.status, external_id = EXCLUDED.external_id,
+       url = EXCLUDED.url, attempts = EXCLUDED.attempts, error = EXCLUDED.error, retry_at = EXCLUDED.retry_at,
+       published_at = EXCLUDED.published_at, preview = EXCLUDED.preview, updated_at = now()`,
+    [
+      state.id,
+      state.tenantId,
+      col(({ idx }) => idx),
+      col(({ p }) => p.platform),
+      col(({ p }) => p.accountId),
+      col(({ p }) => p.status),
+      col(({ p, idx }) => publicationIdempotencyKey(state.id, idx, p.platform)),
+      col(({ p }) => p.externalId),
+      col(({ p }) => p.url),
+      col(({ p }) => p.attempts),
+      col(({ p }) => publicationErrorText(p.error)),
+      col(({ p }) => p.retryAt),
+      col(({ p }) => p.publishedAt),
+      col(({ p }) => (p.preview === undefined ? null : JSON.stringify(p.preview))),
+    ],
+  );
 }
 
 export function createPipelineRepository(pool: Pool) {
@@ -162,32 +242,7 @@ export function createPipelineRepository(pool: Pool) {
           state.version,
           state.updatedAt,
         ]);
-        for (const [idx, p] of state.publications.entries()) {
-          await client.query(
-            `INSERT INTO publications (pipeline_id, idx, tenant_id, platform, account_id, status, idempotency_key,
-               external_id, url, attempts, error, retry_at, published_at, preview, updated_at)
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14, now())
-             ON CONFLICT (pipeline_id, idx) DO UPDATE SET status = EXCLUDED.status, external_id = EXCLUDED.external_id,
-               url = EXCLUDED.url, attempts = EXCLUDED.attempts, error = EXCLUDED.error, retry_at = EXCLUDED.retry_at,
-               published_at = EXCLUDED.published_at, preview = EXCLUDED.preview, updated_at = now()`,
-            [
-              state.id,
-              idx,
-              state.tenantId,
-              p.platform,
-              p.accountId,
-              p.status,
-              publicationIdempotencyKey(state.id, idx, p.platform),
-              p.externalId,
-              p.url,
-              p.attempts,
-              publicationErrorText(p.error),
-              p.retryAt,
-              p.publishedAt,
-              p.preview === undefined ? null : JSON.stringify(p.preview),
-            ],
-          );
-        }
+        await upsertPublications(client, state, prev.version > 0 ? prev.state : null);
         const events = stateEvents(prev.state, state);
         await insertTimelineEvents(client, state.tenantId, state.id, events.timeline);
         await insertLifecycleEvents(client, events.lifecycle);
@@ -209,34 +264,32 @@ export function createPipelineRepository(pool: Pool) {
       return rows[0] ? toRow(rows[0]) : null;
     },
 
-    /** Newest first; the cursor is the last row's (created_at, id). */
+    /** Newest first; the cursor is the last row's (created_at, id). Each item is the whole state. */
     async list(tenantId: string, f: ListFilter): Promise<{ items: PipelineRow[]; next: { createdAt: string; id: string } | null }> {
-      const where = ['tenant_id = $1'];
-      const args: unknown[] = [tenantId];
-      if (f.status) {
-        args.push(f.status);
-        where.push(`status = $${args.length}`);
-      }
-      if (f.platform) {
-        args.push(f.platform);
-        where.push(`$${args.length} = ANY(platforms)`);
-      }
-      if (f.cursor) {
-        args.push(f.cursor.createdAt, f.cursor.id);
-        where.push(`(created_at, id) < ($${args.length - 1}::timestamptz, $${args.length})`);
-      }
-      args.push(f.limit + 1);
+      const { where, args } = listWhere(tenantId, f);
       const { rows } = await pool.query<DbRow>(
         `SELECT id, tenant_id, workflow_id, status, request_hash, state, created_at FROM pipelines
-         WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
+         WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
         args,
       );
-      const items = rows.slice(0, f.limit).map(toRow);
-      const last = items[items.length - 1];
-      return {
-        items,
-        next: rows.length > f.limit && last ? { createdAt: last.createdAt.toISOString(), id: last.id } : null,
-      };
+      return page(rows.map(toRow), f.limit);
+    },
+
+    /**
+     * As list, but each item is the pipeline's list_item (migration 010: its state without content body, images,
+     * variants, publication previews and the brief, kept by a trigger), so a page does not read every state out of TOAST.
+     */
+    async listSummaries(tenantId: string, f: ListFilter): Promise<{ items: PipelineSummaryRow[]; next: { createdAt: string; id: string } | null }> {
+      const { where, args } = listWhere(tenantId, f);
+      const { rows } = await pool.query<{ id: string; workflow_id: string; item: PipelineListItem; created_at: Date }>(
+        `SELECT id, workflow_id, COALESCE(list_item, pipeline_list_item(state)) AS item, created_at FROM pipelines
+         WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
+        args,
+      );
+      return page(
+        rows.map((r) => ({ id: r.id, workflowId: r.workflow_id, item: r.item, createdAt: r.created_at })),
+        f.limit,
+      );
     },
 
     async countActive(tenantId: string): Promise<number> {

@@ -7,6 +7,7 @@ import {
   ParentClosePolicy,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -27,7 +28,7 @@ import {
   stateQuery,
 } from './messages';
 import { findImages, writeText } from './provider-chains';
-import { publishTarget } from './publish-target';
+import { publishOneTarget, publishTarget, type PublishTargetInput } from './publish-target';
 import { parseWorkflowDuration, failureInfo } from './util';
 
 // One proxy per timeout/retry profile.
@@ -48,12 +49,44 @@ const { saveState } = proxyActivities<Activities>({
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
+// Lean pipelines (patched 'lean-pipeline') run their bookkeeping as local activities: the state save and the text
+// adaptation run inside the workflow task that asked for them (recorded as markers), not as tasks of their own on the
+// queue, so a pipeline costs Temporal a few workflow tasks instead of about thirty. Same timeouts and retries.
+const { saveState: saveStateLocal } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '15 seconds' },
+});
+const { adaptVariants: adaptVariantsLocal } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [ErrorType.Permanent, ErrorType.InvalidInput, ErrorType.QuotaExhausted],
+  },
+});
+
+/** Statuses a lean pipeline writes to the HeraldStatus search attribute: the ones a pipeline can stay in for long. */
+const LASTING_STATUSES: ReadonlySet<PipelineStatus> = new Set([
+  'awaiting_approval',
+  'scheduled',
+  'publishing',
+  'published',
+  'partially_published',
+  'failed',
+  'rejected',
+  'cancelled',
+  'expired',
+]);
+
 // Every step below issues its Temporal commands (activities, timers, children) in the order the recorded histories in
 // test/replay hold: moving one is a change for running pipelines, and needs `patched`.
 
 /** generate -> illustrate -> adapt -> (approve) -> (wait) -> publish, one child workflow per target. */
 export async function contentPipeline({ state }: ContentPipelineInput): Promise<PipelineState> {
-  const run = new PipelineRun(state);
+  // Pipelines started before this change replay their recorded commands (activity saves, one child per target).
+  const run = new PipelineRun(state, patched('lean-pipeline'));
   acceptMessages(run);
   try {
     const generated = await generate(run);
@@ -76,7 +109,14 @@ class PipelineRun {
   publishAtVersion = 0;
   cancelRequested = false;
 
-  constructor(public state: PipelineState) {
+  /**
+   * @param lean saves and adaptation as local activities, publications inline instead of one child workflow each,
+   *   the variants saved with the next status instead of on their own, HeraldStatus only for LASTING_STATUSES.
+   */
+  constructor(
+    public state: PipelineState,
+    readonly lean = false,
+  ) {
     CancellationScope.current().cancelRequested.catch(() => {
       this.cancelRequested = true;
     });
@@ -85,10 +125,17 @@ class PipelineRun {
   async commit(patch: Partial<PipelineState>): Promise<void> {
     const before = this.state.status;
     this.state = { ...this.state, ...patch, updatedAt: nowIso(), version: this.state.version + 1 };
-    if (this.state.status !== before) upsertSearchAttributes([{ key: HeraldStatus, value: this.state.status }]);
+    if (this.state.status !== before && (!this.lean || LASTING_STATUSES.has(this.state.status))) {
+      upsertSearchAttributes([{ key: HeraldStatus, value: this.state.status }]);
+    }
     const state = this.state;
     // The projection write survives cancellation of the pipeline itself.
-    await CancellationScope.nonCancellable(() => saveState({ state }));
+    await CancellationScope.nonCancellable(() => (this.lean ? saveStateLocal : saveState)({ state }));
+  }
+
+  /** Changes the state without saving it: the next commit saves it with whatever it changes. */
+  stage(patch: Partial<PipelineState>): void {
+    this.state = { ...this.state, ...patch };
   }
 
   setStatus(status: PipelineStatus, patch: Partial<PipelineState> = {}): Promise<void> {
@@ -103,7 +150,7 @@ const nowIso = () => new Date(Date.now()).toISOString();
 async function generate(run: PipelineRun): Promise<Awaited<ReturnType<typeof writeText>>> {
   // The first save may race the API's insert of the row; versions keep it ordered.
   await run.setStatus('generating');
-  return await writeText(run.state.request);
+  return await writeText(run.state.request, { local: run.lean });
 }
 
 async function illustrate(run: PipelineRun, generated: Awaited<ReturnType<typeof writeText>>): Promise<ImageRef[]> {
@@ -117,7 +164,7 @@ async function adapt(run: PipelineRun, content: Content, images: ImageRef[]): Pr
   const request: PipelineRequest = run.state.request;
   await run.setStatus('adapting', { images });
 
-  const variants = await adaptVariants({
+  const variants = await (run.lean ? adaptVariantsLocal : adaptVariants)({
     content,
     format: request.format,
     platforms: request.targets.map((t) => t.platform),
@@ -129,7 +176,9 @@ async function adapt(run: PipelineRun, content: Content, images: ImageRef[]): Pr
 async function approval(run: PipelineRun, variants: Variant[]): Promise<boolean> {
   const asked = run.state.request.approval;
   if (!asked?.required) {
-    await run.commit({ variants });
+    // A lean pipeline saves its variants with the next status (scheduled or publishing), one save fewer.
+    if (run.lean) run.stage({ variants });
+    else await run.commit({ variants });
     return true;
   }
   const timeoutMs = asked.timeout ? parseWorkflowDuration(asked.timeout) : null;
@@ -195,23 +244,26 @@ async function publish(run: PipelineRun): Promise<void> {
 async function publishOne(run: PipelineRun, target: Target, index: number): Promise<void> {
   const { state } = run;
   const variant = state.variants.find((v) => v.platform === target.platform)!;
-  const result = await executeChild(publishTarget, {
-    workflowId: publicationWorkflowId(workflowInfo().workflowId, index, target.platform),
-    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-    args: [
-      {
-        tenantId: state.tenantId,
-        pipelineId: state.id,
-        index,
-        target,
-        parts: variant.parts,
-        title: state.content!.title,
-        format: state.request.format,
-        images: state.images,
-        dryRun: state.request.dryRun,
-      },
-    ],
-  });
+  const input: PublishTargetInput = {
+    tenantId: state.tenantId,
+    pipelineId: state.id,
+    index,
+    target,
+    parts: variant.parts,
+    title: state.content!.title,
+    format: state.request.format,
+    images: state.images,
+    dryRun: state.request.dryRun,
+  };
+  // A lean pipeline publishes in its own history (the same activity, retries and waits as the child's); its waits
+  // go straight into its state.
+  const result = run.lean
+    ? await publishOneTarget(input, async (update) => await onPublicationWaiting(run, update))
+    : await executeChild(publishTarget, {
+        workflowId: publicationWorkflowId(workflowInfo().workflowId, index, target.platform),
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        args: [input],
+      });
   // The state as it is now: other publications may have finished meanwhile.
   const publications = run.state.publications.slice();
   publications[index] = { ...publications[index], ...result, error: readErrorInfo(result.error) };
@@ -268,21 +320,23 @@ function skipUnfinished(publications: Publication[], reason: PipelineError): Pub
 
 function acceptMessages(run: PipelineRun): void {
   setHandler(stateQuery, () => run.state);
-  setHandler(publicationWaitingSignal, (update) => onPublicationWaiting(run, update));
+  // Persisted in the background: a signal handler does not wait for the save.
+  setHandler(publicationWaitingSignal, (update) => void onPublicationWaiting(run, update));
   const awaitingApproval = (..._input: unknown[]) => ensureAwaitingApproval(run);
   setHandler(approveUpdate, ({ edits, by }) => approve(run, edits, by), { validator: awaitingApproval });
   setHandler(rejectUpdate, ({ reason, by }) => reject(run, reason, by), { validator: awaitingApproval });
   setHandler(setPublishAtUpdate, ({ publishAt }) => movePublishAt(run, publishAt), { validator: ({ publishAt }) => ensurePublishAtMovable(run, publishAt) });
 }
 
-function onPublicationWaiting(run: PipelineRun, { index, status, retryAt, attempts, error }: PublicationWaiting): void {
+/** A publication waits (or goes again after a wait): its state says so. Resolves once saved. */
+function onPublicationWaiting(run: PipelineRun, { index, status, retryAt, attempts, error }: PublicationWaiting): Promise<void> {
   const current = run.state.publications[index];
-  if (!current || ['published', 'previewed', 'failed', 'skipped'].includes(current.status)) return;
+  if (!current || ['published', 'previewed', 'failed', 'skipped'].includes(current.status)) return Promise.resolve();
   const publications = run.state.publications.slice();
   // A child started by an older worker sends its error as text.
   publications[index] = { ...current, status, retryAt, attempts, error: readErrorInfo(error) };
-  // Persisted in the background; versions keep the projection ordered.
-  void run.commit({ publications });
+  // Versions keep the projection ordered.
+  return run.commit({ publications });
 }
 
 function ensureAwaitingApproval(run: PipelineRun): void {

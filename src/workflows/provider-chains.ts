@@ -1,7 +1,7 @@
 // Fallback chains, in workflow code: each provider is tried under its own retry budget; when it is broken (breaker
 // open), out of quota, refusing for longer than is worth waiting, or still failing after its budget, the next one
 // writes. Decisions go by failure type, never by message.
-import { isCancellation, proxyActivities } from '@temporalio/workflow';
+import { isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ErrorType } from '../domain/error-types';
 import type { Content, ImageRef, PipelineRequest, ProviderSkip } from '../domain/types';
@@ -16,6 +16,11 @@ const NEVER_RETRY = [
 ];
 
 const { planProviders } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumInterval: '10 seconds' },
+});
+// The same, run inside the workflow task (lean pipelines): it only reads configuration and breaker state.
+const { planProviders: planProvidersLocal } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumInterval: '10 seconds' },
 });
@@ -41,8 +46,8 @@ function isOurs(err: unknown): boolean {
   return describeFailure(err).code === ErrorType.InvalidInput;
 }
 
-export async function writeText(request: PipelineRequest): Promise<{ content: Content; plan: { images: string[] } }> {
-  const plan = await planProviders({ request });
+export async function writeText(request: PipelineRequest, opts: { local?: boolean } = {}): Promise<{ content: Content; plan: { images: string[] } }> {
+  const plan = await (opts.local ? planProvidersLocal : planProviders)({ request });
   const skipped: ProviderSkip[] = [];
   for (const [i, provider] of plan.text.entries()) {
     const hasFallback = i < plan.text.length - 1;

@@ -50,6 +50,15 @@ export type PublishTargetResult = Pick<Publication, 'status' | 'externalId' | 'u
 
 /** Publishes one target. It reports its outcome rather than failing, so the pipeline can say what happened where. */
 export async function publishTarget(input: PublishTargetInput): Promise<PublishTargetResult> {
+  return await publishOneTarget(input, tellParent);
+}
+
+/**
+ * The publication itself, as the child workflow above runs it (telling its parent of waits by signal) and as a
+ * pipeline runs it inline (`tell` records the wait in the pipeline's own state). The commands it issues are the same
+ * either way: `tell` is whatever the caller makes of a wait.
+ */
+export async function publishOneTarget(input: PublishTargetInput, tell: (update: PublicationWaiting) => Promise<void>): Promise<PublishTargetResult> {
   let tries = 0;
   // The `publishing` signal sent alongside the call that follows a wait (see below).
   let told: Promise<void> | null = null;
@@ -84,14 +93,14 @@ export async function publishTarget(input: PublishTargetInput): Promise<PublishT
       if (until !== null && waits < MAX_WAITS) {
         // A quota or an open breaker: the publication waits, visibly, on a durable timer; cancel still stops it here.
         tries += attempt;
-        await tellParent({ index: input.index, status: 'waiting', retryAt: new Date(until).toISOString(), attempts: tries, error });
+        await tell({ index: input.index, status: 'waiting', retryAt: new Date(until).toISOString(), attempts: tries, error });
         await sleep(Math.max(1, until - Date.now()));
         const publishing = { index: input.index, status: 'publishing' as const, retryAt: null, attempts: tries, error: null };
         // Its reserved slot is due now: the call goes out in the same workflow task as the signal, not one round trip
         // after it, so a busy worker comes back that much closer to its slot (the limiter honours a late holder, but
         // lateness still costs the line). Histories from before this change replay the old order.
-        if (patched('publish-alongside-publishing-signal')) told = tellParent(publishing);
-        else await tellParent(publishing);
+        if (patched('publish-alongside-publishing-signal')) told = tell(publishing);
+        else await tell(publishing);
         continue;
       }
       return {

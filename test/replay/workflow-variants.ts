@@ -33,7 +33,7 @@ export async function bundleVariant(name: string, alter: (contentPipelineSource:
  * contentPipeline's "adapting" step, as it stands in the source: the status is saved (saveState), then the variants
  * are made (adaptVariants). Throws when the source no longer has this shape, so the proof is never silently skipped.
  */
-const ADAPTING_STEP = /( *)(await (?:run\.)?setStatus\('adapting', \{ images \}\);)\n\n *const variants = (await adaptVariants\(\{[\s\S]*?\n *\}\));\n/;
+const ADAPTING_STEP = /( *)(await (?:run\.)?setStatus\('adapting', \{ images \}\);)\n\n *const variants = (await (?:adaptVariants|\(run\.lean \? adaptVariantsLocal : adaptVariants\))\(\{[\s\S]*?\n *\}\));\n/;
 
 function adaptingStep(source: string): RegExpExecArray {
   const m = ADAPTING_STEP.exec(source);

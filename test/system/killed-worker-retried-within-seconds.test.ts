@@ -84,11 +84,13 @@ async function holderOf(
   pipelineWorkflowId: string,
 ): Promise<{ proc: WorkerProc; childWorkflowId: string; attempt: number; lastHeartbeatAt: number | null; heartbeatDetails: unknown }> {
   return until('Temporal to report the worker running publishPost', 20_000, async () => {
+    // A lean pipeline runs publishPost in its own history; one started before that change, in a child per target.
     const parent = await h.client.workflow.getHandle(pipelineWorkflowId).describe();
-    const childId = parent.raw.pendingChildren?.[0]?.workflowId;
+    const own = (parent.raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'publishPost');
+    const childId = own ? pipelineWorkflowId : parent.raw.pendingChildren?.[0]?.workflowId;
     if (!childId) return undefined;
-    const child = await h.client.workflow.getHandle(childId).describe();
-    const act = (child.raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'publishPost');
+    const child = own ? parent : await h.client.workflow.getHandle(childId).describe();
+    const act = own ?? (child.raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'publishPost');
     const identity = act?.lastWorkerIdentity ?? '';
     const pid = Number(/^(\d+)@/.exec(identity)?.[1]);
     const proc = procs.find((p) => p.child.pid === pid);
