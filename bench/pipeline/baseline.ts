@@ -6,7 +6,7 @@
 // throughput is n over first submit -> last completion. Prints a table and writes bench/results/pipeline-baseline.json.
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { endToEndMs, followPipelines, load1m, rssMbOf, runBare, startHeraldStack, threadRequest, timed } from '../lib/herald-stack';
+import { endToEndMs, followPipelinesInDb, load1m, rssMbOf, runBare, startHeraldStack, threadRequest, timed } from '../lib/herald-stack';
 import { printTable, writeResults, type Cell } from '../lib/report';
 import { median as mid, round, roundSummary, summarize } from '../lib/stats';
 
@@ -43,7 +43,7 @@ export async function runBaseline(argv: string[]): Promise<number> {
     // Warm-up of both (JIT, connection pools, workflow bundles' first tasks), not counted.
     const warm = await timed(stack.baseUrl, TENANT.key, 'POST', '/v1/pipelines', threadRequest(-1));
     if (warm.status !== 202) throw new Error(`warm-up POST answered ${warm.status}: ${JSON.stringify(warm.json).slice(0, 300)}`);
-    const warmSeen = await followPipelines(stack.baseUrl, TENANT.key, [warm.json.id], Date.now() + 120_000);
+    const warmSeen = await followPipelinesInDb(stack.pool, [warm.json.id], Date.now() + 120_000);
     if (warmSeen.get(warm.json.id)?.status !== 'published') throw new Error(`warm-up pipeline ended ${warmSeen.get(warm.json.id)?.status ?? 'unfinished'}`);
     await runBare(stack.api.client, stack.bareTaskQueue, 5, 5);
     say('warm-up done');
@@ -63,7 +63,7 @@ export async function runBaseline(argv: string[]): Promise<number> {
         }),
       );
       const ids = posts.flatMap((p) => (p.id ? [p.id] : []));
-      const seen = await followPipelines(stack.baseUrl, TENANT.key, ids, start + ROUND_LIMIT_MS, 250);
+      const seen = await followPipelinesInDb(stack.pool, ids, start + ROUND_LIMIT_MS, 250);
       const published = [...seen.values()].filter((s) => s.status === 'published');
       failures += N - published.length;
       const last = Math.max(...published.map((s) => Date.parse(s.updatedAt)));

@@ -334,8 +334,10 @@ async function timeBreakdown(client: Client, ids: string[], budgetMs: number): P
       const init = events.find((x) => String(x.eventId) === String(c.initiatedEventId));
       childRuns.push(tsMs(e.eventTime) - tsMs(init?.eventTime));
     }
-    for (const [i, platform] of TARGETS.entries()) {
-      const child = await client.workflow.getHandle(publicationWorkflowId(wfId, i, platform)).fetchHistory();
+    // Pipelines from before the lean change publish through one child per target; lean ones have none.
+    const childIds = events.map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId).filter(Boolean) as string[];
+    for (const childId of childIds) {
+      const child = await client.workflow.getHandle(childId).fetchHistory();
       steps.push(...stepTimings((child.events ?? []) as any[]).map((st) => ({ ...st, step: `${st.step} (publish child)` })));
     }
     pipelines++;
