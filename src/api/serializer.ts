@@ -8,13 +8,47 @@ import { z } from 'zod';
 
 /** The paths of the fields `sent` lacks that `given` had (undefined values do not count: JSON leaves them out too). */
 export function droppedFields(given: unknown, sent: unknown, at = ''): string[] {
-  if (Array.isArray(given) && Array.isArray(sent)) return given.flatMap((g, i) => droppedFields(g, sent[i], `${at}[${i}]`));
-  if (!isPlainObject(given) || !isPlainObject(sent)) return [];
-  return Object.entries(given).flatMap(([key, value]) => {
-    const path = at ? `${at}.${key}` : key;
-    if (value === undefined) return [];
-    return key in sent ? droppedFields(value, sent[key], path) : [path];
-  });
+  const found: string[] = [];
+  walk(given, sent, at ? [at] : [], found);
+  return found;
+}
+
+/**
+ * droppedFields' walk: a list page is thousands of fields, so it allocates nothing per field and writes a path only for
+ * a field that was dropped (`path` is the way down, as `.key` and `[index]` parts).
+ */
+function walk(given: unknown, sent: unknown, path: string[], found: string[]): void {
+  if (Array.isArray(given)) {
+    if (!Array.isArray(sent)) return;
+    for (let i = 0; i < given.length; i++) {
+      const g = given[i];
+      if (typeof g !== 'object' || g === null) continue;
+      path.push(`[${i}]`);
+      walk(g, sent[i], path, found);
+      path.pop();
+    }
+    return;
+  }
+  if (!isPlainObject(given) || !isPlainObject(sent)) return;
+  for (const key in given) {
+    if (!Object.prototype.hasOwnProperty.call(given, key)) continue;
+    const value = given[key];
+    if (value === undefined) continue;
+    if (!(key in sent)) {
+      found.push(joinPath(path, key));
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    path.push(`.${key}`);
+    walk(value, sent[key], path, found);
+    path.pop();
+  }
+}
+
+/** The path of `key` under `path`, as the log has always named it: a[0].b. */
+function joinPath(path: string[], key: string): string {
+  const out = `${path.join('')}.${key}`;
+  return out.startsWith('.') ? out.slice(1) : out;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

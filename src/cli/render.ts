@@ -8,6 +8,8 @@ type Schemas = components['schemas'];
 /** The pipeline state (GET /v1/pipelines/{id}, and each event of its stream). */
 export type PipelineView = Schemas['Pipeline'];
 type PublicationView = PipelineView['publications'][number];
+/** A pipeline as the list shows it (GET /v1/pipelines): the state without its heavy parts. */
+export type PipelineSummaryView = Schemas['PipelineSummary'];
 
 /** An error as every surface shows it: code, message, and what to do about it. */
 export type ErrorView = { code: string; message: string; hint: string | null } | null;
@@ -103,7 +105,7 @@ export function statusWord(out: Output, status: string): string {
 }
 
 /** One line per pipeline, newest first, as `herald list` shows them. */
-export function pipelineTable(out: Output, items: PipelineView[]): string[] {
+export function pipelineTable(out: Output, items: PipelineSummaryView[]): string[] {
   const rows = items.map((p) => [
     p.id,
     statusWord(out, p.status),

@@ -212,7 +212,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List pipelines, newest first */
+        /**
+         * List pipelines, newest first
+         * @description Each item is a PipelineSummary: the Pipeline without images, variants, the content body and the publications' stored previews, so a page of 100 stays small and fast. With `view=full` each item is the whole Pipeline, as `GET /v1/pipelines/{id}` answers it. `view` in the answer says which.
+         */
         get: operations["listPipelines"];
         put?: never;
         /**
@@ -954,10 +957,120 @@ export interface components {
                 platform: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "slack" | "discord" | "webhook";
             }[];
         };
-        PipelineList: {
+        /** @description A page of the list with view=full: each item the whole Pipeline, as GET /v1/pipelines/{id} answers it */
+        PipelineFullList: {
             items: components["schemas"]["Pipeline"][];
-            /** @description pass as `cursor` for the next page; null on the last */
+            /** @description pass as `cursor` for the next page (with the same filters); null on the last */
             nextCursor: string | null;
+            /** @enum {string} */
+            view: "full";
+        };
+        /** @description A page of the list (the default view): each item a PipelineSummary */
+        PipelineList: {
+            items: components["schemas"]["PipelineSummary"][];
+            /** @description pass as `cursor` for the next page (with the same filters); null on the last */
+            nextCursor: string | null;
+            /** @enum {string} */
+            view: "summary";
+        };
+        /** @description A pipeline as the list shows it: the Pipeline's fields at the same paths, without images, variants, content.body, content.hashtags, content.usage, content.skipped, publications[].preview and request.brief (ask with view=full for those) */
+        PipelineSummary: {
+            approval: {
+                /**
+                 * @description who decided: a caller with an API key or a reviewer through a review link
+                 * @enum {string}
+                 */
+                by?: "api" | "review_link";
+                deadline: string | null;
+                decidedAt: string | null;
+                /** @enum {string|null} */
+                decision: "approved" | "rejected" | "timed_out" | null;
+                edited: boolean;
+                /** @enum {string} */
+                onTimeout: "reject" | "publish";
+                reason: string | null;
+                required: boolean;
+                timeout: string | null;
+            } | null;
+            content: {
+                cached: boolean;
+                model: string;
+                provider: string;
+                title: string;
+            } | null;
+            createdAt: string;
+            error: {
+                /** @description a failure type (ReauthRequired, RateLimited...) or one of Herald's own codes */
+                code: string;
+                /** @description what to do about it (reconnect an account, wait until a time...); null when nothing helps */
+                hint: string | null;
+                message: string;
+            } | null;
+            id: string;
+            links: {
+                /** @description the Server-Sent Events stream of this state */
+                events: string;
+                self: string;
+                /** @description the workflow in Temporal's web UI */
+                temporal: string;
+                /** @description the pipeline's recorded events */
+                timeline: string;
+            };
+            publications: {
+                accountId: string | null;
+                attempts: number;
+                /** @description why it failed, waits or was skipped */
+                error: {
+                    /** @description a failure type (ReauthRequired, RateLimited...) or one of Herald's own codes */
+                    code: string;
+                    /** @description what to do about it (reconnect an account, wait until a time...); null when nothing helps */
+                    hint: string | null;
+                    message: string;
+                } | null;
+                externalId: string | null;
+                /** @enum {string} */
+                platform: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "slack" | "discord" | "webhook";
+                publishedAt: string | null;
+                retryAt: string | null;
+                /** @enum {string} */
+                status: "pending" | "waiting" | "publishing" | "published" | "previewed" | "failed" | "skipped";
+                url: string | null;
+            }[];
+            publishAt: string | null;
+            request: {
+                approval?: {
+                    /** @enum {string} */
+                    onTimeout: "reject" | "publish";
+                    required: boolean;
+                    timeout?: string;
+                };
+                audience?: string;
+                cache?: boolean;
+                dryRun: boolean;
+                /** @enum {string} */
+                format: "post" | "thread" | "article";
+                image: {
+                    /** @enum {string} */
+                    mode: "auto" | "none";
+                    sources?: string[];
+                    style?: string;
+                };
+                /** @enum {string} */
+                priority: "low" | "normal" | "high" | "critical";
+                publishAt?: string;
+                targets: {
+                    accountId?: string;
+                    /** @enum {string} */
+                    platform: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "slack" | "discord" | "webhook";
+                }[];
+                topic: string;
+                voice?: string;
+                /** @enum {string} */
+                whenFull?: "refuse" | "next_slot";
+            };
+            /** @enum {string} */
+            status: "queued" | "generating" | "illustrating" | "adapting" | "awaiting_approval" | "scheduled" | "publishing" | "published" | "partially_published" | "failed" | "rejected" | "cancelled" | "expired";
+            updatedAt: string;
         };
         PipelineTimeline: {
             /** @description oldest first */
@@ -2362,6 +2475,8 @@ export interface operations {
                 limit?: number;
                 platform?: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "slack" | "discord" | "webhook";
                 status?: "queued" | "generating" | "illustrating" | "adapting" | "awaiting_approval" | "scheduled" | "publishing" | "published" | "partially_published" | "failed" | "rejected" | "cancelled" | "expired";
+                /** @description summary (the default): each item a PipelineSummary; full: each item the whole Pipeline (about 15 KB each) */
+                view?: "summary" | "full";
             };
             header?: never;
             path?: never;
@@ -2375,7 +2490,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PipelineList"];
+                    "application/json": components["schemas"]["PipelineList"] | components["schemas"]["PipelineFullList"];
                 };
             };
             /** @description validation_failed: the request is malformed; `details` name the fields */

@@ -12,6 +12,7 @@ import type { ApiDeps } from '../deps';
 import { HttpError, notFound } from '../errors';
 import { httpErrorFromPipelineCreation } from '../pipeline-errors';
 import { presentPipeline } from '../present';
+import { presentListItem } from '../present-list';
 import { approvePipeline, rejectPipeline } from '../review/decisions';
 import { typedResponses } from '../schemas/common';
 import { textProblem } from '../schemas/storable';
@@ -31,7 +32,7 @@ import {
   feedbackView,
   PIPELINE_EVENTS_DESCRIPTION,
   pipelineEventStream,
-  pipelineListView,
+  pipelinePageView,
   pipelineView,
 } from '../schemas/pipeline-view';
 import { httpErrorFromTemporal } from '../temporal-errors';
@@ -127,16 +128,29 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
 
   app.get(
     '/pipelines',
-    { schema: { operationId: 'listPipelines', tags: ['pipelines'], summary: 'List pipelines, newest first', querystring: listQuerySchema, response: typedResponses({ 200: pipelineListView }) } },
+    {
+      schema: {
+        operationId: 'listPipelines',
+        tags: ['pipelines'],
+        summary: 'List pipelines, newest first',
+        description: [
+          'Each item is a PipelineSummary: the Pipeline without images, variants, the content body and the publications\' stored previews, so a page of 100 stays small and fast.',
+          'With `view=full` each item is the whole Pipeline, as `GET /v1/pipelines/{id}` answers it. `view` in the answer says which.',
+        ].join(' '),
+        querystring: listQuerySchema,
+        response: typedResponses({ 200: pipelinePageView }),
+      },
+    },
     async (request) => {
       const q = request.query;
-      const page = await pipelines.list(request.tenantId, {
-        status: q.status,
-        platform: q.platform,
-        limit: q.limit,
-        cursor: q.cursor ? decodeCursor(q.cursor) : undefined,
-      });
-      return { items: page.items.map((r) => show(r)), nextCursor: page.next ? encodeCursor(page.next) : null };
+      const filter = { status: q.status, platform: q.platform, limit: q.limit, cursor: q.cursor ? decodeCursor(q.cursor) : undefined };
+      if (q.view === 'full') {
+        const page = await pipelines.list(request.tenantId, filter);
+        return { view: 'full' as const, items: page.items.map((r) => show(r)), nextCursor: page.next ? encodeCursor(page.next) : null };
+      }
+      const page = await pipelines.listSummaries(request.tenantId, filter);
+      const opts = { temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace };
+      return { view: 'summary' as const, items: page.items.map((r) => presentListItem(r, opts)), nextCursor: page.next ? encodeCursor(page.next) : null };
     },
   );
 

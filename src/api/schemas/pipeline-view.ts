@@ -104,7 +104,31 @@ export const pipelineView = z
   })
   .meta({ id: 'Pipeline' });
 
-export const pipelineListView = z.object({ items: z.array(pipelineView), nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last') }).meta({ id: 'PipelineList' });
+/**
+ * A list item (GET /v1/pipelines without view=full): the pipeline as GET /v1/pipelines/{id} shows it, same fields at the
+ * same paths, without the parts only its own page reads: images, variants, the content's body, hashtags, usage and
+ * skipped providers, each publication's preview, and the request's brief.
+ */
+export const pipelineSummaryView = pipelineView
+  .omit({ images: true, variants: true })
+  .extend({
+    request: storedRequestSchema.omit({ brief: true }),
+    content: contentSchema.omit({ body: true, hashtags: true, usage: true, skipped: true }).nullable(),
+    publications: z.array(publicationSchema.omit({ preview: true })),
+  })
+  .meta({
+    id: 'PipelineSummary',
+    description: "A pipeline as the list shows it: the Pipeline's fields at the same paths, without images, variants, content.body, content.hashtags, content.usage, content.skipped, publications[].preview and request.brief (ask with view=full for those)",
+  });
+
+const nextCursor = z.string().nullable().describe('pass as `cursor` for the next page (with the same filters); null on the last');
+export const pipelineListView = z
+  .object({ view: z.literal('summary'), items: z.array(pipelineSummaryView), nextCursor })
+  .meta({ id: 'PipelineList', description: 'A page of the list (the default view): each item a PipelineSummary' });
+export const pipelineFullListView = z
+  .object({ view: z.literal('full'), items: z.array(pipelineView), nextCursor })
+  .meta({ id: 'PipelineFullList', description: 'A page of the list with view=full: each item the whole Pipeline, as GET /v1/pipelines/{id} answers it' });
+export const pipelinePageView = z.discriminatedUnion('view', [pipelineListView, pipelineFullListView]);
 
 export const cancelledPipelineView = pipelineView.extend({ cancelRequested: z.literal(true) }).meta({ id: 'CancelledPipeline' });
 

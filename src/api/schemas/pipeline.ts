@@ -93,6 +93,7 @@ export const listQuerySchema = z.strictObject({
   platform: platformSchema.optional(),
   limit: z.coerce.number({ message: 'limit must be a whole number from 1 to 100' }).int('limit must be a whole number from 1 to 100').min(1, 'limit must be at least 1').max(100, 'limit must be at most 100').default(20),
   cursor: z.string().max(200).optional(),
+  view: z.enum(['summary', 'full']).default('summary').describe('summary (the default): each item a PipelineSummary; full: each item the whole Pipeline (about 15 KB each)'),
 });
 
 export const idParams = z.object({ id: z.string().min(1).max(100) });

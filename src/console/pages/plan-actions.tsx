@@ -9,7 +9,8 @@ import { Field } from '../components/field';
 import { formatLocal } from '../time';
 import { fromInputValue, toInputValue, toZonedIso } from './week';
 
-type Pipeline = components['schemas']['Pipeline'];
+/** A pipeline as the list answers it (GET /v1/pipelines); a full Pipeline is one too. */
+type Pipeline = components['schemas']['PipelineSummary'];
 
 export interface PlanAction {
   kind: 'reschedule' | 'cancel';

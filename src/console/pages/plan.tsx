@@ -15,7 +15,8 @@ import { ActionDialog, CancelConfirm, RescheduleForm, type PlanAction } from './
 import { addDays, bucketWeek, dayLabel, localDateOf, utcIso, weekLabel, weekOf } from './week';
 import './plan.css';
 
-type Pipeline = components['schemas']['Pipeline'];
+/** A pipeline as the list answers it (GET /v1/pipelines); a full Pipeline is one too. */
+type Pipeline = components['schemas']['PipelineSummary'];
 type Status = Pipeline['status'];
 type Api = ReturnType<typeof useApi>;
 
@@ -61,7 +62,7 @@ async function loadWaiting(api: Api): Promise<{ items: Pipeline[]; truncated: bo
       let cursor: string | null = null;
       for (let page = 0; page < CALENDAR_PAGES; page++) {
         const query: { status: Status; limit: number; cursor?: string } = { status, limit: 100, ...(cursor ? { cursor } : {}) };
-        const body: components['schemas']['PipelineList'] = await ok(api.GET('/v1/pipelines', { params: { query } }));
+        const body: { items: Pipeline[]; nextCursor: string | null } = await ok(api.GET('/v1/pipelines', { params: { query } }));
         items.push(...body.items);
         cursor = body.nextCursor;
         if (!cursor) return { items, truncated: false };

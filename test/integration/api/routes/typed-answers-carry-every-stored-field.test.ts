@@ -53,9 +53,10 @@ it('a published dry run and an approved, edited pipeline: GET, the list and the 
   expect(a1.data!.publications.every((p) => p.preview !== undefined)).toBe(true);
   expect(a1.data!.images.length).toBeGreaterThan(0);
 
-  const list = await herald.GET('/v1/pipelines', { params: { query: { limit: 10 } } });
+  // The list's items are summaries (list-items-are-summaries-and-view-full-gives-the-state.test.ts); view=full is the whole state.
+  const list = await herald.GET('/v1/pipelines', { params: { query: { limit: 10, view: 'full' } } });
   for (const id of [a, b]) {
-    const { links: _links, ...shown } = list.data!.items.find((p) => p.id === id)!;
+    const { links: _links, ...shown } = list.data!.items.find((p) => p.id === id)! as Record<string, unknown>;
     expect(shown).toEqual(await stored(id));
   }
 
