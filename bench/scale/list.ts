@@ -1,12 +1,87 @@
 // Part "list" of `npm run bench -- scale`: one real published pipeline, then the tenant's pipelines topped up to `rows`
 // rows by inserting copies of it directly with SQL (INSERT ... SELECT generate_series; no workflows behind them), then
 // GET /v1/pipelines?limit=100 (first page and a page 50 deep through the cursor), 5 concurrent readers; p50/p95/p99.
+// Beside it, in the same run: the same readers asking for view=full (each item the whole state) for fewer rounds, the
+// page sizes, EXPLAIN (ANALYZE, BUFFERS) of both queries, and where one full page's time goes (query, serializer steps).
 import { performance } from 'node:perf_hooks';
-import { followPipelines, startHeraldStack, threadRequest, timed } from '../lib/herald-stack';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import { presentPipeline } from '../../src/api/present';
+import { presentListItem } from '../../src/api/present-list';
+import { pipelinePageView } from '../../src/api/schemas/pipeline-view';
+import { droppedFields } from '../../src/api/serializer';
+import { createPipelineRepository } from '../../src/db/pipelines-repo';
+import { followPipelines, load1m, startHeraldStack, threadRequest, timed } from '../lib/herald-stack';
+import { printTable } from '../lib/report';
 import { round, roundSummary, summarize } from '../lib/stats';
 import { say, submit, TENANT } from './common';
 
 export interface ListOptions { rows: number }
+
+const READERS = 5;
+const ROUNDS = 40;
+const FULL_ROUNDS = 8;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** READERS concurrent readers, each `rounds` times: the first page, then the page behind `deepCursor`. */
+async function readers(baseUrl: string, query: string, deepCursor: string | null, rounds: number) {
+  const first: number[] = [];
+  const deep: number[] = [];
+  let errors = 0;
+  await Promise.all(
+    Array.from({ length: READERS }, async () => {
+      for (let i = 0; i < rounds; i++) {
+        const a = await timed(baseUrl, TENANT.key, 'GET', `/v1/pipelines?limit=100${query}`);
+        if (a.status === 200) first.push(a.ms);
+        else errors++;
+        if (!deepCursor) continue;
+        const b = await timed(baseUrl, TENANT.key, 'GET', `/v1/pipelines?limit=100${query}&cursor=${encodeURIComponent(deepCursor)}`);
+        if (b.status === 200) deep.push(b.ms);
+        else errors++;
+      }
+    }),
+  );
+  return { first, deep, errors };
+}
+
+const LIST_SQL = (column: string) =>
+  `SELECT id, workflow_id, ${column}, created_at FROM pipelines WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 101`;
+
+/**
+ * Where a page's time goes, one step at a time in this process (median of 15): the query (PostgreSQL, TOAST, the
+ * driver's JSON parse), presenting, and the serializer's steps (zod encode, the dropped-field walk, JSON.stringify).
+ */
+async function steps(pool: Pool) {
+  const repo = createPipelineRepository(pool);
+  const opts = { temporalUiUrl: 'http://127.0.0.1:8233', namespace: 'default' };
+  const out: Record<string, Record<string, number>> = {};
+  for (const view of ['summary', 'full'] as const) {
+    const t: Record<string, number[]> = { query: [], present: [], encode: [], dropped: [], stringify: [] };
+    let bytes = 0;
+    for (let i = 0; i < 15; i++) {
+      let a = performance.now();
+      const data =
+        view === 'full'
+          ? await repo.list(TENANT.id, { limit: 100 }).then((p) => (t.query.push(performance.now() - a), (a = performance.now()), { view, items: p.items.map((r) => presentPipeline(r.state, r.workflowId, opts)), nextCursor: 'x' }))
+          : await repo.listSummaries(TENANT.id, { limit: 100 }).then((p) => (t.query.push(performance.now() - a), (a = performance.now()), { view, items: p.items.map((r) => presentListItem(r, opts)), nextCursor: 'x' }));
+      t.present.push(performance.now() - a);
+      a = performance.now();
+      const encoded = z.safeEncode(pipelinePageView, data as z.output<typeof pipelinePageView>);
+      if (!encoded.success) throw new Error(`the ${view} page does not encode: ${encoded.error.message.slice(0, 300)}`);
+      t.encode.push(performance.now() - a);
+      a = performance.now();
+      const dropped = droppedFields(data, encoded.data);
+      t.dropped.push(performance.now() - a);
+      if (dropped.length) throw new Error(`the ${view} page drops fields: ${dropped.slice(0, 5).join(', ')}`);
+      a = performance.now();
+      bytes = JSON.stringify(encoded.data).length;
+      t.stringify.push(performance.now() - a);
+    }
+    out[view] = { ...Object.fromEntries(Object.entries(t).map(([k, v]) => [`${k}Ms`, round(median(v), 1)])), pageBytes: bytes };
+  }
+  return out;
+}
 
 export async function listPart(o: ListOptions) {
   const stack = await startHeraldStack({ name: 'scale_list', tenants: [TENANT], workers: 1, overallMs: 1_800_000, say });
@@ -18,6 +93,7 @@ export async function listPart(o: ListOptions) {
     const i0 = performance.now();
     if (missing > 0) {
       // Copies of one real published row, spread over the past days so the list's order and cursor work as usual.
+      // Its list_item is written by the trigger (migration 010), as for any insert.
       await stack.pool.query(
         `INSERT INTO pipelines (id, tenant_id, workflow_id, status, platforms, request, state, version, request_hash, created_at, updated_at)
          SELECT 'bulk_' || g, p.tenant_id, p.workflow_id || '-bulk-' || g, p.status, p.platforms, p.request, p.state, p.version, p.request_hash,
@@ -28,8 +104,21 @@ export async function listPart(o: ListOptions) {
       await stack.pool.query('ANALYZE pipelines');
     }
     const insertS = (performance.now() - i0) / 1000;
-    const first: number[] = [];
-    const deep: number[] = [];
+    say(`${missing} rows inserted in ${round(insertS, 1)} s`);
+
+    // EXPLAIN cannot show TOAST reads of the output (PostgreSQL 15 has no SERIALIZE): the sizes say what a page reads.
+    const explain: Record<string, string> = {};
+    for (const [view, column] of [['summary', 'COALESCE(list_item, pipeline_list_item(state)) AS item'], ['full', 'state']] as const) {
+      const plan = await stack.pool.query(`EXPLAIN (ANALYZE, BUFFERS) ${LIST_SQL(column)}`, [TENANT.id]);
+      explain[view] = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
+      say(`EXPLAIN (ANALYZE, BUFFERS), ${view}:\n${explain[view]}`);
+    }
+    const { rows: [sizes] } = await stack.pool.query<{ state: number; item: number }>(
+      `SELECT avg(pg_column_size(state))::int AS state, avg(pg_column_size(list_item))::int AS item FROM (${LIST_SQL('state, list_item')}) p`,
+      [TENANT.id],
+    );
+    const stepTimes = await steps(stack.pool);
+
     let cursor50: string | null = null;
     let c: string | null = null;
     for (let page = 0; page < 50; page++) {
@@ -39,21 +128,43 @@ export async function listPart(o: ListOptions) {
       if (!c) break;
       cursor50 = c;
     }
-    let errors = 0;
-    await Promise.all(
-      Array.from({ length: 5 }, async () => {
-        for (let i = 0; i < 40; i++) {
-          const a = await timed(stack.baseUrl, TENANT.key, 'GET', '/v1/pipelines?limit=100');
-          if (a.status === 200) first.push(a.ms);
-          else errors++;
-          if (!cursor50) continue;
-          const b = await timed(stack.baseUrl, TENANT.key, 'GET', `/v1/pipelines?limit=100&cursor=${encodeURIComponent(cursor50)}`);
-          if (b.status === 200) deep.push(b.ms);
-          else errors++;
-        }
-      }),
+    const loadBefore = load1m();
+    const summary = await readers(stack.baseUrl, '', cursor50, ROUNDS);
+    const loadAfter = load1m();
+    const full = await readers(stack.baseUrl, '&view=full', cursor50, FULL_ROUNDS);
+    const loadFull = load1m();
+    const errors = summary.errors + full.errors;
+    const r = {
+      rows: Number(count) + missing,
+      insertedWithSql: missing,
+      insertS: round(insertS, 1),
+      readers: READERS,
+      firstPageMs: roundSummary(summarize(summary.first), 1),
+      page50Ms: roundSummary(summarize(summary.deep), 1),
+      load1m: { before: loadBefore, after: loadAfter, afterFull: loadFull },
+      fullView: { rounds: FULL_ROUNDS, firstPageMs: roundSummary(summarize(full.first), 1), page50Ms: roundSummary(summarize(full.deep), 1) },
+      storedBytesPerRow: { state: sizes.state, listItem: sizes.item },
+      steps: stepTimes,
+      explain,
+      errors,
+      failures: errors,
+    };
+    printTable(
+      `scale list: ${r.rows} rows, ${READERS} readers, limit=100 (ms; load 1m ${loadBefore} -> ${loadAfter}, ${loadFull} after full)`,
+      ['view', 'page', 'n', 'p50', 'p95', 'p99', 'page bytes'],
+      [
+        ['summary', 'first', r.firstPageMs.n, r.firstPageMs.p50, r.firstPageMs.p95, r.firstPageMs.p99, stepTimes.summary.pageBytes],
+        ['summary', '50 deep', r.page50Ms.n, r.page50Ms.p50, r.page50Ms.p95, r.page50Ms.p99, stepTimes.summary.pageBytes],
+        ['full', 'first', r.fullView.firstPageMs.n, r.fullView.firstPageMs.p50, r.fullView.firstPageMs.p95, r.fullView.firstPageMs.p99, stepTimes.full.pageBytes],
+        ['full', '50 deep', r.fullView.page50Ms.n, r.fullView.page50Ms.p50, r.fullView.page50Ms.p95, r.fullView.page50Ms.p99, stepTimes.full.pageBytes],
+      ],
     );
-    return { rows: Number(count) + missing, insertedWithSql: missing, insertS: round(insertS, 1), readers: 5, firstPageMs: roundSummary(summarize(first), 1), page50Ms: roundSummary(summarize(deep), 1), errors, failures: errors };
+    printTable(
+      `scale list: one page's steps in this process, median of 15 (ms); stored bytes per row: state ${sizes.state}, list_item ${sizes.item}`,
+      ['view', 'query', 'present', 'zod encode', 'dropped-field walk', 'stringify'],
+      (['summary', 'full'] as const).map((v) => [v, stepTimes[v].queryMs, stepTimes[v].presentMs, stepTimes[v].encodeMs, stepTimes[v].droppedMs, stepTimes[v].stringifyMs]),
+    );
+    return r;
   } finally {
     await stack.stop();
   }
