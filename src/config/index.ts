@@ -265,7 +265,7 @@ export type Config = {
   workerMaxActivities: number | undefined;
   /** Workflow task slots per worker process (maxConcurrentWorkflowTaskExecutions); undefined: the SDK's default. */
   workerMaxWorkflowTasks: number | undefined;
-  /** Workflows kept in the worker's cache (maxCachedWorkflows); undefined: the SDK's default (from memory size). */
+  /** Workflows kept in the worker's cache (maxCachedWorkflows); undefined: src/bootstrap/worker.ts's default (100). */
   workerMaxCachedWorkflows: number | undefined;
   /** OTLP/HTTP endpoint for traces; undefined: no tracing. */
   otelEndpoint: string | undefined;
