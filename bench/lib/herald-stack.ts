@@ -66,6 +66,8 @@ export async function startHeraldStack(o: {
   tenants: Tenant[];
   workers: number;
   extraEnv?: Record<string, string>;
+  /** Settings of worker i alone (0-based) on top of the shared ones, e.g. a WORKER_METRICS_PORT each. */
+  workerEnv?: (i: number) => Record<string, string>;
   overallMs: number;
   say: (msg: string) => void;
 }): Promise<HeraldStack> {
@@ -90,7 +92,7 @@ export async function startHeraldStack(o: {
   for (let i = 0; i < o.workers; i++) {
     const out = boundedOutput(6);
     workerOutput.push(out);
-    workers.push(spawnWorker(ROOT, env, out));
+    workers.push(spawnWorker(ROOT, { ...env, ...o.workerEnv?.(i) }, out));
   }
   const bareOut = boundedOutput(6);
   const bareWorker = track(

@@ -1,5 +1,5 @@
-// `npm run bench -- scale [--parts workers,scheduled,list] [--n 200] [--slots 4] [--ai-ms 300] [--scheduled 10000]
-//   [--rows 100000] [--limit-s 1200]`: three parts, each on a fresh stack of its own (bench/scale/<part>.ts):
+// `npm run bench -- scale [--parts workers,scheduled,list] [--n 200] [--slots 2] [--ai-ms 300] [--platform-ms 300]
+//   [--wft-slots K] [--scheduled 10000] [--rows 100000] [--limit-s 1200]`: three parts, each on a fresh stack of its own (bench/scale/<part>.ts):
 //   workers   two worker processes against one on slot-bound work (target >= 1.8 times);
 //   scheduled 10,000 pipelines scheduled a day ahead: one worker's RSS (target < 500 MB);
 //   list      GET /v1/pipelines over 100,000 rows: p99 (target < 50 ms).
@@ -7,10 +7,9 @@
 import { parseArgs } from 'node:util';
 import { runBench } from '../lib/herald-stack';
 import { printTable, writeResults, type Cell } from '../lib/report';
-import { round } from '../lib/stats';
 import { listPart } from './list';
 import { scheduledPart } from './scheduled';
-import { workersPart } from './workers';
+import { workersPart, workersTables } from './workers';
 import { say } from './common';
 
 const PARTS = ['workers', 'scheduled', 'list'] as const;
@@ -20,8 +19,10 @@ async function main(): Promise<number> {
     options: {
       parts: { type: 'string', default: PARTS.join(',') },
       n: { type: 'string', default: '200' },
-      slots: { type: 'string', default: '4' },
+      slots: { type: 'string', default: '2' },
       'ai-ms': { type: 'string', default: '300' },
+      'platform-ms': { type: 'string', default: '300' },
+      'wft-slots': { type: 'string' },
       scheduled: { type: 'string', default: '10000' },
       rows: { type: 'string', default: '100000' },
       'limit-s': { type: 'string', default: '1200' },
@@ -34,9 +35,9 @@ async function main(): Promise<number> {
   let failures = 0;
   const verdicts: Cell[][] = [];
   if (parts.includes('workers')) {
-    const r = await workersPart({ n: Math.max(1, Number(values.n)), slots: Math.max(1, Number(values.slots)), aiMs: Number(values['ai-ms']), limitMs });
-    printTable(`scale workers: ${r.config.n} pipelines, ${r.config.slotsPerWorker} activity slots per worker, AI answering in ${r.config.aiAnswerMs} ms`, ['workers', 'published', 'span s', 'per min', 'load 1m'], r.runs.map((x) => [String(x.workers), x.published, x.spanS, x.perMinute, x.load1m]));
-    verdicts.push(['throughput two / one', `${round(r.twoOverOne, 2)} (target >= 1.8)`]);
+    const wft = values['wft-slots'] === undefined ? undefined : Math.max(1, Number(values['wft-slots']));
+    const r = await workersPart({ n: Math.max(1, Number(values.n)), slots: Math.max(1, Number(values.slots)), aiMs: Number(values['ai-ms']), platformMs: Number(values['platform-ms']), wftSlots: wft, limitMs });
+    verdicts.push(...workersTables(r));
     failures += r.failures;
     say(`results: ${writeResults('scale-workers', r)}`);
   }
