@@ -14,7 +14,8 @@ export interface ScheduledOptions { n: number; limitMs: number }
 const SETTLE_MS = 60_000;
 
 export async function scheduledPart(o: ScheduledOptions) {
-  const stack = await startHeraldStack({ name: 'scale_scheduled', tenants: [TENANT], workers: 1, overallMs: 2 * o.limitMs + 600_000, say });
+  // The worker's environment as `npm run worker` (scripts/run.mjs) gives it: two malloc arenas unless set.
+  const stack = await startHeraldStack({ name: 'scale_scheduled', tenants: [TENANT], workers: 1, extraEnv: { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }, overallMs: 2 * o.limitMs + 600_000, say });
   try {
     const warm = await submit(stack, [threadRequest(-1)]);
     await followPipelines(stack.baseUrl, TENANT.key, warm, Date.now() + 120_000, 250);
@@ -63,6 +64,7 @@ export async function scheduledPart(o: ScheduledOptions) {
       settleS: SETTLE_MS / 1000,
       kbPerWaitingPipeline: slope,
       maxCachedWorkflows: stack.env.WORKER_MAX_CACHED_WORKFLOWS ?? process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 'default',
+      mallocArenaMax: stack.env.MALLOC_ARENA_MAX,
       samples,
       publishAt,
       failures: o.n - waiting,
