@@ -1,4 +1,4 @@
-// `npm run bench -- fairness [--n 1000] [--b-every-s 3] [--priority-k 100] [--activities N --workflow-tasks N]`: what the dev server's task-queue priority
+// `npm run bench -- fairness [--n 1000] [--b-every-s 3] [--priority-k 100] [--activities N --workflow-tasks N --cached N]`: what the dev server's task-queue priority
 // and fairness (matching.useNewMatcher and matching.enableFairness, which `npm run bench` passes to its dev server;
 // Herald starts every pipeline with its tenant as fairness key and its priority as priority key) deliver as is.
 //   1. Tenant B alone: 5 pipelines one at a time (B's idle end to end).
@@ -65,16 +65,24 @@ async function submitAll(baseUrl: string, key: string, bodies: unknown[], concur
  * Where one pipeline's end to end went, from its workflow history (the parent only): time its workflow tasks and
  * activities waited in the task queue (scheduled -> started), and ran in the worker (started -> completed), ms.
  */
-async function whereTimeWent(client: Client, workflowId: string): Promise<{ wftQueue: number; wftRun: number; actQueue: number; actRun: number; wfts: number; activities: number }> {
+async function whereTimeWent(client: Client, workflowId: string): Promise<Record<string, number>> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const at = new Map<number, number>();
-  const out = { wftQueue: 0, wftRun: 0, actQueue: 0, actRun: 0, wfts: 0, activities: 0 };
+  const out = { wftQueue: 0, wftQueueNormal: 0, wftQueueSticky: 0, wftRun: 0, actQueue: 0, actRun: 0, wfts: 0, activities: 0 };
+  const sticky = new Map<number, boolean>();
   const ms = (e: temporal.api.history.v1.IHistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
   for (const e of history.events ?? []) {
     const id = Number(e.eventId);
     at.set(id, ms(e));
     const T = temporal.api.enums.v1.EventType;
-    if (e.eventType === T.EVENT_TYPE_WORKFLOW_TASK_STARTED) out.wftQueue += ms(e) - at.get(Number(e.workflowTaskStartedEventAttributes!.scheduledEventId))!;
+    if (e.eventType === T.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) sticky.set(id, e.workflowTaskScheduledEventAttributes?.taskQueue?.kind === temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY);
+    if (e.eventType === T.EVENT_TYPE_WORKFLOW_TASK_STARTED) {
+      const scheduled = Number(e.workflowTaskStartedEventAttributes!.scheduledEventId);
+      const wait = ms(e) - at.get(scheduled)!;
+      out.wftQueue += wait;
+      if (sticky.get(scheduled)) out.wftQueueSticky += wait;
+      else out.wftQueueNormal += wait;
+    }
     if (e.eventType === T.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
       out.wftRun += ms(e) - at.get(Number(e.workflowTaskCompletedEventAttributes!.startedEventId))!;
       out.wfts++;
@@ -100,7 +108,7 @@ async function meanSplit(pool: Pool, client: Client, ids: string[]): Promise<Rec
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, 'b-every-s': { type: 'string', default: '3' }, 'priority-k': { type: 'string' }, 'limit-s': { type: 'string', default: '1800' }, activities: { type: 'string' }, 'workflow-tasks': { type: 'string' } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, 'b-every-s': { type: 'string', default: '3' }, 'priority-k': { type: 'string' }, 'limit-s': { type: 'string', default: '1800' }, activities: { type: 'string' }, 'workflow-tasks': { type: 'string' }, cached: { type: 'string' } } });
   const N = Math.max(1, Number(values.n));
   const B_EVERY_MS = Number(values['b-every-s']) * 1000;
   const K = Math.max(2, Number(values['priority-k'] ?? Math.max(10, Math.round(N / 10))));
@@ -110,6 +118,7 @@ async function main(): Promise<number> {
   const extraEnv: Record<string, string> = {
     ...(values.activities ? { WORKER_MAX_ACTIVITIES: values.activities } : {}),
     ...(values['workflow-tasks'] ? { WORKER_MAX_WORKFLOW_TASKS: values['workflow-tasks'] } : {}),
+    ...(values.cached ? { WORKER_MAX_CACHED_WORKFLOWS: values.cached } : {}),
   };
   const stack = await startHeraldStack({ name: 'fairness', tenants: [A, B], workers: 1, extraEnv, overallMs: LIMIT_MS + 300_000, say });
   const loads: number[] = [];
@@ -197,8 +206,8 @@ async function main(): Promise<number> {
       ["B while A's backlog is queued", busyS.n, busyS.p50, busyS.p95, busyS.max],
       ["A's burst", aE2e.n, aE2e.p50, aE2e.p95, aE2e.max],
     ] as Cell[][]);
-    const splitRow = (name: string, x: Record<string, number>): Cell[] => [name, x.wftQueue, x.wftRun, x.actQueue, x.actRun, `${x.wfts} / ${x.activities}`];
-    printTable("where B's time went (mean per pipeline, parent workflow's history), ms", ['B', 'workflow tasks queued', 'workflow tasks ran', 'activities queued', 'activities ran', 'tasks / activities'], [
+    const splitRow = (name: string, x: Record<string, number>): Cell[] => [name, `${x.wftQueue} (${x.wftQueueNormal} / ${x.wftQueueSticky})`, x.wftRun, x.actQueue, x.actRun, `${x.wfts} / ${x.activities}`];
+    printTable("where B's time went (mean per pipeline, parent workflow's history), ms", ['B', 'workflow tasks queued (normal / sticky queue)', 'workflow tasks ran', 'activities queued', 'activities ran', 'tasks / activities'], [
       splitRow('alone (idle)', split.idle),
       splitRow("under A's backlog", split.underBacklog),
     ]);

@@ -10,7 +10,7 @@ import type { PipelineRequest } from '../domain/types';
 import type { ProviderLimits } from '../resilience/types';
 import { cappedAccounts, checkDailyCaps } from './daily-cap-check';
 import { BacklogFullError, DailyCapFullError, IdempotencyKeyReusedError, PipelineNotStartedError } from './errors';
-import { pipelineStartOptions } from './start-options';
+import { BURST_SHARE, pipelineStartOptions } from './start-options';
 import { checkTargetAccounts } from './target-accounts';
 
 export interface PipelineCreationDeps {
@@ -82,11 +82,11 @@ async function insertWithinCaps(
 }
 
 /** Starts the pipeline's workflow; one already running under its id is kept, so starting twice is harmless. */
-async function startPipelineWorkflow({ workflows, taskQueue }: Pick<PipelineCreationDeps, 'workflows' | 'taskQueue'>, row: PipelineRow): Promise<void> {
+async function startPipelineWorkflow({ workflows, taskQueue }: Pick<PipelineCreationDeps, 'workflows' | 'taskQueue'>, row: PipelineRow, overShare = false): Promise<void> {
   try {
     await workflows.start('contentPipeline', {
       taskQueue,
-      ...pipelineStartOptions({ tenantId: row.tenantId, workflowId: row.workflowId, request: row.state.request }),
+      ...pipelineStartOptions({ tenantId: row.tenantId, workflowId: row.workflowId, request: row.state.request, overShare }),
       args: [{ state: row.state }],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     });
@@ -131,9 +131,13 @@ export async function createPipeline(deps: PipelineCreationDeps, tenantId: strin
     const existing = await deps.pipelines.getByIdempotencyKey(tenantId, idempotencyKey);
     if (existing) return replay(existing);
   }
-  if (deps.maxActivePipelines !== undefined && (await deps.pipelines.countActive(tenantId)) >= deps.maxActivePipelines) {
+  // One count for both: the backlog cap, and whether this tenant is over its share (its pipeline then starts one
+  // priority level lower, so that other tenants' work is not held up behind its burst).
+  const active = await deps.pipelines.countActive(tenantId);
+  if (deps.maxActivePipelines !== undefined && active >= deps.maxActivePipelines) {
     throw new BacklogFullError(deps.maxActivePipelines);
   }
+  const overShare = active >= BURST_SHARE;
   const id = `pl_${randomBytes(10).toString('hex')}`;
   const newRow: NewRow = {
     id,
@@ -150,7 +154,7 @@ export async function createPipeline(deps: PipelineCreationDeps, tenantId: strin
     : await deps.pipelines.insert(newRow);
   if (!created) return replay(row);
   try {
-    await startPipelineWorkflow(deps, row);
+    await startPipelineWorkflow(deps, row, overShare);
   } catch (err) {
     // Without a key nobody can come back for this row: it goes, so it does not count against the backlog.
     if (!idempotencyKey) await deps.pipelines.deleteNeverStarted(id);

@@ -4,6 +4,17 @@ import { HeraldPlatforms, HeraldStatus, HeraldTenant } from '../workflows/messag
 
 /** Task-queue priority per request priority: Temporal runs lower keys first. */
 export const PRIORITY_KEY: Record<Priority, number> = { critical: 1, high: 2, normal: 3, low: 4 };
+/** Temporal's lowest priority key by default (matching.priorityLevels 5): only a burst's low pipelines get it. */
+export const LOWEST_PRIORITY_KEY = 5;
+
+/**
+ * A tenant's share: with this many unfinished pipelines (the count TENANT_MAX_ACTIVE_PIPELINES caps), the tenant's
+ * next ones start one priority level lower until it is back under. Temporal's fairness key alone does not keep a
+ * light tenant's latency near its idle latency behind another tenant's burst of hundreds (workflow tasks wait behind
+ * the burst's in the task queues, BENCHMARKS.md "fairness"); a lower priority key does, since Temporal dispatches a
+ * level only when every higher one is empty.
+ */
+export const BURST_SHARE = 20;
 
 /**
  * The task-queue priority of work done for a tenant: its priority key (a pipeline's request priority; unset runs as
@@ -20,7 +31,8 @@ export function tenantPriority(tenantId: string, priority?: Priority): { priorit
  * (tenant, status, platforms), its priority, and the tenant as fairness key so that one tenant's burst does not hold
  * up the others. No I/O, so that workflow code may use it too.
  */
-export function pipelineStartOptions(p: { tenantId: string; workflowId: string; request: PipelineRequest }) {
+export function pipelineStartOptions(p: { tenantId: string; workflowId: string; request: PipelineRequest; overShare?: boolean }) {
+  const base = PRIORITY_KEY[p.request.priority] ?? PRIORITY_KEY.normal;
   return {
     workflowId: p.workflowId,
     // A pipeline runs once. Starting it again (a retried activity, a replayed request, a scheduled run that also starts
@@ -31,8 +43,10 @@ export function pipelineStartOptions(p: { tenantId: string; workflowId: string; 
       { key: HeraldStatus, value: 'queued' },
       { key: HeraldPlatforms, value: [...new Set(p.request.targets.map((t) => t.platform))] },
     ],
-    // A request stored before priorities existed has none: it runs as normal.
-    priority: { priorityKey: PRIORITY_KEY[p.request.priority] ?? PRIORITY_KEY.normal, fairnessKey: p.tenantId },
+    // A request stored before priorities existed has none: it runs as normal. A pipeline started while its tenant is
+    // over its share (see BURST_SHARE) runs one level lower: another tenant's work of the same priority goes first,
+    // and the tenant's own order is kept (critical 2 still before low 5).
+    priority: { priorityKey: p.overShare ? Math.min(base + 1, LOWEST_PRIORITY_KEY) : base, fairnessKey: p.tenantId },
     memo: { tenantId: p.tenantId },
   };
 }

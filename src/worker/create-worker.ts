@@ -51,6 +51,10 @@ export async function createHeraldWorker(opts: {
       ...(tracing ? { activity: tracing.worker.activity } : {}),
     },
     sinks: { ...pipelineMetricsSinks(createPipelineMetrics(opts.metrics ?? new Registry())), ...tracing?.worker.sinks },
+    // No eager activities: an activity handed back with the workflow task that scheduled it skips the task queue, so
+    // one tenant's running pipelines would take the activity slots ahead of another tenant's queued work, without
+    // the priority and fairness keys being looked at.
+    maxEagerActivityReservationsPerWorkflowTask: 0,
     // Let in-flight activities (a post on its way) finish on shutdown.
     shutdownGraceTime: '10s',
     // Heartbeats reach Temporal at least every 2 s (not only every 80% of heartbeatTimeout), so an 8 s heartbeat
