@@ -4,6 +4,8 @@
 // there at the same paths as in the full state; `view=full` still gives every stored field; paging is the same.
 import { randomBytes } from 'node:crypto';
 import { createHeraldClient, type HeraldClient } from '../../../../src/client';
+import { createOutput } from '../../../../src/cli/output';
+import { pipelineTable } from '../../../../src/cli/render';
 import { createPipelineRepository } from '../../../../src/db/pipelines-repo';
 import type { PipelineState } from '../../../../src/domain/types';
 import { dryRunRequest, startHarness, type Harness } from '../../../helpers/harness';
@@ -68,6 +70,12 @@ it('list items carry what the plan, the calendar and `herald list` read; view=fu
   const pb = list.data!.items.find((p) => p.id === b)!;
   expect(pb).toMatchObject({ status: 'awaiting_approval', request: { topic: 'Planned for later' } });
   expect(Date.parse(pb.publishAt!)).toBeGreaterThan(Date.now());
+  // `herald list` prints them from the summaries: id, status, created, targets, publish time, title.
+  const rows = pipelineTable(createOutput({ json: false, color: false }), [pa, pb]);
+  expect(rows[1]).toContain(a);
+  expect(rows[1]).toContain('x,linkedin,mastodon');
+  expect(rows[1]).toContain(pa.content!.title.slice(0, 20));
+  expect(rows[2]).toContain(`at ${pb.publishAt}`);
 
   const full = await herald.GET('/v1/pipelines', { params: { query: { limit: 10, view: 'full' } } });
   expect(full.response.status).toBe(200);
