@@ -37,10 +37,12 @@ export interface WorkerParts {
  * defaults are 100 and 40). Work a worker has taken is no longer in Temporal's task queue, where priority and the
  * tenant fairness key order it: with 100 of one tenant's activities in flight on two cores, another tenant's next
  * step waits behind all of them. A few slots keep the backlog in the queue, so a light tenant's step is next and a
- * critical pipeline's step goes before a low one's, at the cost of parallelism a worker with slow providers wants
- * (raise them there, and run more workers). The activities' PostgreSQL pool is sized to the activity slots.
+ * critical pipeline's step goes before a low one's. Workflow tasks are CPU work in this process: 2 keep one in
+ * flight while the next is fetched (4 measured slower for the light tenant, BENCHMARKS.md "fairness"). Activities
+ * wait on PostgreSQL and providers, hence 8; a worker calling slow real providers wants more (raise
+ * WORKER_MAX_ACTIVITIES, and run more workers). The activities' PostgreSQL pool is sized to the activity slots.
  */
-export const WORKER_DEFAULTS = { maxActivities: 8, maxWorkflowTasks: 4 } as const;
+export const WORKER_DEFAULTS = { maxActivities: 8, maxWorkflowTasks: 2 } as const;
 
 /** The worker's slots (WORKER_MAX_* or WORKER_DEFAULTS) and the PostgreSQL pool its activities need for them. */
 export function workerSlots(config: Pick<Config, 'workerMaxActivities' | 'workerMaxWorkflowTasks'>): { maxActivities: number; maxWorkflowTasks: number; poolSize: number } {
@@ -59,6 +61,11 @@ export function workerSlots(config: Pick<Config, 'workerMaxActivities' | 'worker
  * once (bounded by its activity slots), so running pipelines keep their cache.
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+
+/** The sticky cache size: WORKER_MAX_CACHED_WORKFLOWS (0 keeps none) or DEFAULT_MAX_CACHED_WORKFLOWS. */
+export function workerCacheSize(config: Pick<Config, 'workerMaxCachedWorkflows'>): number {
+  return config.workerMaxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS;
+}
 
 /**
  * The workflow code as a file bundled once under DATA_DIR (scripts/bundle-workflows.mjs in a child process), with the
@@ -141,7 +148,7 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
     workflowBundle,
     maxActivities: workerSlots(config).maxActivities,
     maxWorkflowTasks: workerSlots(config).maxWorkflowTasks,
-    maxCachedWorkflows: config.workerMaxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
+    maxCachedWorkflows: workerCacheSize(config),
   });
   // Kept open for the webhook dispatcher, which starts delivery workflows; closed after it stops.
   const client = await Connection.connect(temporalConnectionOptions(config));
