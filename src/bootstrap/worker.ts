@@ -38,7 +38,7 @@ export interface WorkerParts {
  * tenant fairness key order it: with 100 of one tenant's activities in flight on two cores, another tenant's next
  * step waits behind all of them. A few slots keep the backlog in the queue, so a light tenant's step is next and a
  * critical pipeline's step goes before a low one's. Workflow tasks are CPU work in this process: 2 keep one in
- * flight while the next is fetched (4 measured slower for the light tenant, BENCHMARKS.md "fairness"). Activities
+ * flight while the next is fetched (fewer waiting inside the worker, where priority no longer applies). Activities
  * wait on PostgreSQL and providers, hence 8; a worker calling slow real providers wants more (raise
  * WORKER_MAX_ACTIVITIES, and run more workers). The activities' PostgreSQL pool is sized to the activity slots.
  */
