@@ -1,5 +1,5 @@
 // `npm run bench -- scale [--parts workers,scheduled,list] [--n 200] [--slots 2] [--ai-ms 300] [--platform-ms 300]
-//   [--wft-slots K] [--scheduled 10000] [--rows 100000] [--limit-s 1200]`: three parts, each on a fresh stack of its own (bench/scale/<part>.ts):
+//   [--wft-slots K] [--sequential] [--scheduled 10000] [--rows 100000] [--limit-s 1200]`: three parts, each on a fresh stack of its own (bench/scale/<part>.ts):
 //   workers   two worker processes against one on slot-bound work (target >= 1.8 times);
 //   scheduled 10,000 pipelines scheduled a day ahead: one worker's RSS (target < 500 MB);
 //   list      GET /v1/pipelines over 100,000 rows: p99 (target < 50 ms).
@@ -23,6 +23,7 @@ async function main(): Promise<number> {
       'ai-ms': { type: 'string', default: '300' },
       'platform-ms': { type: 'string', default: '300' },
       'wft-slots': { type: 'string' },
+      sequential: { type: 'boolean', default: false },
       scheduled: { type: 'string', default: '10000' },
       rows: { type: 'string', default: '100000' },
       'limit-s': { type: 'string', default: '1200' },
@@ -36,7 +37,7 @@ async function main(): Promise<number> {
   const verdicts: Cell[][] = [];
   if (parts.includes('workers')) {
     const wft = values['wft-slots'] === undefined ? undefined : Math.max(1, Number(values['wft-slots']));
-    const r = await workersPart({ n: Math.max(1, Number(values.n)), slots: Math.max(1, Number(values.slots)), aiMs: Number(values['ai-ms']), platformMs: Number(values['platform-ms']), wftSlots: wft, limitMs });
+    const r = await workersPart({ n: Math.max(1, Number(values.n)), slots: Math.max(1, Number(values.slots)), aiMs: Number(values['ai-ms']), platformMs: Number(values['platform-ms']), wftSlots: wft, sequential: Boolean(values.sequential), limitMs });
     verdicts.push(...workersTables(r));
     failures += r.failures;
     say(`results: ${writeResults('scale-workers', r)}`);

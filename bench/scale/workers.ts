@@ -9,8 +9,12 @@
 // tier), or the second run would wait a day. No image (`image.mode:
 // none`): title cards are CPU, not slot time. A pipeline then holds an activity slot for 10 slow calls (1 text call;
 // thread parts: X 3, Mastodon 2, Bluesky 3, LinkedIn 1 post), about 3 s, against well under a second of CPU.
-// Each worker has WORKER_MAX_ACTIVITIES = `slots`; `n` pipelines are submitted by 20 closed-loop clients after one
-// warm-up pipeline; throughput is published pipelines a minute over first submit -> last published.
+// Each worker has WORKER_MAX_ACTIVITIES = `slots`. The runs (two workers, one worker) go side by side by default, each
+// on its own stack (database, Redis, task queue) against the same Temporal dev server, starting to submit at the same
+// moment after each one's warm-up pipeline, two workers with `n` pipelines and one with n / 2, so that load from
+// outside (this machine is shared) falls on both alike; `sequential` runs them one after the other with n each.
+// Pipelines are submitted by 20 closed-loop clients; throughput is published pipelines a minute over first submit ->
+// last published.
 //
 // Shared limits stay on: RATE_LIMIT_<provider> = 1000000/1d for the four platforms and OpenAI (generous, a daily window
 // so the Redis log keeps every grant of the run), one Redis for both workers. The output shows the grants in Redis per
@@ -49,6 +53,8 @@ export interface WorkersOptions {
   limitMs: number;
   /** When set: one more one-worker run with WORKER_MAX_WORKFLOW_TASKS = this. */
   wftSlots?: number;
+  /** Runs one after the other, each with n pipelines, instead of side by side. */
+  sequential?: boolean;
 }
 
 const PLATFORMS = ['x', 'mastodon', 'bluesky', 'linkedin'] as const;
@@ -359,10 +365,41 @@ async function limiterGrants(stack: HeraldStack): Promise<Record<string, number>
 interface RunSpec {
   label: string;
   workers: number;
+  /** Pipelines this run gets. */
+  n: number;
   wftSlots?: number;
 }
 
-async function oneRun(spec: RunSpec, o: WorkersOptions, f: Fakes, aiUrl: string, xUrl: string) {
+/** Lets runs side by side start submitting at the same moment (after each one's warm-up); fail() releases them all. */
+function barrier(parties: number) {
+  let arrived = 0;
+  let release!: () => void;
+  let fail!: (err: unknown) => void;
+  const all = new Promise<void>((resolve, reject) => {
+    release = resolve;
+    fail = reject;
+  });
+  all.catch(() => undefined);
+  return {
+    arrive: () => {
+      if (++arrived >= parties) release();
+      return all;
+    },
+    fail,
+  };
+}
+type Barrier = ReturnType<typeof barrier>;
+
+async function oneRun(spec: RunSpec, o: WorkersOptions, f: Fakes, aiUrl: string, xUrl: string, gate: Barrier) {
+  try {
+    return await measureRun(spec, o, f, aiUrl, xUrl, gate);
+  } catch (err) {
+    gate.fail(err);
+    throw err;
+  }
+}
+
+async function measureRun(spec: RunSpec, o: WorkersOptions, f: Fakes, aiUrl: string, xUrl: string, gate: Barrier) {
   const ports = await Promise.all(Array.from({ length: spec.workers }, () => freePort()));
   const extraEnv: Record<string, string> = {
     HOST: '127.0.0.1',
@@ -386,7 +423,7 @@ async function oneRun(spec: RunSpec, o: WorkersOptions, f: Fakes, aiUrl: string,
     RATE_LIMIT_LINKEDIN: GENEROUS,
   };
   const stack = await startHeraldStack({
-    name: 'scale_workers',
+    name: `scale_workers_${spec.label.replace(/\W/g, '_')}`,
     tenants: [TENANT],
     workers: spec.workers,
     extraEnv,
@@ -400,10 +437,11 @@ async function oneRun(spec: RunSpec, o: WorkersOptions, f: Fakes, aiUrl: string,
     const warm = await submit(stack, [request(`${spec.label}w`, 0, accounts)]);
     const warmSeen = await followPipelines(stack.baseUrl, TENANT.key, warm, Date.now() + 180_000, 250);
     if ([...warmSeen.values()][0]?.status !== 'published') throw new Error(`the warm-up pipeline ended ${[...warmSeen.values()][0]?.status ?? 'unseen'}: ${stack.workerOutput.flatMap((w) => w.lines).join(' | ')}`);
+    await gate.arrive();
 
     const pids = stack.workers.map((w) => w.pid!);
     const temporalPid = childrenOf(process.ppid, /temporal.*server start-dev/).find((pid) => procInfo(pid)!.cmd.includes(`--port ${new URL(`http://${process.env.TEMPORAL_ADDRESS}`).port}`));
-    const redisPid = childrenOf(process.pid, /redis-server/)[0];
+    const redisPid = childrenOf(process.pid, new RegExp(`redis-server .*:${new URL(stack.redisUrl).port}\\b`))[0];
     const dbName = new URL(stack.dbUrl).pathname.slice(1);
     const pgPids = async () => (await stack.admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [dbName])).rows.map((r) => r.pid);
     const pg0 = new Map((await pgPids()).map((pid) => [pid, procCpuS(pid) ?? 0]));
@@ -436,7 +474,7 @@ async function oneRun(spec: RunSpec, o: WorkersOptions, f: Fakes, aiUrl: string,
     })();
 
     const start = Date.now();
-    const ids = await submit(stack, Array.from({ length: o.n }, (_, i) => request(spec.label, i, accounts)));
+    const ids = await submit(stack, Array.from({ length: spec.n }, (_, i) => request(spec.label, i, accounts)));
     let lastSay = 0;
     const seen = await followPipelines(stack.baseUrl, TENANT.key, ids, start + o.limitMs, 500, (done, total) => {
       if (Date.now() - lastSay > 15_000) {
@@ -476,14 +514,13 @@ async function oneRun(spec: RunSpec, o: WorkersOptions, f: Fakes, aiUrl: string,
     const wftN = (h1.wftExecN.all ?? 0) - (h0.wftExecN.all ?? 0);
     const capacity = spec.workers * o.slots * spanS;
     const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-    const cpuTotal = cpu.workers + (cpu.temporal ?? 0) + cpu.benchProcess + (cpu.redis ?? 0) + cpu.postgresBackends;
     const n = published.length || 1;
     return {
       label: spec.label,
       workers: spec.workers,
       slotsPerWorker: o.slots,
       workflowTaskSlots: spec.wftSlots ?? 'SDK default',
-      n: o.n,
+      n: spec.n,
       published: published.length,
       spanS: round(spanS, 1),
       perMinute: round((published.length / spanMs) * 60_000, 1),
@@ -513,7 +550,8 @@ async function oneRun(spec: RunSpec, o: WorkersOptions, f: Fakes, aiUrl: string,
         replayS: round((h1.wftReplayS.all ?? 0) - (h0.wftReplayS.all ?? 0), 2),
       },
       cpuS: cpu,
-      cpuSPerPipeline: round(cpuTotal / n, 3),
+      /** The run's worker processes only (Temporal and this process are shared by runs side by side). */
+      workerCpuSPerPipeline: round(cpu.workers / n, 3),
       exactlyOnce: once.perPlatform,
       exactlyOnceProblems: once.problems,
       limiter: { grantsInRedis: grants, providerCallsPerWorker: perWorkerCalls.map((c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v > 0))) },
@@ -535,25 +573,41 @@ export async function workersPart(o: WorkersOptions) {
     fake.detectDuplicates(false);
   }
   const xFront = await liftXDailyCap(x);
+  // Side by side (the default), every run gets pipelines in proportion to its workers (two: n, one: n / 2), so they
+  // end about together and the machine's load from outside falls on all of them alike.
+  const nFor = (workers: number) => (o.sequential ? o.n : Math.max(1, Math.round((o.n * workers) / 2)));
   const specs: RunSpec[] = [
-    { label: 'two', workers: 2 },
-    { label: 'one', workers: 1 },
-    ...(o.wftSlots ? [{ label: `one-wft${o.wftSlots}`, workers: 1, wftSlots: o.wftSlots }] : []),
+    { label: 'two', workers: 2, n: nFor(2) },
+    { label: 'one', workers: 1, n: nFor(1) },
+    ...(o.wftSlots ? [{ label: `one-wft${o.wftSlots}`, workers: 1, n: nFor(1), wftSlots: o.wftSlots }] : []),
   ];
   const runs: Awaited<ReturnType<typeof oneRun>>[] = [];
+  const report = (r: (typeof runs)[number]) =>
+    say(`${r.label}: ${r.published}/${r.n} published in ${r.spanS} s = ${r.perMinute}/min; slots ${r.activitySlots.meanInUse}/${r.activitySlots.of} in use; machine ${r.machineBusyPct}% busy; load ${r.load1m.mean}`);
   try {
-    for (const spec of specs) {
-      runs.push(await oneRun(spec, o, f, ai.url, xFront.url));
-      const r = runs[runs.length - 1];
-      say(`${r.label}: ${r.published}/${r.n} published in ${r.spanS} s = ${r.perMinute}/min; slots ${r.activitySlots.meanInUse}/${r.activitySlots.of} in use; machine ${r.machineBusyPct}% busy; load ${r.load1m.mean}`);
+    if (o.sequential) {
+      for (const spec of specs) {
+        runs.push(await oneRun(spec, o, f, ai.url, xFront.url, barrier(1)));
+        report(runs[runs.length - 1]);
+      }
+    } else {
+      const gate = barrier(specs.length);
+      const settled = await Promise.allSettled(specs.map((spec) => oneRun(spec, o, f, ai.url, xFront.url, gate)));
+      for (const r of settled) if (r.status === 'rejected') throw r.reason;
+      for (const r of settled) if (r.status === 'fulfilled') runs.push(r.value);
+      runs.forEach(report);
     }
   } finally {
     await Promise.all([xFront.close(), ai.close(), ...Object.values(f).map((fake) => fake.close())]);
   }
   const [twoRun, oneRunResult] = runs;
   const ratio = twoRun.perMinute / oneRunResult.perMinute;
+  // Temporal and this process (API, imitation servers) serve every run side by side: counted once then.
+  const shared = runs.slice(0, o.sequential ? runs.length : 1).reduce((s, r) => s + (r.cpuS.temporal ?? 0) + r.cpuS.benchProcess, 0);
+  const own = runs.reduce((s, r) => s + r.cpuS.workers + (r.cpuS.redis ?? 0) + r.cpuS.postgresBackends, 0);
   return {
     config: {
+      mode: o.sequential ? 'sequential: two workers, then one, each alone' : 'side by side: all runs at the same time, pipelines in proportion to workers',
       n: o.n,
       slotsPerWorker: o.slots,
       aiAnswerMs: o.aiMs,
@@ -564,6 +618,8 @@ export async function workersPart(o: WorkersOptions) {
     },
     runs,
     twoOverOne: round(ratio, 3),
+    /** Every process the runs used (workers, Temporal, API and imitation servers, Redis, PostgreSQL backends). */
+    cpuSPerPipelineAll: round((shared + own) / Math.max(1, runs.reduce((s, r) => s + r.published, 0)), 3),
     target: '>= 1.8',
     aiCalls: ai.requests.length,
     failures: runs.reduce((s, r) => s + (r.n - r.published) + r.exactlyOnceProblems, 0),
@@ -573,8 +629,8 @@ export async function workersPart(o: WorkersOptions) {
 /** Prints the part's tables; returns its verdict rows. */
 export function workersTables(r: Awaited<ReturnType<typeof workersPart>>): Cell[][] {
   printTable(
-    `scale workers: ${r.config.n} thread pipelines to 4 imitation platforms each run, ${r.config.slotsPerWorker} activity slots per worker, platforms and AI answering in ${r.config.platformAnswerMs} / ${r.config.aiAnswerMs} ms`,
-    ['run', 'workers', 'WFT slots', 'published', 'span s', 'per min', 'act slots in use', 'worker-s all full %', 'executing %', 'act sched->start ms', 'WFT sched->start ms', 'CPU s / pipeline', 'machine busy %', 'load 1m'],
+    `scale workers (${r.config.mode}): thread pipelines to 4 imitation platforms, ${r.config.slotsPerWorker} activity slots per worker, platforms and AI answering in ${r.config.platformAnswerMs} / ${r.config.aiAnswerMs} ms`,
+    ['run', 'workers', 'WFT slots', 'published', 'span s', 'per min', 'act slots in use', 'worker-s all full %', 'executing %', 'act sched->start ms', 'WFT sched->start ms', 'worker CPU s / pipeline', 'machine busy %', 'load 1m'],
     r.runs.map((x) => [
       x.label,
       x.workers,
@@ -587,7 +643,7 @@ export function workersTables(r: Awaited<ReturnType<typeof workersPart>>): Cell[
       x.activitySlots.executingPct,
       x.activitySlots.meanScheduleToStartMs,
       x.workflowTasks.meanScheduleToStartMs,
-      x.cpuSPerPipeline,
+      x.workerCpuSPerPipeline,
       x.machineBusyPct,
       x.load1m.mean,
     ]),
@@ -623,6 +679,7 @@ export function workersTables(r: Awaited<ReturnType<typeof workersPart>>): Cell[
   const rows: Cell[][] = [
     ['throughput two / one', `${round(r.twoOverOne, 2)} (target >= 1.8): ${two.perMinute} / ${one.perMinute} a minute`],
     ['thread parts stored not exactly once (all runs)', r.runs.reduce((s, x) => s + x.exactlyOnceProblems, 0)],
+    ['CPU s per pipeline, every process (workers, Temporal, API and imitation servers, Redis, PostgreSQL)', r.cpuSPerPipelineAll],
   ];
   for (const x of r.runs.slice(2)) rows.push([`${x.label} / one (WORKER_MAX_WORKFLOW_TASKS=${x.workflowTaskSlots})`, round(x.perMinute / one.perMinute, 2)]);
   return rows;
