@@ -71,11 +71,11 @@ export function workerCacheSize(config: Pick<Config, 'workerMaxCachedWorkflows'>
  * The workflow code as a file bundled once under DATA_DIR (scripts/bundle-workflows.mjs in a child process), with the
  * interceptor modules this worker needs; undefined (the worker bundles in process, as before) when that fails.
  */
-async function workflowBundleFor(config: Config, logger: Logger, tracing: Tracing | undefined): Promise<{ codePath: string } | undefined> {
+async function workflowBundleFor(config: Config, logger: Logger, tracing: Tracing | undefined): Promise<{ code: string } | undefined> {
   try {
-    const { codePath, built, ms } = await prebuiltWorkflowBundle({ dataDir: config.dataDir, workflowsPath: WORKFLOWS_PATH, interceptorModules: workflowInterceptorModules(tracing), logger });
+    const { code, codePath, built, ms } = await prebuiltWorkflowBundle({ dataDir: config.dataDir, workflowsPath: WORKFLOWS_PATH, interceptorModules: workflowInterceptorModules(tracing), logger });
     if (built) logger.info({ codePath, ms }, 'workflow code bundled');
-    return { codePath };
+    return { code };
   } catch (err) {
     logger.warn({ err }, 'could not use a prebuilt workflow bundle; bundling in the worker process');
     return undefined;

@@ -1,7 +1,7 @@
 // The workflow code, bundled once and cached under DATA_DIR instead of by every worker at start-up. Bundling (webpack)
-// in the worker process grew it by about 100 MB at start-up, most of which stayed: webpack's modules and what the V8
-// heap kept after the build. scripts/bundle-workflows.mjs bundles in a short-lived process of its own; the worker
-// reads the file (`workflowBundle: { codePath }`). The file is named by a hash of everything that can change it (the
+// in the worker process raised its start-up peak by about 120 MB, and about 60 MB of it stayed (webpack's and swc's
+// modules, and what the V8 heap kept after the build). scripts/bundle-workflows.mjs bundles in a short-lived process
+// of its own; the worker reads the file and passes the code (`workflowBundle: { code }`). The file is named by a hash of everything that can change it (the
 // sources under src/ other than the browser console, package-lock.json, the bundler script and the interceptor
 // modules), so an edited workflow is bundled again on the next start and never served stale.
 import { spawn } from 'node:child_process';
@@ -14,6 +14,8 @@ const SRC = path.resolve(__dirname, '..');
 const ROOT = path.resolve(SRC, '..');
 export const BUNDLER = path.join(ROOT, 'scripts', 'bundle-workflows.mjs');
 const BUNDLE_TIMEOUT_MS = 300_000;
+// Another worker may be starting with an older bundle it just found: only bundles this much older than the new one go.
+const KEEP_OLD_BUNDLES_MS = 10 * 60_000;
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];
@@ -64,31 +66,43 @@ function runBundler(out: string, workflowsPath: string, interceptorModules: stri
   });
 }
 
+function readIfThere(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /**
- * The path of the bundled workflow code for these interceptor modules: the cached file under `<dataDir>/workflow-bundle`
- * when it matches the sources, else bundled now in a child process (older bundles there are removed). Throws when
- * bundling fails; the caller falls back to bundling in process.
+ * The bundled workflow code for these interceptor modules, read at once: the cached file under
+ * `<dataDir>/workflow-bundle` when it matches the sources, else bundled now in a child process (bundles of earlier code
+ * there that are more than 10 minutes old are removed). Throws when bundling fails; the caller falls back to bundling
+ * in process.
  */
-export async function prebuiltWorkflowBundle(o: { dataDir: string; workflowsPath: string; interceptorModules: string[]; logger: Logger }): Promise<{ codePath: string; built: boolean; ms: number }> {
+export async function prebuiltWorkflowBundle(o: { dataDir: string; workflowsPath: string; interceptorModules: string[]; logger: Logger }): Promise<{ code: string; codePath: string; built: boolean; ms: number }> {
   const started = Date.now();
   const dir = path.resolve(o.dataDir, 'workflow-bundle');
   const key = workflowBundleKey(o.workflowsPath, o.interceptorModules);
   const codePath = path.join(dir, `workflows-${key}.js`);
-  if (fs.existsSync(codePath)) return { codePath, built: false, ms: Date.now() - started };
+  const cached = readIfThere(codePath);
+  if (cached !== undefined) return { code: cached, codePath, built: false, ms: Date.now() - started };
   fs.mkdirSync(dir, { recursive: true });
   o.logger.info({ codePath }, 'bundling the workflow code (once per change of the code)');
   await runBundler(codePath, o.workflowsPath, o.interceptorModules);
-  // Bundles of earlier code, and temporary files of runs that died; a worker still starting with one it found has
-  // already read it or rebuilds it.
+  const code = fs.readFileSync(codePath, 'utf8');
+  // Bundles of earlier code, and temporary files of runs that died.
   for (const f of fs.readdirSync(dir)) {
     if (f !== path.basename(codePath) && /^workflows-[0-9a-f]+\.js(\.tmp-\d+)?$/.test(f)) {
       const p = path.join(dir, f);
       try {
-        if (!f.includes('.tmp-') || Date.now() - fs.statSync(p).mtimeMs > BUNDLE_TIMEOUT_MS) fs.rmSync(p, { force: true });
+        const keep = f.includes('.tmp-') ? BUNDLE_TIMEOUT_MS : KEEP_OLD_BUNDLES_MS;
+        if (Date.now() - fs.statSync(p).mtimeMs > keep) fs.rmSync(p, { force: true });
       } catch {
         // another worker removed it first
       }
     }
   }
-  return { codePath, built: true, ms: Date.now() - started };
+  return { code, codePath, built: true, ms: Date.now() - started };
 }

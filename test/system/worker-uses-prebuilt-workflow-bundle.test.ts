@@ -1,7 +1,8 @@
 // A worker process as `npm run worker` runs it bundles the workflow code once, in a child process, into
 // DATA_DIR/workflow-bundle (named by a hash of the sources), and runs pipelines from that file; a second worker on the
-// same DATA_DIR reuses the file without bundling. Bundles of earlier code are removed when a new one is made.
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// same DATA_DIR reuses the file without bundling. Bundles of earlier code are removed when a new one is made, unless
+// they are recent (another worker may be starting with one).
+import { mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TEST_DATA_DIR } from '../helpers/env';
 import { dryRunRequest, startHarness, TEST_ENCRYPTION_KEY, type Harness } from '../helpers/harness';
@@ -42,14 +43,18 @@ async function runsAPipeline(topic: string): Promise<void> {
 }
 
 it('bundles once into DATA_DIR, runs pipelines from the file, and a second worker reuses it', async () => {
-  // A bundle of earlier code: removed once the current one is made.
+  // Bundles of earlier code: the hour-old one is removed once the current one is made, the recent one kept.
   mkdirSync(bundleDir, { recursive: true });
   const stale = path.join(bundleDir, 'workflows-00000000000000000000.js');
   writeFileSync(stale, '// earlier code');
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  utimesSync(stale, hourAgo, hourAgo);
+  const recent = path.join(bundleDir, 'workflows-11111111111111111111.js');
+  writeFileSync(recent, '// code another worker may be starting with');
 
   const first = await startWorker();
   const expected = path.join(bundleDir, `workflows-${workflowBundleKey(WORKFLOWS_PATH, workflowInterceptorModules())}.js`);
-  expect(readdirSync(bundleDir)).toEqual([path.basename(expected)]);
+  expect(readdirSync(bundleDir).sort()).toEqual([path.basename(recent), path.basename(expected)].sort());
   expect(first.output).toContain('workflow code bundled');
   const builtAt = statSync(expected).mtimeMs;
   await runsAPipeline('Runs from the prebuilt bundle');
