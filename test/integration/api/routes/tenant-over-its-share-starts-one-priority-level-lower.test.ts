@@ -17,7 +17,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function start(body: Record<string, unknown>, key: string): Promise<{ priorityKey?: number; fairnessKey?: string }> {
+async function start(body: Record<string, unknown>, key: string): Promise<{ priorityKey?: number; fairnessKey?: string } | undefined> {
   const res = await h.api('POST', '/v1/pipelines', dryRunRequest(body), { key });
   expect(res.status).toBe(202);
   const { rows } = await h.pool.query<{ workflow_id: string }>('SELECT workflow_id FROM pipelines WHERE id = $1', [res.body.id]);
