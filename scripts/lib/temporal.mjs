@@ -14,7 +14,15 @@ export const SEARCH_ATTRIBUTES = [
   ['HeraldPlatforms', 'KeywordList'],
 ];
 
-const DYNAMIC_CONFIG = ['matching.useNewMatcher=true', 'matching.enableFairness=true'];
+// Priority and fairness, and one partition per task queue: Temporal orders tasks by priority and fairness key within a
+// partition, so with the default 4 a poll can hand out a burst's task from one partition while a light tenant's waits
+// in another. One partition is plenty for a single-node server.
+const DYNAMIC_CONFIG = [
+  'matching.useNewMatcher=true',
+  'matching.enableFairness=true',
+  'matching.numTaskqueueReadPartitions=1',
+  'matching.numTaskqueueWritePartitions=1',
+];
 const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=OFF'];
 
 const exe = (name) => (isWindows ? `${name}.exe` : name);

@@ -141,6 +141,9 @@ async function upsertPublications(client: PoolClient, state: PipelineState, prev
   );
 }
 
+/** Unfinished statuses in which a pipeline waits (for its publish time, for a person) and costs the workers nothing. */
+const WAITING_STATUSES: PipelineStatus[] = ['scheduled', 'awaiting_approval'];
+
 export function createPipelineRepository(pool: Pool) {
   /** The pipeline this tenant stored under an idempotency key, or null. */
   async function getByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<PipelineRow | null> {
@@ -290,6 +293,19 @@ export function createPipelineRepository(pool: Pool) {
         rows.map((r) => ({ id: r.id, workflowId: r.workflow_id, item: r.item, createdAt: r.created_at })),
         f.limit,
       );
+    },
+
+    /**
+     * A tenant's unfinished pipelines (`active`: what TENANT_MAX_ACTIVE_PIPELINES caps) and, of those, the ones being
+     * worked on now (`working`: not waiting for a time or a person), in one query.
+     */
+    async countUnfinished(tenantId: string): Promise<{ active: number; working: number }> {
+      const { rows } = await pool.query<{ active: string; working: string }>(
+        `SELECT count(*) AS active, count(*) FILTER (WHERE status <> ALL($3)) AS working
+         FROM pipelines WHERE tenant_id = $1 AND NOT (status = ANY($2))`,
+        [tenantId, TERMINAL_STATUSES, WAITING_STATUSES],
+      );
+      return { active: Number(rows[0].active), working: Number(rows[0].working) };
     },
 
     async countActive(tenantId: string): Promise<number> {

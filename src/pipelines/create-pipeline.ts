@@ -14,7 +14,7 @@ import { BURST_SHARE, pipelineStartOptions } from './start-options';
 import { checkTargetAccounts } from './target-accounts';
 
 export interface PipelineCreationDeps {
-  pipelines: Pick<PipelineRepository, 'insert' | 'getByIdempotencyKey' | 'countActive' | 'deleteNeverStarted'>;
+  pipelines: Pick<PipelineRepository, 'insert' | 'getByIdempotencyKey' | 'countUnfinished' | 'deleteNeverStarted'>;
   accounts: Pick<AccountRepository, 'get'>;
   /** Starts the workflow: the API's Temporal client, or in an activity the worker's. */
   workflows: WorkflowClient;
@@ -131,13 +131,14 @@ export async function createPipeline(deps: PipelineCreationDeps, tenantId: strin
     const existing = await deps.pipelines.getByIdempotencyKey(tenantId, idempotencyKey);
     if (existing) return replay(existing);
   }
-  // One count for both: the backlog cap, and whether this tenant is over its share (its pipeline then starts one
-  // priority level lower, so that other tenants' work is not held up behind its burst).
-  const active = await deps.pipelines.countActive(tenantId);
+  // One query for both: the backlog cap (every unfinished pipeline), and whether this tenant is over its share of the
+  // workers (pipelines being worked on now; scheduled ones and ones awaiting approval cost nothing until their time):
+  // its pipeline then starts one priority level lower, so that other tenants' work is not held up behind its burst.
+  const { active, working } = await deps.pipelines.countUnfinished(tenantId);
   if (deps.maxActivePipelines !== undefined && active >= deps.maxActivePipelines) {
     throw new BacklogFullError(deps.maxActivePipelines);
   }
-  const overShare = active >= BURST_SHARE;
+  const overShare = working >= BURST_SHARE;
   const id = `pl_${randomBytes(10).toString('hex')}`;
   const newRow: NewRow = {
     id,

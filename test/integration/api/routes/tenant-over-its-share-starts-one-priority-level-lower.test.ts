@@ -35,3 +35,21 @@ it("a tenant's pipelines past its share start one level lower; another tenant's 
   // The light tenant meanwhile keeps its priority.
   expect(await start({ topic: 'the other tenant' }, h.keys.b)).toEqual(expect.objectContaining({ priorityKey: PRIORITY_KEY.normal, fairnessKey: h.tenants.b }));
 });
+
+it('pipelines waiting for their time or for a person do not count against the share', async () => {
+  // BURST_SHARE of tenant b's pipelines, as they are once prepared: waiting in `scheduled` or `awaiting_approval`
+  // (no worker runs here, so the status is set where the workflow's save would set it).
+  const ids: string[] = [];
+  for (let i = 0; i < BURST_SHARE; i++) {
+    const res = await h.api('POST', '/v1/pipelines', dryRunRequest({ topic: `waiting ${i}` }), { key: h.keys.b });
+    expect(res.status).toBe(202);
+    ids.push(res.body.id);
+    const { rows } = await h.pool.query<{ workflow_id: string }>('SELECT workflow_id FROM pipelines WHERE id = $1', [res.body.id]);
+    started.push(rows[0].workflow_id);
+  }
+  await h.pool.query(`UPDATE pipelines SET status = CASE WHEN random() < 0.5 THEN 'scheduled' ELSE 'awaiting_approval' END WHERE id = ANY($1)`, [ids]);
+  expect(await start({ topic: 'b, with many waiting' }, h.keys.b)).toEqual(expect.objectContaining({ priorityKey: PRIORITY_KEY.normal, fairnessKey: h.tenants.b }));
+  // The same pipelines back at work: now b is over its share.
+  await h.pool.query(`UPDATE pipelines SET status = 'publishing' WHERE id = ANY($1)`, [ids]);
+  expect(await start({ topic: 'b, with many at work' }, h.keys.b)).toEqual(expect.objectContaining({ priorityKey: PRIORITY_KEY.normal + 1 }));
+});
