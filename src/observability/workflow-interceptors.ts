@@ -1,11 +1,12 @@
 // Workflow-side observer bundled into every worker's workflow code (WORKFLOW_INTERCEPTOR_MODULES in
-// src/worker/create-worker.ts). It reads the state every contentPipeline saves (the saveState activity's input) and
+// src/worker/create-worker.ts). It reads the state every contentPipeline saves (the saveState activity's input, local or not) and
 // reports stage durations and publish lateness through a sink. It schedules nothing and changes no command, so
 // recorded histories replay unchanged; sinks are not called during replay, so a stage that spans a worker restart is
 // counted once, by the worker that saw it end.
 import {
   proxySinks,
   type ActivityInput,
+  type LocalActivityInput,
   type Next,
   type WorkflowInterceptors,
   type WorkflowOutboundCallsInterceptor,
@@ -29,9 +30,19 @@ class PipelineStateObserver implements WorkflowOutboundCallsInterceptor {
   private readonly reported = new Set<number>();
 
   scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
+    this.observeSave(input);
+    return next(input);
+  }
+
+  /** Lean pipelines save as a local activity (patched 'lean-pipeline'). */
+  scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>): Promise<unknown> {
+    this.observeSave(input);
+    return next(input);
+  }
+
+  private observeSave(input: { activityType: string; args: unknown[] }): void {
     const state = input.activityType === 'saveState' ? (input.args[0] as { state?: PipelineState } | undefined)?.state : undefined;
     if (state) this.observe(state);
-    return next(input);
   }
 
   private observe(state: PipelineState): void {
