@@ -243,7 +243,7 @@ async function main(): Promise<number> {
     await stack.stop();
   }
   const file = writeResults('fairness', {
-    config: { n: N, bEveryS: B_EVERY_MS / 1000, devServer: 'matching.useNewMatcher=true, matching.enableFairness=true', fairnessKey: 'tenant', request: 'dry-run thread, 4 platforms, title cards, 1 worker', workerEnv: Object.keys(extraEnv).length ? extraEnv : 'defaults' },
+    config: { n: N, bEveryS: B_EVERY_MS / 1000, devServer: 'matching.useNewMatcher=true, matching.enableFairness=true, one task-queue partition', fairnessKey: 'tenant', request: 'dry-run thread, 4 platforms, title cards, 1 worker', workerEnv: Object.keys(extraEnv).length ? extraEnv : 'defaults' },
     ...out,
     failures,
     totalS: round((Date.now() - t0) / 1000, 1),

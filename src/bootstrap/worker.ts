@@ -37,12 +37,14 @@ export interface WorkerParts {
  * defaults are 100 and 40). Work a worker has taken is no longer in Temporal's task queue, where priority and the
  * tenant fairness key order it: with 100 of one tenant's activities in flight on two cores, another tenant's next
  * step waits behind all of them. A few slots keep the backlog in the queue, so a light tenant's step is next and a
- * critical pipeline's step goes before a low one's. Workflow tasks are CPU work in this process: 2 keep one in
- * flight while the next is fetched (fewer waiting inside the worker, where priority no longer applies). Activities
+ * critical pipeline's step goes before a low one's. A lean pipeline's workflow task also runs its local activities
+ * (state saves, adaptation) before it completes, so it holds its slot for a PostgreSQL round trip or two: with 2
+ * slots the worker's throughput was 67% of a bare workflow's, with 8 96.6% (BENCHMARKS.md, pipeline --baseline),
+ * while another tenant's pipelines took about the same 1.6-1.8 s under a 1,000-pipeline burst either way. Activities
  * wait on PostgreSQL and providers, hence 8; a worker calling slow real providers wants more (raise
  * WORKER_MAX_ACTIVITIES, and run more workers). The activities' PostgreSQL pool is sized to the activity slots.
  */
-export const WORKER_DEFAULTS = { maxActivities: 8, maxWorkflowTasks: 2 } as const;
+export const WORKER_DEFAULTS = { maxActivities: 8, maxWorkflowTasks: 8 } as const;
 
 /** The worker's slots (WORKER_MAX_* or WORKER_DEFAULTS) and the PostgreSQL pool its activities need for them. */
 export function workerSlots(config: Pick<Config, 'workerMaxActivities' | 'workerMaxWorkflowTasks'>): { maxActivities: number; maxWorkflowTasks: number; poolSize: number } {
