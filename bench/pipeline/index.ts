@@ -22,7 +22,7 @@ import { createMetricsRegistry, createProcessResilience } from '../../src/bootst
 import { loadConfig } from '../../src/config';
 import { runMigrations } from '../../src/db/migrate';
 import { createPool } from '../../src/db/pool';
-import { pipelineWorkflowId, publicationWorkflowId } from '../../src/domain/ids';
+import { pipelineWorkflowId } from '../../src/domain/ids';
 import { isTerminal, type PipelineStatus } from '../../src/domain/types';
 import { createLogger } from '../../src/logger';
 import type { Resilience } from '../../src/resilience';
