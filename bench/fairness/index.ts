@@ -10,8 +10,7 @@ import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
-import { isTerminal } from '../../src/domain/types';
-import { endToEndMs, load1m, runBench, startHeraldStack, threadRequest, timed, type Seen } from '../lib/herald-stack';
+import { endToEndMs, followPipelinesInDb, load1m, runBench, startHeraldStack, threadRequest, timed, type Seen } from '../lib/herald-stack';
 import { printTable, writeResults, type Cell } from '../lib/report';
 import { sleep } from '../lib/stack';
 import { round, roundSummary, summarize } from '../lib/stats';
@@ -19,30 +18,6 @@ import { round, roundSummary, summarize } from '../lib/stats';
 const A = { id: 'tenant-a', key: 'herald-bench-fair-a' };
 const B = { id: 'tenant-b', key: 'herald-bench-fair-b' };
 const say = (m: string) => console.log(`[fairness] ${m}`);
-
-/**
- * followPipelines, read from the database rather than the list API: listing all of A's 1,000 rows every second (about
- * 18 MB/s of JSON through the API in this process) loaded the machine the measurement runs on. One query for the ids
- * still unfinished, returning only their status and times.
- */
-async function followByDb(pool: Pool, ids: string[], deadline: number, everyMs: number, onRound?: (done: number, total: number) => void): Promise<Map<string, Seen>> {
-  const seen = new Map<string, Seen>();
-  let open = [...ids];
-  while (open.length && Date.now() < deadline) {
-    const { rows } = await pool.query<{ id: string; status: Seen['status']; created_at: Date; updated_at: Date }>(
-      `SELECT id, status, created_at, updated_at FROM pipelines WHERE id = ANY($1)`,
-      [open],
-    );
-    for (const r of rows) {
-      const done = isTerminal(r.status);
-      seen.set(r.id, { status: r.status, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(), seenDoneAt: done ? Date.now() : undefined });
-    }
-    open = open.filter((id) => !(seen.get(id) && isTerminal(seen.get(id)!.status)));
-    onRound?.(ids.length - open.length, ids.length);
-    if (open.length) await sleep(everyMs);
-  }
-  return seen;
-}
 
 async function submitAll(baseUrl: string, key: string, bodies: unknown[], concurrency: number): Promise<{ ids: (string | null)[]; failed: number }> {
   const ids: (string | null)[] = new Array(bodies.length).fill(null);
@@ -132,7 +107,7 @@ async function main(): Promise<number> {
     for (let i = 0; i < 6; i++) {
       const r = await timed(baseUrl, B.key, 'POST', '/v1/pipelines', threadRequest(i));
       if (r.status !== 202) throw new Error(`B's idle POST answered ${r.status}`);
-      const seen = (await followByDb(stack.pool, [r.json.id], Date.now() + 120_000, 100)).get(r.json.id);
+      const seen = (await followPipelinesInDb(stack.pool, [r.json.id], Date.now() + 120_000, 100)).get(r.json.id);
       if (seen?.status !== 'published') throw new Error(`B's idle pipeline ended ${seen?.status ?? 'unfinished'}`);
       if (i > 0) {
         idle.push(endToEndMs(seen)); // the first warms up
@@ -160,7 +135,7 @@ async function main(): Promise<number> {
     const aIds = a.ids.filter((x): x is string => x !== null);
     say(`A: ${aIds.length} accepted in ${((Date.now() - aStart) / 1000).toFixed(1)} s`);
     let lastSay = 0;
-    const aSeen = await followByDb(stack.pool, aIds, aStart + LIMIT_MS, 1000, (done, total) => {
+    const aSeen = await followPipelinesInDb(stack.pool, aIds, aStart + LIMIT_MS, 1000, (done, total) => {
       loads.push(load1m());
       if (Date.now() - lastSay > 15_000) {
         lastSay = Date.now();
@@ -170,7 +145,7 @@ async function main(): Promise<number> {
     aFinished = true;
     await bLoop;
     const aDoneAt = Math.max(...[...aSeen.values()].map((s) => Date.parse(s.updatedAt)));
-    const bSeen = await followByDb(stack.pool, bIds, Date.now() + 300_000, 500);
+    const bSeen = await followPipelinesInDb(stack.pool, bIds, Date.now() + 300_000, 500);
     // Only B's pipelines that were created and finished while A still had unfinished ones count as "under A's backlog".
     const bUnder = [...bSeen.values()].filter((s) => s.status === 'published' && Date.parse(s.updatedAt) <= aDoneAt);
     const aPublished = [...aSeen.values()].filter((s) => s.status === 'published');
@@ -188,7 +163,7 @@ async function main(): Promise<number> {
     failures += p.failed;
     const pIds = p.ids.filter((x): x is string => x !== null);
     const prioOf = new Map(p.ids.map((id, i) => [id, i % 2 === 0 ? 'critical' : 'low']));
-    const pSeen = await followByDb(stack.pool, pIds, pStart + LIMIT_MS, 250);
+    const pSeen = await followPipelinesInDb(stack.pool, pIds, pStart + LIMIT_MS, 250);
     const order = [...pSeen.entries()]
       .filter(([, s]) => s.status === 'published')
       .sort((x, y) => Date.parse(x[1].updatedAt) - Date.parse(y[1].updatedAt))

@@ -1,4 +1,5 @@
 import {
+  type ActivityOptions,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -17,6 +18,7 @@ import { ErrorType } from '../domain/error-types';
 import { errorInfo, HeraldErrorCode, readErrorInfo } from '../domain/hints';
 import { publicationWorkflowId } from '../domain/ids';
 import type { ApprovalBy, ApprovalEdits, ApprovalState, Content, ImageRef, PipelineError, PipelineRequest, PipelineState, PipelineStatus, Publication, Target, Variant } from '../domain/types';
+import { TERMINAL_STATUSES } from '../domain/types';
 import {
   approveUpdate,
   type ContentPipelineInput,
@@ -32,7 +34,7 @@ import { publishOneTarget, publishTarget, type PublishTargetInput } from './publ
 import { parseWorkflowDuration, failureInfo } from './util';
 
 // One proxy per timeout/retry profile.
-const { adaptVariants, reviewEdits } = proxyActivities<Activities>({
+const IN_PROCESS_STEP: Pick<ActivityOptions, 'startToCloseTimeout' | 'retry'> = {
   startToCloseTimeout: '2 minutes',
   retry: {
     initialInterval: '1s',
@@ -41,7 +43,8 @@ const { adaptVariants, reviewEdits } = proxyActivities<Activities>({
     maximumAttempts: 5,
     nonRetryableErrorTypes: [ErrorType.Permanent, ErrorType.InvalidInput, ErrorType.QuotaExhausted],
   },
-});
+};
+const { adaptVariants, reviewEdits } = proxyActivities<Activities>(IN_PROCESS_STEP);
 // The projection must land eventually, whatever PostgreSQL is doing: no attempt limit.
 const { saveState } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -56,29 +59,10 @@ const { saveState: saveStateLocal } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
-const { adaptVariants: adaptVariantsLocal } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [ErrorType.Permanent, ErrorType.InvalidInput, ErrorType.QuotaExhausted],
-  },
-});
+const { adaptVariants: adaptVariantsLocal } = proxyLocalActivities<Activities>(IN_PROCESS_STEP);
 
 /** Statuses a lean pipeline writes to the HeraldStatus search attribute: the ones a pipeline can stay in for long. */
-const LASTING_STATUSES: ReadonlySet<PipelineStatus> = new Set([
-  'awaiting_approval',
-  'scheduled',
-  'publishing',
-  'published',
-  'partially_published',
-  'failed',
-  'rejected',
-  'cancelled',
-  'expired',
-]);
+const LASTING_STATUSES: ReadonlySet<PipelineStatus> = new Set(['awaiting_approval', 'scheduled', 'publishing', ...TERMINAL_STATUSES]);
 
 // Every step below issues its Temporal commands (activities, timers, children) in the order the recorded histories in
 // test/replay hold: moving one is a change for running pipelines, and needs `patched`.
