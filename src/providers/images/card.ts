@@ -2,10 +2,12 @@
 // system fonts. Used when no stock image fits (or none is configured). satori lays the card out (flexbox, line
 // breaking for every script, balanced lines) into an SVG with the glyphs as paths; resvg draws that to a PNG.
 // Fonts and what they cover: ./card-fonts.ts.
+//
+// satori (with opentype, yoga and its WebAssembly) and resvg are loaded on the first card, not with this module: a
+// worker that never draws a card (stock images, or `image.mode: none`) never holds them (about 35 MB resident once
+// loaded, BENCHMARKS.md "Operations at scale"). The fonts load on the first card too (./card-fonts.ts).
 
-import { renderAsync } from '@resvg/resvg-js';
 import { PNG } from 'pngjs';
-import satori from 'satori';
 import { cardFonts } from './card-fonts';
 import type { FoundImage, ImageRequest, ImageSource } from './types';
 
@@ -89,8 +91,33 @@ export function cardPalette(title: string, style?: string): CardPalette {
   return { start, end, accent: hex(def.accent), text, name: def.name };
 }
 
+interface Renderer {
+  satori: typeof import('satori').default;
+  renderAsync: typeof import('@resvg/resvg-js').renderAsync;
+}
+
+let renderer: Promise<Renderer> | undefined;
+
+/** satori and resvg, imported once, on the first card. A failed import is tried again on the next card. */
+function loadRenderer(): Promise<Renderer> {
+  renderer ??= Promise.all([import('satori'), import('@resvg/resvg-js')]).then(
+    ([s, r]) => ({ satori: s.default, renderAsync: r.renderAsync }),
+    (err: unknown) => {
+      renderer = undefined;
+      throw err;
+    },
+  );
+  return renderer;
+}
+
+/** Whether satori and resvg have been loaded in this process (by a first card). */
+export function cardRendererLoaded(): boolean {
+  return renderer !== undefined;
+}
+
 /** Renders a title card as a PNG. Same input, same bytes. */
 export async function renderCard(input: CardInput): Promise<Buffer> {
+  const { satori, renderAsync } = await loadRenderer();
   const width = clampInt(input.width, 16, 4096);
   const height = clampInt(input.height, 16, 4096);
   // Far more text than a card can show is cut early, so layout stays cheap.
