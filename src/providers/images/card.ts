@@ -7,6 +7,7 @@
 // worker that never draws a card (stock images, or `image.mode: none`) never holds them (about 35 MB resident once
 // loaded, BENCHMARKS.md "Operations at scale"). The fonts load on the first card too (./card-fonts.ts).
 
+import { availableParallelism } from 'node:os';
 import { PNG } from 'pngjs';
 import { cardFonts } from './card-fonts';
 import type { FoundImage, ImageRequest, ImageSource } from './types';
@@ -115,8 +116,35 @@ export function cardRendererLoaded(): boolean {
   return renderer !== undefined;
 }
 
-/** Renders a title card as a PNG. Same input, same bytes. */
-export async function renderCard(input: CardInput): Promise<Buffer> {
+/**
+ * Cards drawn at once in this process; the others wait their turn. Drawing is CPU (satori on the event loop, resvg on
+ * libuv's pool), so more at once than cores buys no speed, and every card in flight holds its pixels in resvg's native
+ * memory, which V8 does not see and frees only once it collects the rendered image: 8 at once (a worker's activity
+ * slots) kept about 500 MB resident in a process that drew nothing else, 2 at once about 260, in the same time.
+ */
+export const CARDS_AT_ONCE = Math.max(1, Math.min(2, availableParallelism()));
+
+let drawing = 0;
+const queued: (() => void)[] = [];
+
+async function inTurn<T>(draw: () => Promise<T>): Promise<T> {
+  if (drawing < CARDS_AT_ONCE) drawing++;
+  else await new Promise<void>((resolve) => queued.push(resolve)); // handed the finishing card's turn
+  try {
+    return await draw();
+  } finally {
+    const next = queued.shift();
+    if (next) next();
+    else drawing--;
+  }
+}
+
+/** Renders a title card as a PNG. Same input, same bytes. At most CARDS_AT_ONCE are drawn at a time. */
+export function renderCard(input: CardInput): Promise<Buffer> {
+  return inTurn(() => drawCard(input));
+}
+
+async function drawCard(input: CardInput): Promise<Buffer> {
   const { satori, renderAsync } = await loadRenderer();
   const width = clampInt(input.width, 16, 4096);
   const height = clampInt(input.height, 16, 4096);

@@ -1,15 +1,28 @@
 // A worker that never draws a title card never loads satori and resvg (about 35 MB resident once loaded): the worker's
-// image sources are built without them, and the first card loads them.
+// image sources are built without them, and the first card loads them. A burst of cards is drawn a few at a time
+// (each card in flight holds its pixels in native memory).
 import type { Config } from '../../../../src/config';
 
 const mockLoaded: string[] = [];
+const mockDrawing = { now: 0, max: 0 };
 jest.mock('satori', () => {
   mockLoaded.push('satori');
   return jest.requireActual('satori');
 });
 jest.mock('@resvg/resvg-js', () => {
   mockLoaded.push('resvg');
-  return jest.requireActual('@resvg/resvg-js');
+  const actual = jest.requireActual('@resvg/resvg-js');
+  return {
+    ...actual,
+    renderAsync: async (...args: unknown[]) => {
+      mockDrawing.max = Math.max(mockDrawing.max, ++mockDrawing.now);
+      try {
+        return await actual.renderAsync(...args);
+      } finally {
+        mockDrawing.now--;
+      }
+    },
+  };
 });
 
 describe('the title-card renderer', () => {
@@ -30,5 +43,17 @@ describe('the title-card renderer', () => {
     // Once: the second card reuses them.
     await card.renderCard({ title: 'Again', width: 320, height: 180 });
     expect(mockLoaded).toHaveLength(2);
+  });
+
+  it('draws a burst of cards a few at a time, every one of them', async () => {
+    const card = await import('../../../../src/providers/images/card');
+    mockDrawing.max = 0;
+    const titles = Array.from({ length: 8 }, (_, i) => `Card number ${i + 1} of a burst`);
+    const pngs = await Promise.all(titles.map((title) => card.renderCard({ title, width: 320, height: 180 })));
+    expect(pngs.every((png) => png.subarray(1, 4).toString() === 'PNG')).toBe(true);
+    expect(new Set(pngs.map((png) => png.toString('base64'))).size).toBe(8);
+    expect(mockDrawing.max).toBeGreaterThanOrEqual(1);
+    expect(mockDrawing.max).toBeLessThanOrEqual(card.CARDS_AT_ONCE);
+    expect(card.CARDS_AT_ONCE).toBeLessThanOrEqual(2);
   });
 });
