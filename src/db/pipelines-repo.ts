@@ -144,6 +144,49 @@ async function upsertPublications(client: PoolClient, state: PipelineState, prev
 /** Unfinished statuses in which a pipeline waits (for its publish time, for a person) and costs the workers nothing. */
 const WAITING_STATUSES: PipelineStatus[] = ['scheduled', 'awaiting_approval'];
 
+/** A tenant's unfinished pipelines, and of those the ones being worked on now (see countUnfinished). */
+export interface Backlog {
+  active: number;
+  working: number;
+}
+
+/**
+ * The CTE `backlog` (active, working) for tenant $1, counted up to $2 rows (null: all), $3 the waiting statuses.
+ * Unfinished is spelt as in the partial index pipelines_unfinished_by_tenant (migration 011), so that the count reads
+ * only the tenant's unfinished entries of that index, not every pipeline the tenant ever had.
+ */
+const BACKLOG_SQL = `WITH backlog AS (
+  SELECT count(*) AS active, count(*) FILTER (WHERE status <> ALL($3::text[])) AS working
+  FROM (SELECT status FROM pipelines WHERE tenant_id = $1 AND status <> ALL ('{${TERMINAL_STATUSES.join(',')}}'::text[]) LIMIT $2::bigint) unfinished
+)`;
+
+/** A pipeline to store: its row's columns come from these (status, version and createdAt from the initial state). */
+export interface NewPipeline {
+  id: string;
+  tenantId: string;
+  workflowId: string;
+  request: PipelineRequest;
+  state: PipelineState;
+  idempotencyKey?: string;
+  requestHash: string;
+}
+
+/** The new row's values but tenant_id, in column order: id, workflow_id, status, platforms, request, state, version, idempotency_key, request_hash, created_at. */
+function newPipelineValues(input: NewPipeline): unknown[] {
+  return [
+    input.id,
+    input.workflowId,
+    input.state.status,
+    input.request.targets.map((t) => t.platform),
+    input.request,
+    input.state,
+    input.state.version,
+    input.idempotencyKey ?? null,
+    input.requestHash,
+    input.state.createdAt,
+  ];
+}
+
 export function createPipelineRepository(pool: Pool) {
   /** The pipeline this tenant stored under an idempotency key, or null. */
   async function getByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<PipelineRow | null> {
@@ -155,48 +198,29 @@ export function createPipelineRepository(pool: Pool) {
     return rows[0] ? toRow(rows[0]) : null;
   }
 
+  /** After an insert that met this tenant's idempotency key: the pipeline stored under it. */
+  async function storedUnderKey(input: NewPipeline): Promise<PipelineRow> {
+    // Only a key can conflict; the row it names was there a moment ago (pipelines are deleted only before they start).
+    const existing = await getByIdempotencyKey(input.tenantId, input.idempotencyKey!);
+    if (!existing) throw new Error(`pipeline with idempotency key ${input.idempotencyKey} was deleted while it was being stored again`);
+    return existing;
+  }
+
   return {
     /**
      * Inserts a new pipeline, or with an idempotency key that this tenant already used returns the existing one.
      * `created` tells which. `db`: a transaction to insert in (one holding daily-cap locks), else the pool.
      */
-    async insert(
-      input: {
-        id: string;
-        tenantId: string;
-        workflowId: string;
-        request: PipelineRequest;
-        state: PipelineState;
-        idempotencyKey?: string;
-        requestHash: string;
-      },
-      db: Queryable = pool,
-    ): Promise<{ created: boolean; row: PipelineRow }> {
-      const platforms = input.request.targets.map((t) => t.platform);
+    async insert(input: NewPipeline, db: Queryable = pool): Promise<{ created: boolean; row: PipelineRow }> {
       const { rows } = await db.query<DbRow>(
         `INSERT INTO pipelines (id, tenant_id, workflow_id, status, platforms, request, state, version, idempotency_key, request_hash, created_at, updated_at)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)
          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
          RETURNING id, tenant_id, workflow_id, status, request_hash, state, created_at`,
-        [
-          input.id,
-          input.tenantId,
-          input.workflowId,
-          input.state.status,
-          platforms,
-          input.request,
-          input.state,
-          input.state.version,
-          input.idempotencyKey ?? null,
-          input.requestHash,
-          input.state.createdAt,
-        ],
+        [input.id, input.tenantId, ...newPipelineValues(input).slice(1)],
       );
       if (rows[0]) return { created: true, row: toRow(rows[0]) };
-      // Only a key can conflict; the row it names was there a moment ago (pipelines are deleted only before they start).
-      const existing = await getByIdempotencyKey(input.tenantId, input.idempotencyKey!);
-      if (!existing) throw new Error(`pipeline with idempotency key ${input.idempotencyKey} was deleted while it was being stored again`);
-      return { created: false, row: existing };
+      return { created: false, row: await storedUnderKey(input) };
     },
 
     getByIdempotencyKey,
@@ -297,15 +321,37 @@ export function createPipelineRepository(pool: Pool) {
 
     /**
      * A tenant's unfinished pipelines (`active`: what TENANT_MAX_ACTIVE_PIPELINES caps) and, of those, the ones being
-     * worked on now (`working`: not waiting for a time or a person), in one query.
+     * worked on now (`working`: not waiting for a time or a person), in one query. Counted up to `cap` at most (the
+     * backlog cap; unset: all), which is all the cap's check needs: reaching it means full, whatever `working` is.
      */
-    async countUnfinished(tenantId: string): Promise<{ active: number; working: number }> {
-      const { rows } = await pool.query<{ active: string; working: string }>(
-        `SELECT count(*) AS active, count(*) FILTER (WHERE status <> ALL($3)) AS working
-         FROM pipelines WHERE tenant_id = $1 AND NOT (status = ANY($2))`,
-        [tenantId, TERMINAL_STATUSES, WAITING_STATUSES],
-      );
+    async countUnfinished(tenantId: string, cap?: number, db: Queryable = pool): Promise<Backlog> {
+      const { rows } = await db.query<{ active: string; working: string }>(`${BACKLOG_SQL} SELECT active, working FROM backlog`, [tenantId, cap ?? null, WAITING_STATUSES]);
       return { active: Number(rows[0].active), working: Number(rows[0].working) };
+    },
+
+    /**
+     * The backlog check and the insert in one statement (one round trip, one pooled connection for the shortest time):
+     * counts the tenant's unfinished pipelines as countUnfinished does and inserts the pipeline only when fewer than
+     * `cap` are (unset: always), as insert does. `stored` is null when the backlog was full (nothing inserted); with an
+     * idempotency key this tenant already used, the stored pipeline (`created: false`). The count is taken before the
+     * insert, so it does not include the new pipeline.
+     */
+    async insertWithinBacklog(input: NewPipeline, cap?: number): Promise<{ backlog: Backlog; stored: { created: boolean; row: PipelineRow } | null }> {
+      const { rows } = await pool.query<DbRow & { active: string; working: string }>(
+        `${BACKLOG_SQL}, stored AS (
+           INSERT INTO pipelines (id, tenant_id, workflow_id, status, platforms, request, state, version, idempotency_key, request_hash, created_at, updated_at)
+           SELECT $4::text, $1::text, $5::text, $6::text, $7::text[], $8::jsonb, $9::jsonb, $10::integer, $11::text, $12::text, $13::timestamptz, $13::timestamptz
+           FROM backlog WHERE $2::bigint IS NULL OR backlog.active < $2::bigint
+           ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+           RETURNING id, tenant_id, workflow_id, status, request_hash, state, created_at
+         )
+         SELECT backlog.active, backlog.working, stored.* FROM backlog LEFT JOIN stored ON true`,
+        [input.tenantId, cap ?? null, WAITING_STATUSES, ...newPipelineValues(input)],
+      );
+      const backlog = { active: Number(rows[0].active), working: Number(rows[0].working) };
+      if (cap !== undefined && backlog.active >= cap) return { backlog, stored: null };
+      if (rows[0].id) return { backlog, stored: { created: true, row: toRow(rows[0]) } };
+      return { backlog, stored: { created: false, row: await storedUnderKey(input) } };
     },
 
     async countActive(tenantId: string): Promise<number> {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, type WorkflowClient } from '@temporalio/client';
 import type { AccountRepository } from '../db/accounts-repo';
 import type { CapsRepository, LockedCaps } from '../db/caps-repo';
-import type { PipelineRepository, PipelineRow } from '../db/pipelines-repo';
+import type { Backlog, PipelineRepository, PipelineRow } from '../db/pipelines-repo';
 import { insertTimelineEvents } from '../db/timeline-repo';
 import { pipelineWorkflowId } from '../domain/ids';
 import { canonical, initialState, scheduledRunIdempotencyKey } from '../domain/pipeline-state';
@@ -14,7 +14,7 @@ import { BURST_SHARE, pipelineStartOptions } from './start-options';
 import { checkTargetAccounts } from './target-accounts';
 
 export interface PipelineCreationDeps {
-  pipelines: Pick<PipelineRepository, 'insert' | 'getByIdempotencyKey' | 'countUnfinished' | 'deleteNeverStarted'>;
+  pipelines: Pick<PipelineRepository, 'insert' | 'insertWithinBacklog' | 'getByIdempotencyKey' | 'countUnfinished' | 'deleteNeverStarted'>;
   accounts: Pick<AccountRepository, 'get'>;
   /** Starts the workflow: the API's Temporal client, or in an activity the worker's. */
   workflows: WorkflowClient;
@@ -131,14 +131,6 @@ export async function createPipeline(deps: PipelineCreationDeps, tenantId: strin
     const existing = await deps.pipelines.getByIdempotencyKey(tenantId, idempotencyKey);
     if (existing) return replay(existing);
   }
-  // One query for both: the backlog cap (every unfinished pipeline), and whether this tenant is over its share of the
-  // workers (pipelines being worked on now; scheduled ones and ones awaiting approval cost nothing until their time):
-  // its pipeline then starts one priority level lower, so that other tenants' work is not held up behind its burst.
-  const { active, working } = await deps.pipelines.countUnfinished(tenantId);
-  if (deps.maxActivePipelines !== undefined && active >= deps.maxActivePipelines) {
-    throw new BacklogFullError(deps.maxActivePipelines);
-  }
-  const overShare = working >= BURST_SHARE;
   const id = `pl_${randomBytes(10).toString('hex')}`;
   const newRow: NewRow = {
     id,
@@ -149,10 +141,27 @@ export async function createPipeline(deps: PipelineCreationDeps, tenantId: strin
     idempotencyKey,
     requestHash: hash,
   };
+  // The backlog: the cap (every unfinished pipeline), and whether this tenant is over its share of the workers
+  // (pipelines being worked on now; scheduled ones and ones awaiting approval cost nothing until their time): its
+  // pipeline then starts one priority level lower, so that other tenants' work is not held up behind its burst.
+  // Usually counted in the insert's own statement (one round trip); a request with capped accounts counts first, so
+  // that a full backlog is answered before the daily caps are looked at under their locks.
+  const cap = deps.maxActivePipelines;
   const capped = deps.dailyCaps ? cappedAccounts(request, deps.dailyCaps.limits) : [];
-  const { created, row } = capped.length
-    ? await deps.dailyCaps!.repo.withAccountsLocked(tenantId, capped.map((c) => c.account), (tx) => insertWithinCaps(deps.pipelines, deps.dailyCaps!.limits, tx, newRow))
-    : await deps.pipelines.insert(newRow);
+  let backlog: Backlog;
+  let stored: { created: boolean; row: PipelineRow } | null;
+  if (capped.length) {
+    backlog = await deps.pipelines.countUnfinished(tenantId, cap);
+    stored =
+      cap !== undefined && backlog.active >= cap
+        ? null
+        : await deps.dailyCaps!.repo.withAccountsLocked(tenantId, capped.map((c) => c.account), (tx) => insertWithinCaps(deps.pipelines, deps.dailyCaps!.limits, tx, newRow));
+  } else {
+    ({ backlog, stored } = await deps.pipelines.insertWithinBacklog(newRow, cap));
+  }
+  if (!stored) throw new BacklogFullError(cap!);
+  const overShare = backlog.working >= BURST_SHARE;
+  const { created, row } = stored;
   if (!created) return replay(row);
   try {
     await startPipelineWorkflow(deps, row, overShare);
