@@ -43,7 +43,7 @@ async function submitAll(baseUrl: string, key: string, bodies: unknown[], concur
 async function whereTimeWent(client: Client, workflowId: string): Promise<Record<string, number>> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const at = new Map<number, number>();
-  const out = { wftQueue: 0, wftQueueNormal: 0, wftQueueSticky: 0, wftRun: 0, actQueue: 0, actRun: 0, wfts: 0, activities: 0 };
+  const out = { wftQueue: 0, wftQueueNormal: 0, wftQueueSticky: 0, wftRun: 0, actQueue: 0, actRun: 0, wfts: 0, activities: 0, wftQueueMax: 0, wftStickyTimeouts: 0 };
   const sticky = new Map<number, boolean>();
   const ms = (e: temporal.api.history.v1.IHistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
   for (const e of history.events ?? []) {
@@ -55,9 +55,12 @@ async function whereTimeWent(client: Client, workflowId: string): Promise<Record
       const scheduled = Number(e.workflowTaskStartedEventAttributes!.scheduledEventId);
       const wait = ms(e) - at.get(scheduled)!;
       out.wftQueue += wait;
+      out.wftQueueMax = Math.max(out.wftQueueMax, wait);
       if (sticky.get(scheduled)) out.wftQueueSticky += wait;
       else out.wftQueueNormal += wait;
     }
+    // A task left on the worker's sticky queue past its schedule-to-start timeout (10 s) and put back on the normal one.
+    if (e.eventType === T.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT) out.wftStickyTimeouts++;
     if (e.eventType === T.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
       out.wftRun += ms(e) - at.get(Number(e.workflowTaskCompletedEventAttributes!.startedEventId))!;
       out.wfts++;
@@ -71,7 +74,10 @@ async function whereTimeWent(client: Client, workflowId: string): Promise<Record
   return out;
 }
 
-/** whereTimeWent of each pipeline, summed and divided by their number (a typical pipeline's split). */
+/**
+ * whereTimeWent of each pipeline, summed and divided by their number (a typical pipeline's split); plus how many had a
+ * workflow task time out on the sticky queue, and the longest one task waited in a queue.
+ */
 async function meanSplit(pool: Pool, client: Client, ids: string[]): Promise<Record<string, number>> {
   if (!ids.length) return {};
   const { rows } = await pool.query<{ workflow_id: string }>('SELECT workflow_id FROM pipelines WHERE id = ANY($1)', [ids]);
@@ -79,7 +85,27 @@ async function meanSplit(pool: Pool, client: Client, ids: string[]): Promise<Rec
   const got = all.filter((x): x is NonNullable<typeof x> => x !== null);
   const sum: Record<string, number> = {};
   for (const g of got) for (const [k, v] of Object.entries(g)) sum[k] = (sum[k] ?? 0) + v;
-  return Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, Math.round(v / got.length)]));
+  return {
+    ...Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, Math.round(v / got.length)])),
+    pipelines: got.length,
+    withStickyTimeout: got.filter((g) => g.wftStickyTimeouts > 0).length,
+    wftQueueMax: Math.max(...got.map((g) => g.wftQueueMax)),
+  };
+}
+
+/** One workflow's history as `+ms EVENT_TYPE` lines (relative to its first event): where a slow pipeline waited. */
+async function timeline(client: Client, workflowId: string): Promise<string[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const events = history.events ?? [];
+  const ms = (e: temporal.api.history.v1.IHistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+  const t0 = events.length ? ms(events[0]) : 0;
+  const name = (t: number | null | undefined) => (temporal.api.enums.v1.EventType[t ?? 0] ?? String(t)).replace('EVENT_TYPE_', '');
+  return events.map((e) => {
+    const q = e.workflowTaskScheduledEventAttributes?.taskQueue;
+    const kind = q ? (q.kind === temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY ? ' (sticky)' : ' (normal)') : '';
+    const act = e.activityTaskScheduledEventAttributes?.activityType?.name ?? e.markerRecordedEventAttributes?.markerName ?? '';
+    return `+${ms(e) - t0} ${name(e.eventType)}${kind}${act ? ` ${act}` : ''}`;
+  });
 }
 
 async function main(): Promise<number> {
@@ -154,6 +180,14 @@ async function main(): Promise<number> {
     const bUnderIds = [...bSeen.entries()].filter(([, s]) => bUnder.includes(s)).map(([id]) => id);
     const split = { idle: await meanSplit(stack.pool, stack.api.client, idleIds), underBacklog: await meanSplit(stack.pool, stack.api.client, bUnderIds) };
     const aE2e = summarize(aPublished.map(endToEndMs));
+    // The slowest of B's pipelines under the backlog, event by event.
+    const slowest = [...bSeen.entries()].filter(([, s]) => bUnder.includes(s)).sort((x, y) => endToEndMs(y[1]) - endToEndMs(x[1]))[0];
+    if (slowest) {
+      const { rows } = await stack.pool.query<{ workflow_id: string }>('SELECT workflow_id FROM pipelines WHERE id = $1', [slowest[0]]);
+      say(`B's slowest under the backlog (${endToEndMs(slowest[1])} ms end to end), its history:\n  ${(await timeline(stack.api.client, rows[0].workflow_id)).join('\n  ')}`);
+    }
+    // Where A's pipelines ran: Herald's bulk lane (its tenant over its share) or the main queue.
+    const lanes = await Promise.all([stack.taskQueue, `${stack.taskQueue}-bulk`].map((q) => stack.api.client.workflow.count(`TaskQueue = "${q}" AND HeraldTenant = "${A.id}"`).then((c) => c.count).catch(() => null)));
     const aSpanS = (aDoneAt - aStart) / 1000;
 
     // 3. critical and low at the same time.
@@ -181,14 +215,15 @@ async function main(): Promise<number> {
       ["B while A's backlog is queued", busyS.n, busyS.p50, busyS.p95, busyS.max],
       ["A's burst", aE2e.n, aE2e.p50, aE2e.p95, aE2e.max],
     ] as Cell[][]);
-    const splitRow = (name: string, x: Record<string, number>): Cell[] => [name, `${x.wftQueue} (${x.wftQueueNormal} / ${x.wftQueueSticky})`, x.wftRun, x.actQueue, x.actRun, `${x.wfts} / ${x.activities}`];
-    printTable("where B's time went (mean per pipeline, parent workflow's history), ms", ['B', 'workflow tasks queued (normal / sticky queue)', 'workflow tasks ran', 'activities queued', 'activities ran', 'tasks / activities'], [
+    const splitRow = (name: string, x: Record<string, number>): Cell[] => [name, `${x.wftQueue} (${x.wftQueueNormal} / ${x.wftQueueSticky})`, x.wftRun, x.actQueue, x.actRun, `${x.wfts} / ${x.activities}`, x.wftQueueMax, `${x.withStickyTimeout} of ${x.pipelines}`];
+    printTable("where B's time went (mean per pipeline, parent workflow's history), ms", ['B', 'workflow tasks queued (normal / sticky queue)', 'workflow tasks ran', 'activities queued', 'activities ran', 'tasks / activities', 'longest task wait', 'sticky timeouts'], [
       splitRow('alone (idle)', split.idle),
       splitRow("under A's backlog", split.underBacklog),
     ]);
     printTable('verdicts', ['metric', 'value'], [
       ['B busy p50 / B idle p50', `${round(ratio, 2)} (target <= 2)`],
       ["A's burst: first submit -> last final, s", round(aSpanS, 1)],
+      ["A's burst on the main queue / the bulk lane (workflows)", `${lanes[0]} / ${lanes[1]}`],
       ["load average (1 min) during A's backlog: mean / max", `${round(summarize(loads).mean, 2)} / ${summarize(loads).max}`],
       [`critical among the first ${K} of ${2 * K} to complete`, `${criticalInFirstK} of ${K}`],
       ['completion rank, critical: mean / p50', `${round(crit.rank.mean, 1)} / ${crit.rank.p50}`],
@@ -203,6 +238,7 @@ async function main(): Promise<number> {
       bSplitMs: split,
       bBusyOverIdleP50: round(ratio, 3),
       target: '<= 2',
+      aLanes: { main: lanes[0], bulk: lanes[1] },
       aBurst: { n: N, accepted: aIds.length, published: aPublished.length, spanS: round(aSpanS, 1), endToEndMs: roundSummary(aE2e, 0) },
       priority: {
         k: K,

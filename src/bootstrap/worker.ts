@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -13,7 +13,7 @@ import { temporalLoggerFor } from '../observability/temporal-logger';
 import type { Tracing } from '../observability/tracing';
 import type { Resilience } from '../resilience';
 import { buildActivityDeps } from '../worker/build-deps';
-import { createHeraldWorker, WORKFLOWS_PATH, workflowInterceptorModules } from '../worker/create-worker';
+import { createHeraldWorker, type HeraldWorker, WORKFLOWS_PATH, workflowInterceptorModules } from '../worker/create-worker';
 import { prebuiltWorkflowBundle } from '../worker/workflow-bundle';
 import { ensureTokenRefreshSchedule } from '../worker/schedules';
 import { startWebhookDispatcher } from '../webhooks/dispatcher';
@@ -110,7 +110,7 @@ async function installRuntime(config: Config, logger: Logger): Promise<string | 
 }
 
 /** /metrics and /health on WORKER_METRICS_PORT (when set), for as long as the worker runs. */
-async function serveMetrics(parts: WorkerParts, shutdown: Shutdown, worker: Worker, temporalMetricsUrl: string | undefined): Promise<void> {
+async function serveMetrics(parts: WorkerParts, shutdown: Shutdown, worker: HeraldWorker, temporalMetricsUrl: string | undefined): Promise<void> {
   const { config, logger } = parts;
   if (config.workerMetricsPort === undefined) return;
   registerOperationsGauges(parts.metrics, createOperationsCountsRepository(parts.pool), logger);

@@ -10,7 +10,7 @@ import type { PipelineRequest } from '../domain/types';
 import type { ProviderLimits } from '../resilience/types';
 import { cappedAccounts, checkDailyCaps } from './daily-cap-check';
 import { BacklogFullError, DailyCapFullError, IdempotencyKeyReusedError, PipelineNotStartedError } from './errors';
-import { BURST_SHARE, pipelineStartOptions } from './start-options';
+import { BURST_SHARE, pipelineStartOptions, pipelineTaskQueue } from './start-options';
 import { checkTargetAccounts } from './target-accounts';
 
 export interface PipelineCreationDeps {
@@ -85,7 +85,7 @@ async function insertWithinCaps(
 async function startPipelineWorkflow({ workflows, taskQueue }: Pick<PipelineCreationDeps, 'workflows' | 'taskQueue'>, row: PipelineRow, overShare = false): Promise<void> {
   try {
     await workflows.start('contentPipeline', {
-      taskQueue,
+      taskQueue: pipelineTaskQueue(taskQueue, { request: row.state.request, overShare }),
       ...pipelineStartOptions({ tenantId: row.tenantId, workflowId: row.workflowId, request: row.state.request, overShare }),
       args: [{ state: row.state }],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,

@@ -16,6 +16,25 @@ export const LOWEST_PRIORITY_KEY = 5;
  */
 export const BURST_SHARE = 20;
 
+/** The bulk lane's task queue beside a task queue (src/worker/lanes.ts): every Herald worker polls both. */
+export function bulkTaskQueue(taskQueue: string): string {
+  return taskQueue.endsWith(BULK_SUFFIX) ? taskQueue : `${taskQueue}${BULK_SUFFIX}`;
+}
+const BULK_SUFFIX = '-bulk';
+
+/**
+ * Where a pipeline's workflow runs, and with it its workflow tasks and activities: on the bulk lane when its tenant is
+ * over its share (BURST_SHARE) and it is a normal or low one (or has no priority), else on the main queue. A worker
+ * takes only a few of the bulk lane's tasks at once while it has main-lane work in hand (src/worker/lanes.ts), so
+ * another tenant's pipeline shares the worker's CPU with a few of the burst's steps instead of every slot's worth;
+ * while the main lane is idle the bulk lane has every slot. Critical and high pipelines stay on the main queue, where
+ * priority orders them ahead of the rest, so a critical one never waits behind the bulk lane's gate.
+ */
+export function pipelineTaskQueue(taskQueue: string, p: { request: PipelineRequest; overShare?: boolean }): string {
+  const base = PRIORITY_KEY[p.request.priority] ?? PRIORITY_KEY.normal;
+  return p.overShare && base >= PRIORITY_KEY.normal ? bulkTaskQueue(taskQueue) : taskQueue;
+}
+
 /**
  * The task-queue priority of work done for a tenant: its priority key (a pipeline's request priority; unset runs as
  * Temporal's default, normal) and the tenant as fairness key, so that one tenant's backlog does not hold up another's.

@@ -1,8 +1,10 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type State, type WorkerOptions, type WorkerTuner } from '@temporalio/worker';
 import { Registry } from 'prom-client';
 import { createActivities, type ActivityDeps } from '../activities';
 import { createPipelineMetrics, pipelineMetricsSinks } from '../observability/pipeline-metrics';
 import type { Tracing } from '../observability/tracing';
+import { bulkTaskQueue } from '../pipelines/start-options';
+import { createLaneGate, type LaneGate } from './lanes';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -15,7 +17,36 @@ export function workflowInterceptorModules(tracing?: Tracing): string[] {
   return [require.resolve('../observability/workflow-interceptors'), ...(tracing?.worker.workflowModules ?? [])];
 }
 
-/** One worker for the pipeline workflows and activities. Tests pass a prebuilt bundle to skip rebundling. */
+/** The SDK's own limits, kept where WORKER_MAX_* are not passed (tests). */
+const SDK_DEFAULT_SLOTS = { activities: 100, workflowTasks: 40, localActivities: 100 } as const;
+
+/**
+ * The process's workers, run and stopped as one: the main lane on the task queue, the bulk lane on `<queue>-bulk`
+ * (see src/worker/lanes.ts). `getState` is the main worker's unless the bulk one has failed or stopped on its own.
+ */
+export interface HeraldWorker {
+  run(): Promise<void>;
+  shutdown(): void;
+  getState(): State;
+  /** The gate between the lanes (tests, benches). */
+  readonly lanes: LaneGate;
+}
+
+/** One lane's slots as the SDK takes them: workflow tasks and activities from the gate, local activities as before. */
+function tunerOf(lane: LaneGate['main'] | LaneGate['bulk']): WorkerTuner {
+  return {
+    workflowTaskSlotSupplier: lane.workflowTasks,
+    activityTaskSlotSupplier: lane.activities,
+    localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: SDK_DEFAULT_SLOTS.localActivities },
+    nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+  };
+}
+
+/**
+ * The worker for the pipeline workflows and activities: two SDK workers in one process sharing one connection, one
+ * bundle and the same activities, one per lane. Tests pass a prebuilt bundle to skip rebundling; without one the code
+ * is bundled once here for both.
+ */
 export async function createHeraldWorker(opts: {
   connection: NativeConnection;
   namespace: string;
@@ -27,30 +58,28 @@ export async function createHeraldWorker(opts: {
   metrics?: Registry;
   /** From startTracing, when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
   tracing?: Tracing;
-  /** WORKER_MAX_ACTIVITIES: activity slots of this worker; unset keeps the SDK's default. */
+  /** WORKER_MAX_ACTIVITIES: activity slots of each lane; unset keeps the SDK's default. */
   maxActivities?: number;
-  /** WORKER_MAX_WORKFLOW_TASKS: workflow task slots; unset keeps the SDK's default. */
+  /** WORKER_MAX_WORKFLOW_TASKS: workflow task slots of each lane; unset keeps the SDK's default. */
   maxWorkflowTasks?: number;
-  /** WORKER_MAX_CACHED_WORKFLOWS: sticky cache size; unset keeps the SDK's default. */
+  /** WORKER_MAX_CACHED_WORKFLOWS: sticky cache size of each lane; unset keeps the SDK's default. */
   maxCachedWorkflows?: number;
-}): Promise<Worker> {
+}): Promise<HeraldWorker> {
   const { tracing } = opts;
-  return Worker.create({
+  const lanes = createLaneGate({ workflowTasks: opts.maxWorkflowTasks || SDK_DEFAULT_SLOTS.workflowTasks, activities: opts.maxActivities || SDK_DEFAULT_SLOTS.activities });
+  const workflowBundle = opts.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: workflowInterceptorModules(tracing), logger: quietBundlerLogger }));
+  const activities = createActivities(opts.deps);
+  const sinks = { ...pipelineMetricsSinks(createPipelineMetrics(opts.metrics ?? new Registry())), ...tracing?.worker.sinks };
+  const common = {
     connection: opts.connection,
     namespace: opts.namespace,
-    taskQueue: opts.taskQueue,
     ...(opts.identity ? { identity: opts.identity } : {}),
-    ...(opts.maxActivities ? { maxConcurrentActivityTaskExecutions: opts.maxActivities } : {}),
-    ...(opts.maxWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: opts.maxWorkflowTasks } : {}),
     ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
-    activities: createActivities(opts.deps),
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    interceptors: {
-      // A prebuilt bundle already holds them (the SDK warns when they are passed beside one).
-      ...(opts.workflowBundle ? {} : { workflowModules: workflowInterceptorModules(tracing) }),
-      ...(tracing ? { activity: tracing.worker.activity } : {}),
-    },
-    sinks: { ...pipelineMetricsSinks(createPipelineMetrics(opts.metrics ?? new Registry())), ...tracing?.worker.sinks },
+    activities,
+    workflowBundle,
+    // The bundle holds the workflow interceptor modules (the SDK warns when they are passed beside one).
+    interceptors: { ...(tracing ? { activity: tracing.worker.activity } : {}) },
+    sinks,
     // No eager activities: an activity handed back with the workflow task that scheduled it skips the task queue, so
     // one tenant's running pipelines would take the activity slots ahead of another tenant's queued work, without
     // the priority and fairness keys being looked at.
@@ -60,5 +89,34 @@ export async function createHeraldWorker(opts: {
     // Heartbeats reach Temporal at least every 2 s (not only every 80% of heartbeatTimeout), so an 8 s heartbeat
     // timeout has 6 s of slack on a busy machine and still notices a killed worker within seconds.
     maxHeartbeatThrottleInterval: '2s',
-  });
+  } satisfies Partial<WorkerOptions>;
+  const main = await Worker.create({ ...common, taskQueue: opts.taskQueue, tuner: tunerOf(lanes.main) });
+  const bulk = await Worker.create({ ...common, taskQueue: bulkTaskQueue(opts.taskQueue), tuner: tunerOf(lanes.bulk) });
+  return {
+    lanes,
+    async run() {
+      // Either one stopping (a fatal error) stops the other, so the process does not go on with half a worker.
+      const runs = [main, bulk].map((w) =>
+        w.run().finally(() => {
+          for (const other of [main, bulk]) if (other.getState() === 'RUNNING') other.shutdown();
+        }),
+      );
+      try {
+        await Promise.all(runs);
+      } finally {
+        await Promise.allSettled(runs);
+        lanes.stop();
+      }
+    },
+    shutdown() {
+      for (const w of [main, bulk]) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+    getState() {
+      const b = bulk.getState();
+      return b === 'FAILED' || (b !== 'RUNNING' && main.getState() === 'RUNNING') ? b : main.getState();
+    },
+  };
 }
+
+/** bundleWorkflowCode's own lines (webpack's progress) are not Herald's business. */
+const quietBundlerLogger = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

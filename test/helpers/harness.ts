@@ -2,7 +2,7 @@
 // and the API listening on a loopback port, driven over HTTP.
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { createApi } from '../../src/api/app';
@@ -12,7 +12,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { createPool } from '../../src/db/pool';
 import { createLogger } from '../../src/logger';
 import { buildActivityDeps } from '../../src/worker/build-deps';
-import { createHeraldWorker } from '../../src/worker/create-worker';
+import { createHeraldWorker, type HeraldWorker } from '../../src/worker/create-worker';
 import type { ActivityDeps } from '../../src/activities';
 import { temporalAddress, testDatabaseUrl, WORKFLOW_BUNDLE_PATH } from './env';
 import { freePort } from './ports';
@@ -82,7 +82,7 @@ export async function startHarness(opts: { env?: Record<string, string>; withWor
   const baseUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
 
   let nativeConnection: NativeConnection | null = null;
-  let worker: Worker | null = null;
+  let worker: HeraldWorker | null = null;
   let workerRun: Promise<void> | null = null;
 
   const h: Harness = {

@@ -5,7 +5,7 @@
 // Redis away Herald keeps publishing on its fallback and /ready says `degraded`; everything recovers by itself.
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
 import { createApi } from '../../src/api/app';
@@ -15,7 +15,7 @@ import { createPool } from '../../src/db/pool';
 import { createLogger } from '../../src/logger';
 import type { Resilience } from '../../src/resilience';
 import { buildActivityDeps } from '../../src/worker/build-deps';
-import { createHeraldWorker } from '../../src/worker/create-worker';
+import { createHeraldWorker, type HeraldWorker } from '../../src/worker/create-worker';
 import { temporalAddress, testDatabaseUrl, WORKFLOW_BUNDLE_PATH } from '../helpers/env';
 import { freePort } from '../helpers/ports';
 import { dryRunRequest, TEST_ENCRYPTION_KEY } from '../helpers/harness';
@@ -50,7 +50,7 @@ let apiConnection: Connection;
 let nativeConnection: NativeConnection;
 let resilience: Resilience;
 let app: FastifyInstance;
-let worker: Worker;
+let worker: HeraldWorker;
 let workerRun: Promise<void>;
 let baseUrl = '';
 const logs: string[] = [];

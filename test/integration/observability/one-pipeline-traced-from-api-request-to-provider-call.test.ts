@@ -4,11 +4,11 @@
 // activity, all with one trace id. Without an endpoint, no OpenTelemetry SDK module is loaded at all.
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { createLogger } from '../../../src/logger';
 import { startTracing } from '../../../src/observability/tracing';
 import { buildActivityDeps } from '../../../src/worker/build-deps';
-import { createHeraldWorker } from '../../../src/worker/create-worker';
+import { createHeraldWorker, type HeraldWorker } from '../../../src/worker/create-worker';
 import type { FakeAiServer } from '../../fakes/fake-control';
 import { startOpenAIFake } from '../../fakes/openai-server';
 import { ROOT, temporalAddress } from '../../helpers/env';
@@ -58,7 +58,7 @@ let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
 let openai: FakeAiServer;
 let h: Harness;
 let connection: NativeConnection;
-let worker: Worker;
+let worker: HeraldWorker;
 let running: Promise<void>;
 
 beforeAll(async () => {

@@ -1,0 +1,159 @@
+// The two lanes of one worker process (issue 11, fairness between tenants). A tenant over its share (BURST_SHARE
+// pipelines at work) starts its normal and low pipelines on `<queue>-bulk` (src/pipelines/start-options.ts); every
+// other pipeline, and all other work, runs on the main queue. The process runs a worker on each, and the bulk worker's
+// slots come from a gate that looks at the main worker: while the main worker has a task in hand (or had one within
+// HOLD_MS), the bulk worker takes no more than a few tasks at once; when the main worker is idle, the bulk worker takes
+// as many as the main one would (work-conserving: a burst alone runs at full speed).
+//
+// Why in the worker: Temporal's priority and fairness keys order the task queue, but on a CPU-bound worker another
+// tenant's pipeline also waits for the CPU its tasks share with the burst's tasks already in the worker (8 workflow
+// tasks with their local activities, 8 activities rendering title cards). Only the worker can keep those few. Slots are
+// reserved before a poll, when the task (and its tenant) is not known yet, which is why the burst goes to a queue of
+// its own: the queue says which lane a task is in.
+import type { CustomSlotSupplier, SlotInfo, SlotMarkUsedContext, SlotPermit, SlotReleaseContext } from '@temporalio/worker';
+
+/** How long after its last task the main lane still counts as busy: the gaps between one pipeline's tasks. */
+export const HOLD_MS = 1000;
+
+/**
+ * What the bulk lane may start while the main lane is busy: nothing. Its tasks already in the worker finish; new ones
+ * wait in the bulk queue (a few, 1 or 2, still took a quarter to a half of the 2 cores from the other tenant's
+ * pipeline: a title card blocks the event loop its local activities need, and its low pipelines finished before the
+ * main lane's critical ones).
+ */
+export const BULK_WHEN_CONTENDED = { workflowTasks: 0, activities: 0 } as const;
+
+/** A bulk lane held this long (the main lane never idle for HOLD_MS) still starts one task, so a burst never stalls. */
+export const STARVE_MS = 5000;
+
+interface Waiter {
+  resolve(p: SlotPermit): void;
+}
+
+/** A counting slot supplier whose limit may change; the gate below makes the two lanes' suppliers from it. */
+class Slots<SI extends SlotInfo> implements CustomSlotSupplier<SI> {
+  readonly type = 'custom';
+  reserved = 0;
+  used = 0;
+  private readonly waiters: Waiter[] = [];
+
+  constructor(
+    private readonly limit: () => number,
+    private readonly onUse: () => void = () => undefined,
+    private readonly onRelease: () => void = () => undefined,
+    private readonly onGrant: () => void = () => undefined,
+  ) {}
+
+  reserveSlot(_ctx: unknown, abortSignal: AbortSignal): Promise<SlotPermit> {
+    if (this.reserved < this.limit() && this.waiters.length === 0) return Promise.resolve(this.grant());
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (p) => {
+          abortSignal.removeEventListener('abort', onAbort);
+          resolve(p);
+        },
+      };
+      const onAbort = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(abortSignal.reason);
+      };
+      if (abortSignal.aborted) return reject(abortSignal.reason);
+      abortSignal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  tryReserveSlot(): SlotPermit | null {
+    return this.reserved < this.limit() && this.waiters.length === 0 ? this.grant() : null;
+  }
+
+  markSlotUsed(_ctx?: SlotMarkUsedContext<SI>): void {
+    this.used++;
+    this.onUse();
+  }
+
+  releaseSlot(ctx: SlotReleaseContext<SI>): void {
+    this.reserved--;
+    if (ctx.slotInfo) {
+      this.used--;
+      this.onRelease();
+    }
+    this.wake();
+  }
+
+  /** Hands free slots to waiting reservations, oldest first. */
+  wake(): void {
+    while (this.waiters.length && this.reserved < this.limit()) this.waiters.shift()!.resolve(this.grant());
+  }
+
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  private grant(): SlotPermit {
+    this.reserved++;
+    this.onGrant();
+    return {};
+  }
+}
+
+export interface LaneSlots {
+  workflowTasks: number;
+  activities: number;
+}
+
+/**
+ * The slot suppliers of one process's two workers: `main` (limits as given) and `bulk` (the same limits while the
+ * main lane is idle, BULK_WHEN_CONTENDED while it is busy, one at a time once held for STARVE_MS). `holdMs`,
+ * `starveMs` and `contended` are for tests.
+ */
+export function createLaneGate(slots: LaneSlots, o: { holdMs?: number; starveMs?: number; contended?: LaneSlots } = {}) {
+  const holdMs = o.holdMs ?? HOLD_MS;
+  const starveMs = o.starveMs ?? STARVE_MS;
+  const contended = o.contended ?? BULK_WHEN_CONTENDED;
+  let busyUntil = 0;
+  let lastBulkGrant = Date.now();
+  const mainInHand = () => main.workflowTasks.used + main.activities.used;
+  const busy = () => mainInHand() > 0 || Date.now() < busyUntil;
+  const bulkLimit = (full: number, held: number) => {
+    if (!busy()) return full;
+    return Math.min(full, Date.now() - lastBulkGrant >= starveMs ? Math.max(held, 1) : held);
+  };
+
+  const used = () => {
+    busyUntil = Number.POSITIVE_INFINITY;
+  };
+  const released = () => {
+    if (mainInHand() === 0) busyUntil = Date.now() + holdMs;
+  };
+  const granted = () => {
+    lastBulkGrant = Date.now();
+  };
+
+  const main = {
+    workflowTasks: new Slots(() => slots.workflowTasks, used, released),
+    activities: new Slots(() => slots.activities, used, released),
+  };
+  const bulk = {
+    workflowTasks: new Slots(() => bulkLimit(slots.workflowTasks, contended.workflowTasks), undefined, undefined, granted),
+    activities: new Slots(() => bulkLimit(slots.activities, contended.activities), undefined, undefined, granted),
+  };
+  // The bulk lane's limit grows with time (the hold ends, the lane starves): whoever waits is looked at a few times a
+  // second, only while someone waits.
+  const timer = setInterval(() => {
+    if (bulk.workflowTasks.waiting) bulk.workflowTasks.wake();
+    if (bulk.activities.waiting) bulk.activities.wake();
+  }, Math.max(10, Math.min(100, holdMs / 4)));
+  timer.unref?.();
+  return {
+    main,
+    bulk,
+    /** True while the main lane has a task in hand or had one within the hold. */
+    busy,
+    stop(): void {
+      clearInterval(timer);
+    },
+  };
+}
+export type LaneGate = ReturnType<typeof createLaneGate>;
