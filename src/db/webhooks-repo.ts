@@ -254,12 +254,14 @@ export function createWebhookRepository(pool: Pool, box: SecretBox) {
 
     /**
      * Takes up to `limit` undispatched events (rows other dispatchers hold are skipped, not waited for), makes a pending
-     * delivery for every active subscription of the event's tenant that listens to its type, hands each pending delivery
-     * to `start`, and marks the events dispatched, all in one transaction: if `start` throws (Temporal away), nothing
-     * is marked and the next pass does it again (deliveries already made are found, not made twice).
+     * delivery for every active subscription of the event's tenant that listens to its type and marks the events
+     * dispatched, in one transaction; then hands each pending delivery to `start`. If `start` throws (Temporal away),
+     * the deliveries stay pending without a workflow until unstartedDeliveries finds them (the dispatcher's sweep).
      */
     async dispatchPending(limit: number, start: (deliveries: { id: string; tenantId: string; eventType: string }[]) => Promise<void>): Promise<number> {
       const client = await pool.connect();
+      const pending: { id: string; tenantId: string; eventType: string }[] = [];
+      let taken: number;
       try {
         await client.query('BEGIN');
         const events = await client.query<{ id: string; tenant_id: string; type: string; occurred_at: Date; data: Record<string, unknown> }>(
@@ -267,7 +269,6 @@ export function createWebhookRepository(pool: Pool, box: SecretBox) {
            ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
           [limit],
         );
-        const pending: { id: string; tenantId: string; eventType: string }[] = [];
         for (const e of events.rows) {
           const subs = await client.query<{ id: string }>(
             `SELECT id FROM webhook_subscriptions WHERE tenant_id = $1 AND status = 'active' AND $2 = ANY(events) ORDER BY id`,
@@ -280,18 +281,36 @@ export function createWebhookRepository(pool: Pool, box: SecretBox) {
             if (rows[0]?.status === 'pending') pending.push({ id, tenantId: e.tenant_id, eventType: e.type });
           }
         }
-        if (pending.length) await start(pending);
         if (events.rows.length) {
           await client.query(`UPDATE lifecycle_events SET dispatched_at = now() WHERE id = ANY($1)`, [events.rows.map((e) => e.id)]);
         }
         await client.query('COMMIT');
-        return events.rows.length;
+        taken = events.rows.length;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
         client.release();
       }
+      // Started only once committed: a delivery's first attempt reads its row, and a workflow started inside the
+      // transaction could run before the row exists for other connections (it then found nothing and ended). A
+      // failure here leaves committed deliveries without a workflow; unstartedDeliveries finds them again.
+      if (pending.length) await start(pending);
+      return taken;
+    },
+    /**
+     * Deliveries still pending without a single attempt, created at least `olderThanMs` ago: the ones a dispatcher
+     * committed and then could not start (Temporal away, the process killed in between), or whose workflow still waits
+     * for a worker. Starting them again is harmless: a delivery's workflow id is fixed, so a started one is kept.
+     */
+    async unstartedDeliveries(olderThanMs: number, limit: number): Promise<{ id: string; tenantId: string; eventType: string }[]> {
+      const { rows } = await pool.query<{ id: string; tenant_id: string; event_type: string }>(
+        `SELECT id, tenant_id, event_type FROM webhook_deliveries
+         WHERE status = 'pending' AND attempts = 0 AND created_at < now() - make_interval(secs => $1::double precision / 1000)
+         ORDER BY created_at LIMIT $2`,
+        [olderThanMs, limit],
+      );
+      return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, eventType: r.event_type }));
     },
   };
 }

@@ -20,6 +20,11 @@ export interface DispatcherOptions {
   batch?: number;
   /** How long each delivery is retried (tests shorten it); default 24 h. */
   retryWindowMs?: number;
+  /**
+   * Every this often, deliveries committed but never attempted for at least as long are started again (a dispatcher
+   * that died between committing and starting, Temporal away then); default 30 s.
+   */
+  sweepEveryMs?: number;
 }
 
 export interface Dispatcher {
@@ -56,18 +61,26 @@ export function startWebhookDispatcher(opts: DispatcherOptions): Dispatcher {
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
+  const sweepEveryMs = opts.sweepEveryMs ?? 30_000;
   let failing = false;
+  let lastSweep = Date.now();
+
+  async function startAll(deliveries: { id: string; tenantId: string; eventType: string }[]): Promise<void> {
+    for (const d of deliveries) {
+      const started = await startDeliveryWorkflow(client, taskQueue, d, opts.retryWindowMs);
+      if (started) logger.debug({ deliveryId: d.id, type: d.eventType }, 'webhook delivery started');
+    }
+  }
 
   async function pass(): Promise<void> {
     let taken: number;
     do {
-      taken = await webhooks.dispatchPending(batch, async (deliveries) => {
-        for (const d of deliveries) {
-          const started = await startDeliveryWorkflow(client, taskQueue, d, opts.retryWindowMs);
-          if (started) logger.debug({ deliveryId: d.id, type: d.eventType }, 'webhook delivery started');
-        }
-      });
+      taken = await webhooks.dispatchPending(batch, startAll);
     } while (taken === batch && !stopped);
+    if (Date.now() - lastSweep >= sweepEveryMs) {
+      await startAll(await webhooks.unstartedDeliveries(sweepEveryMs, batch));
+      lastSweep = Date.now();
+    }
   }
 
   function schedule(delayMs: number): void {

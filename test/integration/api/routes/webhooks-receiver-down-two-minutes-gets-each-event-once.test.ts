@@ -94,7 +94,22 @@ it('delivers every event once after two minutes of 500s, signed, to its own tena
 
   // Every event arrives once the receiver is back; until then it only sees 500s.
   const want = 4;
-  await until('four events accepted by receiver A, one by B', async () => byPath('/a').filter((r) => r.status === 200).length >= want && byPath('/b').some((r) => r.status === 200), 300_000);
+  const seen = () => receiver.requests.map((r) => `${r.path} ${idOf(r).slice(0, 12)} ${r.status} ${Math.round((r.at - downUntil) / 1000)}s`).join('; ');
+  await until('four events accepted by receiver A, one by B', async () => byPath('/a').filter((r) => r.status === 200).length >= want && byPath('/b').some((r) => r.status === 200), 300_000).catch(async (err: Error) => {
+    const log = await h.api('GET', `/v1/webhooks/${subA.id}/deliveries`);
+    const workflows = await Promise.all(
+      (log.body.items as { id: string; status: string }[])
+        .filter((d) => d.status === 'pending')
+        .map((d) =>
+          h.client.workflow
+            .getHandle(`webhook-delivery:${d.id}`)
+            .describe()
+            .then((w) => `${d.id}: ${w.status.name}, pending activities ${JSON.stringify(w.raw.pendingActivities?.map((a) => ({ attempt: a.attempt, state: a.state, lastFailure: a.lastFailure?.message })))}`)
+            .catch((e: Error) => `${d.id}: ${e.message}`),
+        ),
+    );
+    throw new Error(`${err.message}; pending deliveries' workflows: ${workflows.join('; ')}; the receiver saw (path, webhook-id, status, seconds after it came back): ${seen()}; A's delivery log: ${JSON.stringify(log.body.items)}`);
+  });
   // A little longer, to see that nothing more comes.
   await sleep(5_000);
 
