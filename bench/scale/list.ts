@@ -8,8 +8,9 @@ import type { Pool } from 'pg';
 import { z } from 'zod';
 import { presentPipeline } from '../../src/api/present';
 import { presentListItem } from '../../src/api/present-list';
-import { pipelinePageView } from '../../src/api/schemas/pipeline-view';
+import { pipelinePageView, pipelineSummaryView } from '../../src/api/schemas/pipeline-view';
 import { droppedFields } from '../../src/api/serializer';
+import { SummaryTexts, summaryPage } from '../../src/api/summary-cache';
 import { createPipelineRepository } from '../../src/db/pipelines-repo';
 import { followPipelines, load1m, startHeraldStack, threadRequest, timed } from '../lib/herald-stack';
 import { printTable } from '../lib/report';
@@ -51,11 +52,42 @@ const LIST_SQL = (column: string) =>
 /**
  * Where a page's time goes, one step at a time in this process (median of 15): the query (PostgreSQL, TOAST, the
  * driver's JSON parse), presenting, and the serializer's steps (zod encode, the dropped-field walk, JSON.stringify).
+ * Beside them, interleaved so all see the same load, this process's CPU time per page (query included) for the way the
+ * route writes summaries now (src/api/summary-cache.ts: texts kept per row version, `warm`; `cold` with none kept)
+ * and for the schema's serializer, with a check that they write the same bytes.
  */
 async function steps(pool: Pool) {
   const repo = createPipelineRepository(pool);
   const opts = { temporalUiUrl: 'http://127.0.0.1:8233', namespace: 'default' };
   const out: Record<string, Record<string, number>> = {};
+  const write = (row: Parameters<typeof presentListItem>[0]) => JSON.stringify(z.encode(pipelineSummaryView, presentListItem(row, opts) as z.output<typeof pipelineSummaryView>));
+  const warmTexts = new SummaryTexts(5_000);
+  const cpu = { warm: [] as number[], cold: [] as number[], zod: [] as number[] };
+  const cpuOf = async (list: number[], f: () => Promise<string>) => {
+    const t = process.cpuUsage();
+    const text = await f();
+    const used = process.cpuUsage(t);
+    list.push((used.user + used.system) / 1000);
+    return text;
+  };
+  const routeWay = async (texts: SummaryTexts) => {
+    const p = await summaryPage(repo, texts, TENANT.id, { limit: 100 }, write);
+    return `{"view":"summary","items":[${p.items.join(',')}],"nextCursor":"x"}`;
+  };
+  for (let i = 0; i < 30; i++) {
+    const warm = await cpuOf(cpu.warm, () => routeWay(warmTexts));
+    const cold = await cpuOf(cpu.cold, () => routeWay(new SummaryTexts(5_000)));
+    const zod = await cpuOf(cpu.zod, async () => {
+      const q = await repo.listSummaries(TENANT.id, { limit: 100 });
+      const data = { view: 'summary', items: q.items.map((r) => presentListItem(r, opts)), nextCursor: 'x' } as z.output<typeof pipelinePageView>;
+      const encoded = z.safeEncode(pipelinePageView, data);
+      if (!encoded.success) throw new Error('the summary page does not encode');
+      droppedFields(data, encoded.data);
+      return JSON.stringify(encoded.data);
+    });
+    if (warm !== zod || cold !== zod) throw new Error('the route writes a summary page other than the one the schema writes');
+  }
+  out.summaryCpuMsPerPage = { warm: round(median(cpu.warm), 2), cold: round(median(cpu.cold), 2), schemaSerializer: round(median(cpu.zod), 2) };
   for (const view of ['summary', 'full'] as const) {
     const t: Record<string, number[]> = { query: [], present: [], encode: [], dropped: [], stringify: [] };
     let bytes = 0;
@@ -129,7 +161,12 @@ export async function listPart(o: ListOptions) {
       cursor50 = c;
     }
     const loadBefore = load1m();
+    const cpu0 = process.cpuUsage();
     const summary = await readers(stack.baseUrl, '', cursor50, ROUNDS);
+    const cpu1 = process.cpuUsage(cpu0);
+    // This process serves the API and runs the readers: its CPU time per request is both sides' (the client's fetch
+    // and JSON.parse too), far less sensitive to the machine's load than the latencies.
+    const cpuMsPerRequest = round((cpu1.user + cpu1.system) / 1000 / Math.max(1, summary.first.length + summary.deep.length), 2);
     const loadAfter = load1m();
     const full = await readers(stack.baseUrl, '&view=full', cursor50, FULL_ROUNDS);
     const loadFull = load1m();
@@ -142,6 +179,7 @@ export async function listPart(o: ListOptions) {
       firstPageMs: roundSummary(summarize(summary.first), 1),
       page50Ms: roundSummary(summarize(summary.deep), 1),
       load1m: { before: loadBefore, after: loadAfter, afterFull: loadFull },
+      benchProcessCpuMsPerSummaryRequest: cpuMsPerRequest,
       fullView: { rounds: FULL_ROUNDS, firstPageMs: roundSummary(summarize(full.first), 1), page50Ms: roundSummary(summarize(full.deep), 1) },
       storedBytesPerRow: { state: sizes.state, listItem: sizes.item },
       steps: stepTimes,
@@ -163,6 +201,12 @@ export async function listPart(o: ListOptions) {
       `scale list: one page's steps in this process, median of 15 (ms); stored bytes per row: state ${sizes.state}, list_item ${sizes.item}`,
       ['view', 'query', 'present', 'zod encode', 'dropped-field walk', 'stringify'],
       (['summary', 'full'] as const).map((v) => [v, stepTimes[v].queryMs, stepTimes[v].presentMs, stepTimes[v].encodeMs, stepTimes[v].droppedMs, stepTimes[v].stringifyMs]),
+    );
+    const sc = stepTimes.summaryCpuMsPerPage;
+    printTable(
+      `scale list: this process's CPU per summary page, query included, median of 30 interleaved (ms). Over the HTTP readers: ${cpuMsPerRequest} ms of this process's CPU per request (API and client)`,
+      ['route, texts kept (warm)', 'route, none kept (cold)', "schema's serializer (before)"],
+      [[sc.warm, sc.cold, sc.schemaSerializer]],
     );
     return r;
   } finally {

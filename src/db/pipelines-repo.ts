@@ -320,6 +320,36 @@ export function createPipelineRepository(pool: Pool) {
     },
 
     /**
+     * A page of the list as listSummaries reads it, without the items: each row's id, workflow id, time and version
+     * (`rev`, the row's xmin: a new one for every change of the row), for src/api/summary-cache.ts.
+     */
+    async listSummaryVersions(
+      tenantId: string,
+      f: ListFilter,
+    ): Promise<{ items: { id: string; workflowId: string; createdAt: Date; rev: string }[]; next: { createdAt: string; id: string } | null }> {
+      const { where, args } = listWhere(tenantId, f);
+      const { rows } = await pool.query<{ id: string; workflow_id: string; created_at: Date; rev: string }>(
+        `SELECT id, workflow_id, created_at, xmin::text AS rev FROM pipelines
+         WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
+        args,
+      );
+      return page(
+        rows.map((r) => ({ id: r.id, workflowId: r.workflow_id, createdAt: r.created_at, rev: r.rev })),
+        f.limit,
+      );
+    },
+
+    /** The summaries (as listSummaries reads them) of these pipelines of the tenant, each with its row's version. */
+    async summariesOf(tenantId: string, ids: string[]): Promise<(PipelineSummaryRow & { rev: string })[]> {
+      const { rows } = await pool.query<{ id: string; workflow_id: string; item: PipelineListItem; created_at: Date; rev: string }>(
+        `SELECT id, workflow_id, COALESCE(list_item, pipeline_list_item(state)) AS item, created_at, xmin::text AS rev FROM pipelines
+         WHERE tenant_id = $1 AND id = ANY($2::text[])`,
+        [tenantId, ids],
+      );
+      return rows.map((r) => ({ id: r.id, workflowId: r.workflow_id, item: r.item, createdAt: r.created_at, rev: r.rev }));
+    },
+
+    /**
      * A tenant's unfinished pipelines (`active`: what TENANT_MAX_ACTIVE_PIPELINES caps) and, of those, the ones being
      * worked on now (`working`: not waiting for a time or a person), in one query. Counted up to `cap` at most (the
      * backlog cap; unset: all), which is all the cap's check needs: reaching it means full, whatever `working` is.

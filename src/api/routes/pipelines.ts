@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { isTerminal, type PipelineState } from '../../domain/types';
 import { createCapsRepository } from '../../db/caps-repo';
 import { createFeedbackRepository } from '../../db/feedback-repo';
+import type { FastifyBaseLogger } from 'fastify';
+import { ResponseSerializationError } from 'fastify-type-provider-zod';
 import type { PipelineRow } from '../../db/pipelines-repo';
 import { createPipeline, PipelineNotStartedError, type CreationRequest } from '../../pipelines';
 import { setPublishAtUpdate } from '../../workflows/messages';
@@ -13,6 +15,8 @@ import { HttpError, notFound } from '../errors';
 import { httpErrorFromPipelineCreation } from '../pipeline-errors';
 import { presentPipeline } from '../present';
 import { presentListItem } from '../present-list';
+import { droppedFields } from '../serializer';
+import { SummaryTexts, summaryPage } from '../summary-cache';
 import { approvePipeline, rejectPipeline } from '../review/decisions';
 import { typedResponses } from '../schemas/common';
 import { textProblem } from '../schemas/storable';
@@ -33,6 +37,7 @@ import {
   PIPELINE_EVENTS_DESCRIPTION,
   pipelineEventStream,
   pipelinePageView,
+  pipelineSummaryView,
   pipelineView,
 } from '../schemas/pipeline-view';
 import { httpErrorFromTemporal } from '../temporal-errors';
@@ -83,6 +88,17 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
     return row;
   };
   const handleOf = (row: PipelineRow) => temporal.workflow.getHandle<typeof contentPipeline>(row.workflowId);
+  const listOpts = { temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace };
+  // 50 pages of 100 (about 7 MB): the newest pages of the tenants that read their lists, and the pages deep in them.
+  const summaryTexts = new SummaryTexts(5_000);
+  /** One list item as the route's serializer writes it (a 500 where it refuses, dropped fields logged). */
+  const encodeSummary = (item: unknown, method: string, url: string, log: FastifyBaseLogger): string => {
+    const encoded = z.safeEncode(pipelineSummaryView, item as z.output<typeof pipelineSummaryView>);
+    if (!encoded.success) throw new ResponseSerializationError(method, url, { cause: encoded.error });
+    const dropped = droppedFields(item, encoded.data, 'items[]');
+    if (dropped.length) log.warn({ method, route: url, dropped }, 'response fields dropped: the route\'s response schema does not describe them');
+    return JSON.stringify(encoded.data);
+  };
   const failMapped = (err: unknown): never => {
     const mapped = httpErrorFromTemporal(err);
     if (mapped) throw mapped;
@@ -141,16 +157,20 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
         response: typedResponses({ 200: pipelinePageView }),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
       const filter = { status: q.status, platform: q.platform, limit: q.limit, cursor: q.cursor ? decodeCursor(q.cursor) : undefined };
       if (q.view === 'full') {
         const page = await pipelines.list(request.tenantId, filter);
         return { view: 'full' as const, items: page.items.map((r) => show(r)), nextCursor: page.next ? encodeCursor(page.next) : null };
       }
-      const page = await pipelines.listSummaries(request.tenantId, filter);
-      const opts = { temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace };
-      return { view: 'summary' as const, items: page.items.map((r) => presentListItem(r, opts)), nextCursor: page.next ? encodeCursor(page.next) : null };
+      // Summaries: each item's JSON text as the response schema wrote it, kept until its row changes
+      // (src/api/summary-cache.ts); the page sent as the JSON text it is, in the shape the schema describes.
+      const url = request.routeOptions.url ?? request.url;
+      const page = await summaryPage(pipelines, summaryTexts, request.tenantId, filter, (row) => encodeSummary(presentListItem(row, listOpts), request.method, url, request.log));
+      const items = page.items;
+      const body = `{"view":"summary","items":[${items.join(',')}],"nextCursor":${JSON.stringify(page.next ? encodeCursor(page.next) : null)}}`;
+      return reply.type('application/json; charset=utf-8').send(body as never);
     },
   );
 
