@@ -8,11 +8,12 @@ export const PRIORITY_KEY: Record<Priority, number> = { critical: 1, high: 2, no
 export const LOWEST_PRIORITY_KEY = 5;
 
 /**
- * A tenant's share: with this many unfinished pipelines (the count TENANT_MAX_ACTIVE_PIPELINES caps), the tenant's
- * next ones start one priority level lower until it is back under. Temporal's fairness key alone does not keep a
- * light tenant's latency near its idle latency behind another tenant's burst of hundreds (workflow tasks wait behind
- * the burst's in the task queues, BENCHMARKS.md "fairness"); a lower priority key does, since Temporal dispatches a
- * level only when every higher one is empty.
+ * A tenant's share: with this many pipelines at work, the tenant's next ones start one priority level lower, and its
+ * normal and low ones on the bulk lane (pipelineTaskQueue), until it is back under. Temporal's fairness key alone does
+ * not keep a light tenant's latency near its idle latency behind another tenant's burst of hundreds (workflow tasks
+ * wait behind the burst's in the task queues, BENCHMARKS.md "fairness"); a lower priority key does, since Temporal
+ * dispatches a level only when every higher one is empty; the bulk lane keeps the burst's steps from sharing the
+ * worker's CPU with the light tenant's once they are taken (src/worker/lanes.ts).
  */
 export const BURST_SHARE = 20;
 

@@ -1,9 +1,10 @@
-import { bundleWorkflowCode, NativeConnection, Worker, type State, type WorkerOptions, type WorkerTuner } from '@temporalio/worker';
+import { type ActivityInterceptorsFactory, bundleWorkflowCode, NativeConnection, Worker, type State, type WorkerOptions, type WorkerTuner } from '@temporalio/worker';
 import { Registry } from 'prom-client';
 import { createActivities, type ActivityDeps } from '../activities';
 import { createPipelineMetrics, pipelineMetricsSinks } from '../observability/pipeline-metrics';
 import type { Tracing } from '../observability/tracing';
 import { bulkTaskQueue } from '../pipelines/start-options';
+import { bulkLane } from './lane-context';
 import { createLaneGate, type LaneGate } from './lanes';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -77,8 +78,6 @@ export async function createHeraldWorker(opts: {
     ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
     activities,
     workflowBundle,
-    // The bundle holds the workflow interceptor modules (the SDK warns when they are passed beside one).
-    interceptors: { ...(tracing ? { activity: tracing.worker.activity } : {}) },
     sinks,
     // No eager activities: an activity handed back with the workflow task that scheduled it skips the task queue, so
     // one tenant's running pipelines would take the activity slots ahead of another tenant's queued work, without
@@ -90,8 +89,15 @@ export async function createHeraldWorker(opts: {
     // timeout has 6 s of slack on a busy machine and still notices a killed worker within seconds.
     maxHeartbeatThrottleInterval: '2s',
   } satisfies Partial<WorkerOptions>;
-  const main = await Worker.create({ ...common, taskQueue: opts.taskQueue, tuner: tunerOf(lanes.main) });
-  const bulk = await Worker.create({ ...common, taskQueue: bulkTaskQueue(opts.taskQueue), tuner: tunerOf(lanes.bulk) });
+  // The bundle holds the workflow interceptor modules (the SDK warns when they are passed beside one).
+  const activityInterceptors = tracing?.worker.activity ?? [];
+  const main = await Worker.create({ ...common, taskQueue: opts.taskQueue, tuner: tunerOf(lanes.main), interceptors: { activity: activityInterceptors } });
+  const bulk = await Worker.create({
+    ...common,
+    taskQueue: bulkTaskQueue(opts.taskQueue),
+    tuner: tunerOf(lanes.bulk),
+    interceptors: { activity: [inBulkLaneActivities, ...activityInterceptors] },
+  });
   return {
     lanes,
     async run() {
@@ -117,6 +123,9 @@ export async function createHeraldWorker(opts: {
     },
   };
 }
+
+/** The bulk worker's activities (local ones too) run inside `bulkLane`: a title card then waits behind the main lane's. */
+const inBulkLaneActivities: ActivityInterceptorsFactory = () => ({ inbound: { execute: (input, next) => bulkLane.run(true, () => next(input)) } });
 
 /** bundleWorkflowCode's own lines (webpack's progress) are not Herald's business. */
 const quietBundlerLogger = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -9,6 +9,7 @@
 
 import { availableParallelism } from 'node:os';
 import { PNG } from 'pngjs';
+import { inBulkLane } from '../../worker/lane-context';
 import { cardFonts } from './card-fonts';
 import type { FoundImage, ImageRequest, ImageSource } from './types';
 
@@ -125,16 +126,24 @@ export function cardRendererLoaded(): boolean {
 export const CARDS_AT_ONCE = Math.max(1, Math.min(2, availableParallelism()));
 
 let drawing = 0;
-const queued: (() => void)[] = [];
+const queued: { resolve: () => void; bulk: boolean }[] = [];
 
 async function inTurn<T>(draw: () => Promise<T>): Promise<T> {
   if (drawing < CARDS_AT_ONCE) drawing++;
-  else await new Promise<void>((resolve) => queued.push(resolve)); // handed the finishing card's turn
+  else {
+    // Handed the finishing card's turn. A card of the main lane waits ahead of the bulk lane's (a tenant's burst past
+    // its share, src/worker/lanes.ts), so another tenant's pipeline does not wait for the burst's cards.
+    await new Promise<void>((resolve) => {
+      const bulk = inBulkLane();
+      const at = bulk ? -1 : queued.findIndex((q) => q.bulk);
+      queued.splice(at < 0 ? queued.length : at, 0, { resolve, bulk });
+    });
+  }
   try {
     return await draw();
   } finally {
     const next = queued.shift();
-    if (next) next();
+    if (next) next.resolve();
     else drawing--;
   }
 }
