@@ -60,7 +60,8 @@ async function steps(pool: Pool) {
   const repo = createPipelineRepository(pool);
   const opts = { temporalUiUrl: 'http://127.0.0.1:8233', namespace: 'default' };
   const out: Record<string, Record<string, number>> = {};
-  const write = (row: Parameters<typeof presentListItem>[0]) => JSON.stringify(z.encode(pipelineSummaryView, presentListItem(row, opts) as z.output<typeof pipelineSummaryView>));
+  const write = (rows: Parameters<typeof presentListItem>[0][]) =>
+    z.encode(z.array(pipelineSummaryView), rows.map((r) => presentListItem(r, opts)) as z.output<typeof pipelineSummaryView>[]).map((item) => JSON.stringify(item));
   const warmTexts = new SummaryTexts(5_000);
   const cpu = { warm: [] as number[], cold: [] as number[], zod: [] as number[] };
   const cpuOf = async (list: number[], f: () => Promise<string>) => {

@@ -1,16 +1,16 @@
-// The list's summaries (GET /v1/pipelines without view=full), each kept as the JSON text the route's serializer wrote
-// for it, under the row version it was written from. A page of 100 meant reading 100 list_items through the pg
-// driver's JSON parse, presenting them, zod's encode, the dropped-field walk and JSON.stringify, all on the API's event
-// loop, which concurrent readers queue behind; pipelines change little once written, and the same pages (the newest
-// first) are read again and again. Now a page reads only each row's id, time and version, and the items it has not
-// written since their row last changed.
+// The list's summaries (GET /v1/pipelines without view=full), each kept as the JSON text the route's response schema
+// wrote for it, under the row version it was written from. A page of 100 meant the pg driver's JSON parse of 100
+// list_items, presenting them, zod's encode, the dropped-field walk and JSON.stringify, all on the API's event loop,
+// which concurrent readers queue behind; yet pipelines change little once written, and the same pages (the newest
+// first) are read again and again. Now a page is one query as before, its items read as text: the rows that did not
+// change since their text was written are not parsed, presented or serialized again.
 //
 // The version is the row's xmin: PostgreSQL gives every new version of a row (any UPDATE, whatever code or person
-// runs it) a new one, so a text is never reused for a row that changed since. Texts are kept per tenant and id and
-// only as the usual path wrote them (an item that path refuses is never kept: it fails again, as before).
-import type { ListFilter, PipelineRepository, PipelineSummaryRow } from '../db/pipelines-repo';
+// runs it) a new one, so a text is never reused for a row that changed since. Texts are kept per tenant and id, only
+// as the usual path wrote them (a page that path refuses is answered as before, and nothing of it is kept).
+import type { ListFilter, PipelineListItem, PipelineRepository, PipelineSummaryRow } from '../db/pipelines-repo';
 
-/** The newest texts, at most `max` (least recently used out first). */
+/** The most recently used texts, at most `max` (least recently used out first). */
 export class SummaryTexts {
   private readonly texts = new Map<string, string>();
 
@@ -39,30 +39,26 @@ export class SummaryTexts {
 const keyOf = (tenantId: string, id: string, rev: string) => `${tenantId}\u0000${id}\u0000${rev}`;
 
 /**
- * A page of summaries as JSON texts, newest first: kept texts for the rows that did not change since they were written,
- * `write` (presentation and the response schema) for the others. A row gone between the page's two reads (pipelines
- * are deleted only before they start) is left out.
+ * A page of summaries as JSON texts, newest first: kept texts for the rows that did not change since they were
+ * written, `write` (presentation and the response schema, one call for all the others) for the rest.
  */
 export async function summaryPage(
-  pipelines: Pick<PipelineRepository, 'listSummaryVersions' | 'summariesOf'>,
+  pipelines: Pick<PipelineRepository, 'listSummaryTexts'>,
   texts: SummaryTexts,
   tenantId: string,
   filter: ListFilter,
-  write: (row: PipelineSummaryRow) => string,
+  write: (rows: PipelineSummaryRow[]) => string[],
 ): Promise<{ items: string[]; next: { createdAt: string; id: string } | null }> {
-  const page = await pipelines.listSummaryVersions(tenantId, filter);
-  const out: (string | undefined)[] = page.items.map((r) => texts.get(keyOf(tenantId, r.id, r.rev)));
-  const missing = page.items.filter((_, i) => out[i] === undefined).map((r) => r.id);
+  const page = await pipelines.listSummaryTexts(tenantId, filter);
+  const items = page.items.map((r) => texts.get(keyOf(tenantId, r.id, r.rev)));
+  const missing = page.items.filter((_, i) => items[i] === undefined);
   if (missing.length) {
-    const rows = new Map((await pipelines.summariesOf(tenantId, missing)).map((r) => [r.id, r]));
-    page.items.forEach((r, i) => {
-      if (out[i] !== undefined) return;
-      const row = rows.get(r.id);
-      if (!row) return;
-      const text = write(row);
-      texts.set(keyOf(tenantId, row.id, row.rev), text);
-      out[i] = text;
-    });
+    const written = write(
+      missing.map((r) => ({ id: r.id, workflowId: r.workflowId, createdAt: r.createdAt, item: (r.itemText === null ? null : JSON.parse(r.itemText)) as PipelineListItem })),
+    );
+    missing.forEach((r, i) => texts.set(keyOf(tenantId, r.id, r.rev), written[i]));
+    let next = 0;
+    for (let i = 0; i < items.length; i++) if (items[i] === undefined) items[i] = written[next++];
   }
-  return { items: out.filter((t): t is string => t !== undefined), next: page.next };
+  return { items: items as string[], next: page.next };
 }

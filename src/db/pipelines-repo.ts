@@ -320,33 +320,23 @@ export function createPipelineRepository(pool: Pool) {
     },
 
     /**
-     * A page of the list as listSummaries reads it, without the items: each row's id, workflow id, time and version
-     * (`rev`, the row's xmin: a new one for every change of the row), for src/api/summary-cache.ts.
+     * As listSummaries, with each item as PostgreSQL writes it (`itemText`, JSON text the driver does not parse) and
+     * the row's version (`rev`, its xmin: a new one for every change of the row), for src/api/summary-cache.ts.
      */
-    async listSummaryVersions(
+    async listSummaryTexts(
       tenantId: string,
       f: ListFilter,
-    ): Promise<{ items: { id: string; workflowId: string; createdAt: Date; rev: string }[]; next: { createdAt: string; id: string } | null }> {
+    ): Promise<{ items: { id: string; workflowId: string; createdAt: Date; rev: string; itemText: string | null }[]; next: { createdAt: string; id: string } | null }> {
       const { where, args } = listWhere(tenantId, f);
-      const { rows } = await pool.query<{ id: string; workflow_id: string; created_at: Date; rev: string }>(
-        `SELECT id, workflow_id, created_at, xmin::text AS rev FROM pipelines
+      const { rows } = await pool.query<{ id: string; workflow_id: string; created_at: Date; rev: string; item: string | null }>(
+        `SELECT id, workflow_id, created_at, xmin::text AS rev, COALESCE(list_item, pipeline_list_item(state))::text AS item FROM pipelines
          WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
         args,
       );
       return page(
-        rows.map((r) => ({ id: r.id, workflowId: r.workflow_id, createdAt: r.created_at, rev: r.rev })),
+        rows.map((r) => ({ id: r.id, workflowId: r.workflow_id, createdAt: r.created_at, rev: r.rev, itemText: r.item })),
         f.limit,
       );
-    },
-
-    /** The summaries (as listSummaries reads them) of these pipelines of the tenant, each with its row's version. */
-    async summariesOf(tenantId: string, ids: string[]): Promise<(PipelineSummaryRow & { rev: string })[]> {
-      const { rows } = await pool.query<{ id: string; workflow_id: string; item: PipelineListItem; created_at: Date; rev: string }>(
-        `SELECT id, workflow_id, COALESCE(list_item, pipeline_list_item(state)) AS item, created_at, xmin::text AS rev FROM pipelines
-         WHERE tenant_id = $1 AND id = ANY($2::text[])`,
-        [tenantId, ids],
-      );
-      return rows.map((r) => ({ id: r.id, workflowId: r.workflow_id, item: r.item, createdAt: r.created_at, rev: r.rev }));
     },
 
     /**

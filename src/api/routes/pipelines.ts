@@ -91,13 +91,14 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
   const listOpts = { temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace };
   // 50 pages of 100 (about 7 MB): the newest pages of the tenants that read their lists, and the pages deep in them.
   const summaryTexts = new SummaryTexts(5_000);
-  /** One list item as the route's serializer writes it (a 500 where it refuses, dropped fields logged). */
-  const encodeSummary = (item: unknown, method: string, url: string, log: FastifyBaseLogger): string => {
-    const encoded = z.safeEncode(pipelineSummaryView, item as z.output<typeof pipelineSummaryView>);
+  const summaryArray = z.array(pipelineSummaryView);
+  /** List items as the route's serializer writes them, one JSON text each (a 500 where it refuses, dropped fields logged). */
+  const encodeSummaries = (items: unknown[], method: string, url: string, log: FastifyBaseLogger): string[] => {
+    const encoded = z.safeEncode(summaryArray, items as z.output<typeof summaryArray>);
     if (!encoded.success) throw new ResponseSerializationError(method, url, { cause: encoded.error });
-    const dropped = droppedFields(item, encoded.data, 'items[]');
+    const dropped = droppedFields(items, encoded.data, 'items');
     if (dropped.length) log.warn({ method, route: url, dropped }, 'response fields dropped: the route\'s response schema does not describe them');
-    return JSON.stringify(encoded.data);
+    return encoded.data.map((item) => JSON.stringify(item));
   };
   const failMapped = (err: unknown): never => {
     const mapped = httpErrorFromTemporal(err);
@@ -167,9 +168,10 @@ export const pipelineRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
       // Summaries: each item's JSON text as the response schema wrote it, kept until its row changes
       // (src/api/summary-cache.ts); the page sent as the JSON text it is, in the shape the schema describes.
       const url = request.routeOptions.url ?? request.url;
-      const page = await summaryPage(pipelines, summaryTexts, request.tenantId, filter, (row) => encodeSummary(presentListItem(row, listOpts), request.method, url, request.log));
-      const items = page.items;
-      const body = `{"view":"summary","items":[${items.join(',')}],"nextCursor":${JSON.stringify(page.next ? encodeCursor(page.next) : null)}}`;
+      const page = await summaryPage(pipelines, summaryTexts, request.tenantId, filter, (rows) =>
+        encodeSummaries(rows.map((r) => presentListItem(r, listOpts)), request.method, url, request.log),
+      );
+      const body = `{"view":"summary","items":[${page.items.join(',')}],"nextCursor":${JSON.stringify(page.next ? encodeCursor(page.next) : null)}}`;
       return reply.type('application/json; charset=utf-8').send(body as never);
     },
   );
