@@ -242,7 +242,11 @@ async function publishOne(run: PipelineRun, target: Target, index: number): Prom
   // A lean pipeline publishes in its own history (the same activity, retries and waits as the child's); its waits
   // go straight into its state.
   const result = run.lean
-    ? await publishOneTarget(input, async (update) => await onPublicationWaiting(run, update))
+    ? await publishOneTarget(
+        input,
+        async (update) => await onPublicationWaiting(run, update),
+        () => run.cancelRequested,
+      )
     : await executeChild(publishTarget, {
         workflowId: publicationWorkflowId(workflowInfo().workflowId, index, target.platform),
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,

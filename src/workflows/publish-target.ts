@@ -1,7 +1,8 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, getExternalWorkflowHandle, isCancellation, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ErrorType } from '../domain/error-types';
 import { readFailureDetails } from '../domain/failure-details';
+import { errorInfo, HeraldErrorCode } from '../domain/hints';
 import type { ContentFormat, ImageRef, Publication, Target } from '../domain/types';
 import { type PublicationWaiting, publicationWaitingSignal } from './messages';
 import { failureDetailsOf, failureInfo } from './util';
@@ -58,7 +59,12 @@ export async function publishTarget(input: PublishTargetInput): Promise<PublishT
  * pipeline runs it inline (`tell` records the wait in the pipeline's own state). The commands it issues are the same
  * either way: `tell` is whatever the caller makes of a wait.
  */
-export async function publishOneTarget(input: PublishTargetInput, tell: (update: PublicationWaiting) => Promise<void>): Promise<PublishTargetResult> {
+export async function publishOneTarget(
+  input: PublishTargetInput,
+  tell: (update: PublicationWaiting) => Promise<void>,
+  /** Asked while the publication waits for a quota or a breaker: true ends the wait without posting (the pipeline was cancelled). */
+  stopWaiting?: () => boolean,
+): Promise<PublishTargetResult> {
   let tries = 0;
   // The `publishing` signal sent alongside the call that follows a wait (see below).
   let told: Promise<void> | null = null;
@@ -94,7 +100,23 @@ export async function publishOneTarget(input: PublishTargetInput, tell: (update:
         // A quota or an open breaker: the publication waits, visibly, on a durable timer; cancel still stops it here.
         tries += attempt;
         await tell({ index: input.index, status: 'waiting', retryAt: new Date(until).toISOString(), attempts: tries, error });
-        await sleep(Math.max(1, until - Date.now()));
+        // Nothing is on its way while it waits, so a cancel ends the wait and the post is not made. Pipelines that
+        // waited before this change replay the plain timer.
+        if (stopWaiting && patched('cancel-ends-a-publication-wait')) {
+          if (await condition(stopWaiting, Math.max(1, until - Date.now()))) {
+            return {
+              status: 'skipped',
+              externalId: null,
+              url: null,
+              attempts: tries,
+              error: errorInfo(HeraldErrorCode.Cancelled, `cancelled while waiting for ${input.target.platform}'s limit; not posted`),
+              publishedAt: null,
+              retryAt: null,
+            };
+          }
+        } else {
+          await sleep(Math.max(1, until - Date.now()));
+        }
         const publishing = { index: input.index, status: 'publishing' as const, retryAt: null, attempts: tries, error: null };
         // Its reserved slot is due now: the call goes out in the same workflow task as the signal, not one round trip
         // after it, so a busy worker comes back that much closer to its slot (the limiter honours a late holder, but

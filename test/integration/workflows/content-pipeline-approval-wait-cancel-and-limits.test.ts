@@ -215,3 +215,34 @@ it('a rate-limited publication shows waiting with its retryAt, waits on a timer,
   expect(calls[1].args.earlierAttempts).toBe(1);
   expect(done.publications[0]).toMatchObject({ status: 'published', attempts: 2, retryAt: null });
 });
+
+it('cancel while a publication waits for a rate limit ends the wait at once: cancelled, skipped, not posted', async () => {
+  const WAIT_MS = 10 * 60_000;
+  const id = `wf-logic-${randomUUID()}`;
+  answers.set(id, async () => {
+    throw limitFailure(new RateLimitedError('mastodon', 'mastodon: 300 requests per 5m used', WAIT_MS, 429), {
+      provider: 'mastodon',
+      attempt: 1,
+      withRetryAt: true,
+    });
+  });
+  const { handle } = await start(request(), id);
+  // The fault landed: the platform refused, and the publication waits ten minutes on a timer.
+  const waiting = await stateWhen(handle, (s) => s.publications[0].status === 'waiting');
+  expect(Date.parse(waiting.publications[0].retryAt!)).toBeGreaterThan(Date.now() + WAIT_MS / 2);
+  expect(published.get(id)).toHaveLength(1);
+
+  const cancelledAt = Date.now();
+  await handle.cancel();
+  // Publishing had begun, so the pipeline ends by returning its state (as a cancel between posts does), not failing.
+  const ended: PipelineState = await handle.result();
+  expect(ended.status).toBe('cancelled');
+  // Ended well before the limit's time (the deadline is generous for a busy machine, far under ten minutes).
+  expect(Date.now() - cancelledAt).toBeLessThan(WAIT_MS / 5);
+  const last = saved.get(id)!.at(-1)!;
+  expect(last.status).toBe('cancelled');
+  expect(last.publications[0]).toMatchObject({ status: 'skipped', retryAt: null });
+  expect(last.publications[0].error?.code).toBe('cancelled');
+  // Only the refused call: the post was never made after the cancel.
+  expect(published.get(id)).toHaveLength(1);
+});
