@@ -1,9 +1,14 @@
 // Part "list" of `npm run bench -- scale`: one real published pipeline, then the tenant's pipelines topped up to `rows`
 // rows by inserting copies of it directly with SQL (INSERT ... SELECT generate_series; no workflows behind them), then
-// GET /v1/pipelines?limit=100 (first page and a page 50 deep through the cursor), 5 concurrent readers; p50/p95/p99.
+// GET /v1/pipelines?limit=100 (first page and a page 50 deep through the cursor), 5 concurrent readers; p50/p95/p99:
+// first with the readers in this process (sharing the API's event loop, as this bench always measured), then the same
+// readers in a process of their own (bench/scale/list-readers.ts), the API's event loop serving them and nothing else.
 // Beside it, in the same run: the same readers asking for view=full (each item the whole state) for fewer rounds, the
 // page sizes, EXPLAIN (ANALYZE, BUFFERS) of both queries, and where one full page's time goes (query, serializer steps).
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { presentPipeline } from '../../src/api/present';
@@ -44,6 +49,17 @@ async function readers(baseUrl: string, query: string, deepCursor: string | null
     }),
   );
   return { first, deep, errors };
+}
+
+/** The same readers in a process of their own (bench/scale/list-readers.ts): the API's event loop serves, nothing else. */
+async function readersApart(baseUrl: string, query: string, deepCursor: string | null, rounds: number) {
+  const args = JSON.stringify({ baseUrl, key: TENANT.key, query, deepCursor, rounds, readers: READERS });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(__dirname, 'list-readers.ts'), args], {
+    cwd: path.resolve(__dirname, '..', '..'),
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 600_000,
+  });
+  return JSON.parse(stdout) as { first: number[]; deep: number[]; errors: number };
 }
 
 const LIST_SQL = (column: string) =>
@@ -169,9 +185,15 @@ export async function listPart(o: ListOptions) {
     // and JSON.parse too), far less sensitive to the machine's load than the latencies.
     const cpuMsPerRequest = round((cpu1.user + cpu1.system) / 1000 / Math.max(1, summary.first.length + summary.deep.length), 2);
     const loadAfter = load1m();
+    // The API's process serves the readers and does nothing else; its CPU per request is the API's alone.
+    const cpu2 = process.cpuUsage();
+    const apart = await readersApart(stack.baseUrl, '', cursor50, ROUNDS);
+    const cpu3 = process.cpuUsage(cpu2);
+    const apiCpuMsPerRequest = round((cpu3.user + cpu3.system) / 1000 / Math.max(1, apart.first.length + apart.deep.length), 2);
+    const loadApart = load1m();
     const full = await readers(stack.baseUrl, '&view=full', cursor50, FULL_ROUNDS);
     const loadFull = load1m();
-    const errors = summary.errors + full.errors;
+    const errors = summary.errors + full.errors + apart.errors;
     const r = {
       rows: Number(count) + missing,
       insertedWithSql: missing,
@@ -181,6 +203,7 @@ export async function listPart(o: ListOptions) {
       page50Ms: roundSummary(summarize(summary.deep), 1),
       load1m: { before: loadBefore, after: loadAfter, afterFull: loadFull },
       benchProcessCpuMsPerSummaryRequest: cpuMsPerRequest,
+      readersApart: { firstPageMs: roundSummary(summarize(apart.first), 1), page50Ms: roundSummary(summarize(apart.deep), 1), apiCpuMsPerRequest, load1mAfter: loadApart },
       fullView: { rounds: FULL_ROUNDS, firstPageMs: roundSummary(summarize(full.first), 1), page50Ms: roundSummary(summarize(full.deep), 1) },
       storedBytesPerRow: { state: sizes.state, listItem: sizes.item },
       steps: stepTimes,
@@ -189,11 +212,13 @@ export async function listPart(o: ListOptions) {
       failures: errors,
     };
     printTable(
-      `scale list: ${r.rows} rows, ${READERS} readers, limit=100 (ms; load 1m ${loadBefore} -> ${loadAfter}, ${loadFull} after full)`,
+      `scale list: ${r.rows} rows, ${READERS} readers, limit=100 (ms; load 1m ${loadBefore} -> ${loadAfter}, ${loadApart} after the readers apart, ${loadFull} after full); readers in this process unless apart: the API's CPU per request with readers apart ${apiCpuMsPerRequest} ms`,
       ['view', 'page', 'n', 'p50', 'p95', 'p99', 'page bytes'],
       [
         ['summary', 'first', r.firstPageMs.n, r.firstPageMs.p50, r.firstPageMs.p95, r.firstPageMs.p99, stepTimes.summary.pageBytes],
         ['summary', '50 deep', r.page50Ms.n, r.page50Ms.p50, r.page50Ms.p95, r.page50Ms.p99, stepTimes.summary.pageBytes],
+        ['summary, readers apart', 'first', r.readersApart.firstPageMs.n, r.readersApart.firstPageMs.p50, r.readersApart.firstPageMs.p95, r.readersApart.firstPageMs.p99, stepTimes.summary.pageBytes],
+        ['summary, readers apart', '50 deep', r.readersApart.page50Ms.n, r.readersApart.page50Ms.p50, r.readersApart.page50Ms.p95, r.readersApart.page50Ms.p99, stepTimes.summary.pageBytes],
         ['full', 'first', r.fullView.firstPageMs.n, r.fullView.firstPageMs.p50, r.fullView.firstPageMs.p95, r.fullView.firstPageMs.p99, stepTimes.full.pageBytes],
         ['full', '50 deep', r.fullView.page50Ms.n, r.fullView.page50Ms.p50, r.fullView.page50Ms.p95, r.fullView.page50Ms.p99, stepTimes.full.pageBytes],
       ],
