@@ -6,8 +6,10 @@
 // change since their text was written are not parsed, presented or serialized again.
 //
 // The version is the row's xmin: PostgreSQL gives every new version of a row (any UPDATE, whatever code or person
-// runs it) a new one, so a text is never reused for a row that changed since. Texts are kept per tenant and id, only
-// as the usual path wrote them (a page that path refuses is answered as before, and nothing of it is kept).
+// runs it) a new one, so a text is never reused for a row that changed since (with the state's version beside it, so
+// even an xmin seen again after 4 billion transactions would not be taken for the old one while the state moved on).
+// Texts are kept per tenant and id, only as the usual path wrote them (a page that path refuses is answered as
+// before, and nothing of it is kept).
 import type { ListFilter, PipelineListItem, PipelineRepository, PipelineSummaryRow } from '../db/pipelines-repo';
 
 /** The most recently used texts, at most `max` (least recently used out first). */

@@ -321,7 +321,8 @@ export function createPipelineRepository(pool: Pool) {
 
     /**
      * As listSummaries, with each item as PostgreSQL writes it (`itemText`, JSON text the driver does not parse) and
-     * the row's version (`rev`, its xmin: a new one for every change of the row), for src/api/summary-cache.ts.
+     * the row's version (`rev`: its xmin, new for every change of the row, and the state's version), for
+     * src/api/summary-cache.ts.
      */
     async listSummaryTexts(
       tenantId: string,
@@ -329,7 +330,7 @@ export function createPipelineRepository(pool: Pool) {
     ): Promise<{ items: { id: string; workflowId: string; createdAt: Date; rev: string; itemText: string | null }[]; next: { createdAt: string; id: string } | null }> {
       const { where, args } = listWhere(tenantId, f);
       const { rows } = await pool.query<{ id: string; workflow_id: string; created_at: Date; rev: string; item: string | null }>(
-        `SELECT id, workflow_id, created_at, xmin::text AS rev, COALESCE(list_item, pipeline_list_item(state))::text AS item FROM pipelines
+        `SELECT id, workflow_id, created_at, xmin::text || '.' || version AS rev, COALESCE(list_item, pipeline_list_item(state))::text AS item FROM pipelines
          WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
         args,
       );
