@@ -1,7 +1,8 @@
 // `npm run bench -- fairness [--n 1000] [--b-every-s 3] [--priority-k 100] [--activities N --workflow-tasks N --cached N]`: what the dev server's task-queue priority
 // and fairness (matching.useNewMatcher and matching.enableFairness, which `npm run bench` passes to its dev server;
-// Herald starts every pipeline with its tenant as fairness key and its priority as priority key) deliver as is.
-//   1. Tenant B alone: 5 pipelines one at a time (B's idle end to end).
+// Herald starts every pipeline with its tenant as fairness key and its priority as priority key) and Herald's bulk lane
+// (a tenant over its share on `<queue>-bulk`, src/worker/lanes.ts) deliver.
+//   1. Tenant B alone: 5 pipelines one at a time (B's idle end to end), and 5 more after step 2.
 //   2. Tenant A submits n pipelines at once (50 submitters); tenant B submits one every few seconds while A's backlog
 //      is unfinished. B's end-to-end p50 then, against its idle p50 (target <= 2x).
 //   3. One tenant submits k `critical` and k `low` pipelines at the same time (interleaved): the order they complete.
@@ -127,21 +128,27 @@ async function main(): Promise<number> {
   let failures = 0;
   const out: Record<string, unknown> = {};
   try {
-    // 1. B alone.
+    // 1. B alone: one at a time, the first as a warm-up; again once A's burst is over (the machine's load drifts: the
+    // idle figure is the median of both).
     const idle: number[] = [];
     const idleIds: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      const r = await timed(baseUrl, B.key, 'POST', '/v1/pipelines', threadRequest(i));
-      if (r.status !== 202) throw new Error(`B's idle POST answered ${r.status}`);
-      const seen = (await followPipelinesInDb(stack.pool, [r.json.id], Date.now() + 120_000, 100)).get(r.json.id);
-      if (seen?.status !== 'published') throw new Error(`B's idle pipeline ended ${seen?.status ?? 'unfinished'}`);
-      if (i > 0) {
-        idle.push(endToEndMs(seen)); // the first warms up
-        idleIds.push(r.json.id);
+    const bAlone = async (count: number, from: number): Promise<number[]> => {
+      const ms: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const r = await timed(baseUrl, B.key, 'POST', '/v1/pipelines', threadRequest(from + i));
+        if (r.status !== 202) throw new Error(`B's idle POST answered ${r.status}`);
+        const seen = (await followPipelinesInDb(stack.pool, [r.json.id], Date.now() + 120_000, 100)).get(r.json.id);
+        if (seen?.status !== 'published') throw new Error(`B's idle pipeline ended ${seen?.status ?? 'unfinished'}`);
+        if (from > 0 || i > 0) {
+          ms.push(endToEndMs(seen));
+          idleIds.push(r.json.id);
+        }
       }
-    }
-    const idleS = summarize(idle);
-    say(`B idle: p50 ${idleS.p50} ms`);
+      return ms;
+    };
+    const idleBefore = await bAlone(6, 0);
+    idle.push(...idleBefore);
+    say(`B idle: p50 ${summarize(idleBefore).p50} ms`);
 
     // 2. A's burst, B trickling in while it is unfinished.
     let aFinished = false;
@@ -172,6 +179,10 @@ async function main(): Promise<number> {
     await bLoop;
     const aDoneAt = Math.max(...[...aSeen.values()].map((s) => Date.parse(s.updatedAt)));
     const bSeen = await followPipelinesInDb(stack.pool, bIds, Date.now() + 300_000, 500);
+    const idleAfter = await bAlone(5, 9000);
+    idle.push(...idleAfter);
+    const idleS = summarize(idle);
+    say(`B idle again after A's burst: p50 ${summarize(idleAfter).p50} ms; both: ${idleS.p50} ms`);
     // Only B's pipelines that were created and finished while A still had unfinished ones count as "under A's backlog".
     const bUnder = [...bSeen.values()].filter((s) => s.status === 'published' && Date.parse(s.updatedAt) <= aDoneAt);
     const aPublished = [...aSeen.values()].filter((s) => s.status === 'published');
@@ -211,7 +222,9 @@ async function main(): Promise<number> {
 
     const ratio = busyS.p50 / idleS.p50;
     printTable(`fairness: tenant A submits ${N} at once, tenant B one every ${B_EVERY_MS / 1000} s meanwhile`, ['end to end, ms', 'n', 'p50', 'p95', 'max'], [
-      ['B alone (idle)', idleS.n, idleS.p50, idleS.p95, idleS.max],
+      ['B alone (idle), before and after the burst', idleS.n, idleS.p50, idleS.p95, idleS.max],
+      ['  of which before', summarize(idleBefore).n, summarize(idleBefore).p50, summarize(idleBefore).p95, summarize(idleBefore).max],
+      ['  of which after', summarize(idleAfter).n, summarize(idleAfter).p50, summarize(idleAfter).p95, summarize(idleAfter).max],
       ["B while A's backlog is queued", busyS.n, busyS.p50, busyS.p95, busyS.max],
       ["A's burst", aE2e.n, aE2e.p50, aE2e.p95, aE2e.max],
     ] as Cell[][]);
@@ -232,6 +245,8 @@ async function main(): Promise<number> {
     ]);
     Object.assign(out, {
       bIdleMs: roundSummary(idleS, 0),
+      bIdleBeforeMs: roundSummary(summarize(idleBefore), 0),
+      bIdleAfterMs: roundSummary(summarize(idleAfter), 0),
       bUnderBacklogMs: roundSummary(busyS, 0),
       bSubmittedDuringBacklog: bIds.length,
       loadDuringBacklog: roundSummary(summarize(loads), 2),
