@@ -66,16 +66,17 @@ export function createDeliverWebhook(deps: Deps) {
       }
       if (answer.status === 410) {
         const reason = 'the receiver answered 410 Gone: it no longer accepts deliveries';
-        await webhooks.recordAttempt(deliveryId, { status: 'failed', statusCode: 410, error: reason, nextAttemptAt: null });
+        // Disabled first: whoever sees the delivery failed sees its subscription disabled (and the log line written).
         await disable(deps, subscription, tenantId, reason);
+        await webhooks.recordAttempt(deliveryId, { status: 'failed', statusCode: 410, error: reason, nextAttemptAt: null });
         return { status: 'failed', statusCode: 410, reason };
       }
       failure = { message: `the receiver answered ${answer.status}${answer.excerpt ? `: ${answer.excerpt.replace(/\s+/g, ' ').slice(0, 200)}` : ''}`, statusCode: answer.status };
     } catch (err) {
       if (err instanceof WebhookUrlError && err.reason !== 'unresolvable') {
         const reason = `refused at delivery: ${err.message}`;
-        await webhooks.recordAttempt(deliveryId, { status: 'failed', statusCode: null, error: reason, nextAttemptAt: null });
         await disable(deps, subscription, tenantId, reason);
+        await webhooks.recordAttempt(deliveryId, { status: 'failed', statusCode: null, error: reason, nextAttemptAt: null });
         return { status: 'failed', statusCode: null, reason };
       }
       if (activity.cancellationSignal.aborted) throw err;
@@ -105,7 +106,7 @@ export function createGiveUpWebhookDelivery(deps: Deps) {
     const hours = retryWindowMs / 3_600_000;
     const span = hours >= 1 ? `${Math.round(hours * 10) / 10} h` : `${Math.round(retryWindowMs / 1000)} s`;
     const reason = `every attempt for ${span} failed (${found.delivery.attempts} attempts; last: ${found.delivery.lastError ?? 'no answer'})`;
-    await webhooks.failDelivery(deliveryId, reason);
     await disable(deps, found.subscription, found.tenantId, reason);
+    await webhooks.failDelivery(deliveryId, reason);
   };
 }
