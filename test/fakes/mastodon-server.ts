@@ -155,7 +155,10 @@ export async function startMastodonFake(): Promise<MastodonFake> {
     if (req.method === 'GET' && listing) {
       if (listing[1] !== account.id) return { status: 404, body: { error: 'Record not found' } };
       const limit = Math.min(40, Math.max(1, Number(req.query.get('limit') ?? 20) || 20));
-      const latest = [...tools.posts].reverse().slice(0, limit).map((p) => statuses.get(p.id)).filter((st) => st !== undefined);
+      // Older pages: `max_id` gives the statuses older than that id (what the Link header's next page says on Mastodon).
+      const maxId = req.query.get('max_id');
+      const older = maxId && /^\d+$/.test(maxId) ? (p: { id: string }) => BigInt(p.id) < BigInt(maxId) : () => true;
+      const latest = [...tools.posts].reverse().filter(older).slice(0, limit).map((p) => statuses.get(p.id)).filter((st) => st !== undefined);
       return { status: 200, headers: rateHeaders(now), body: latest };
     }
 

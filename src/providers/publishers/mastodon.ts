@@ -32,6 +32,8 @@ export function mastodonInstance(input: PublishInput, fallback?: string): string
 
 /** How many of the account's latest statuses are searched when reconciling (Mastodon's page maximum). */
 export const MASTODON_RECENT_LOOKUP = 40;
+/** How many pages of MASTODON_RECENT_LOOKUP statuses a reconciling retry reads at most (200 statuses). */
+export const MASTODON_RECONCILE_PAGES = 5;
 /** Reconciling only accepts a status this recent. */
 const MASTODON_RECONCILE_WINDOW_MS = 24 * 3_600_000;
 
@@ -203,21 +205,33 @@ export function createMastodonPublisher(config: MastodonPublisherConfig = {}): P
           if (!accountId) throw new TransientError('mastodon', `${what}: answer without an id`, me.status);
         }
         const what = 'searching recent statuses';
-        const url = `${instance}/api/v1/accounts/${encodeURIComponent(accountId)}/statuses?limit=${MASTODON_RECENT_LOOKUP}&exclude_reblogs=true`;
-        const reply = await httpRequest(url, { method: 'GET', headers: { Authorization: auth } }, opts(what));
-        if (reply.status !== 200) throw mastodonError(reply, what, secrets);
         const wanted = comparableStatusText(text);
         const since = Date.now() - MASTODON_RECONCILE_WINDOW_MS;
-        for (const st of Array.isArray(reply.json) ? reply.json : []) {
-          const id = str(st, 'id');
-          // `text` (the source) where the server sends it, else the rendered HTML `content`.
-          const content = str(st, 'content');
-          const shown = str(st, 'text') ?? (content === undefined ? undefined : htmlToText(content));
-          if (!id || shown === undefined || comparableStatusText(shown) !== wanted) continue;
-          if (str(st, 'in_reply_to_id') !== replyTo) continue;
-          const created = Date.parse(str(st, 'created_at') ?? '');
-          if (Number.isFinite(created) && created < since) continue;
-          return { id, url: str(st, 'url') ?? str(st, 'uri') ?? null };
+        // A busy account may have posted more than a page since the lost attempt (other pipelines' posts, a burst):
+        // older pages are read too, up to MASTODON_RECONCILE_PAGES, until the statuses are older than the window.
+        let maxId: string | undefined;
+        for (let page = 0; page < MASTODON_RECONCILE_PAGES; page++) {
+          const url = `${instance}/api/v1/accounts/${encodeURIComponent(accountId)}/statuses?limit=${MASTODON_RECENT_LOOKUP}&exclude_reblogs=true${maxId ? `&max_id=${encodeURIComponent(maxId)}` : ''}`;
+          const reply = await httpRequest(url, { method: 'GET', headers: { Authorization: auth } }, opts(what));
+          if (reply.status !== 200) throw mastodonError(reply, what, secrets);
+          const statuses: unknown[] = Array.isArray(reply.json) ? reply.json : [];
+          let olderThanWindow = false;
+          for (const st of statuses) {
+            const id = str(st, 'id');
+            const created = Date.parse(str(st, 'created_at') ?? '');
+            if (Number.isFinite(created) && created < since) {
+              olderThanWindow = true;
+              continue;
+            }
+            // `text` (the source) where the server sends it, else the rendered HTML `content`.
+            const content = str(st, 'content');
+            const shown = str(st, 'text') ?? (content === undefined ? undefined : htmlToText(content));
+            if (!id || shown === undefined || comparableStatusText(shown) !== wanted) continue;
+            if (str(st, 'in_reply_to_id') !== replyTo) continue;
+            return { id, url: str(st, 'url') ?? str(st, 'uri') ?? null };
+          }
+          maxId = str(statuses[statuses.length - 1], 'id');
+          if (statuses.length < MASTODON_RECENT_LOOKUP || olderThanWindow || !maxId) break;
         }
         return undefined;
       };

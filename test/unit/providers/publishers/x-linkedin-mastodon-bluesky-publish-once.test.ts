@@ -549,6 +549,23 @@ describe('Mastodon', () => {
     expect(fake.requests.filter((r) => r.method === 'GET' && r.path === `/api/v1/accounts/${fake.account.id}/statuses`)).toHaveLength(1);
   });
 
+  it('a reconciling retry on a busy account reads older pages: the lost status is 45 posts back, still one post', async () => {
+    fake.detectDuplicates(false);
+    const text = 'The post whose answer was lost.';
+    fake.acceptThenDrop();
+    expect(await failure(masto.publish(input({ parts: [text] })))).toBeInstanceOf(TransientError);
+    // Other publications of the same account land meanwhile: more than one page of statuses (40) on top of it.
+    for (let i = 0; i < 45; i++) await masto.publish(input({ parts: [`Another post ${i}`], idempotencyKey: `other-${i}` }));
+    expect(fake.posts).toHaveLength(46);
+    const result = await masto.publish(input({ parts: [text] }), { reconcile: true });
+    expect(fake.posts.filter((p) => p.text === text)).toHaveLength(1);
+    expect(result.externalId).toBe(fake.posts[0].id);
+    const lookups = fake.requests.filter((r) => r.method === 'GET' && r.path === `/api/v1/accounts/${fake.account.id}/statuses`);
+    expect(lookups).toHaveLength(2);
+    expect(lookups[0].query.get('max_id')).toBeNull();
+    expect(lookups[1].query.get('max_id')).toBe(fake.posts[6].id);
+  });
+
   it('a reconciling thread retry finds part 1 and posts parts 2 and 3 replying in order', async () => {
     fake.detectDuplicates(false);
     fake.acceptThenDrop();
