@@ -10,6 +10,7 @@ import { createSecretBox } from '../../../src/db/secret-box';
 import { createWebhookRepository } from '../../../src/db/webhooks-repo';
 import { startWebhookDispatcher, type Dispatcher } from '../../../src/webhooks/dispatcher';
 import { startWebhookReceiver, type WebhookReceiver } from '../../fakes/webhook-receiver';
+import { until } from '../../helpers/api-process';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness } from '../../helpers/harness';
 
 jest.setTimeout(240_000);
@@ -29,16 +30,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 const repo = () => createWebhookRepository(h.pool, createSecretBox(TEST_ENCRYPTION_KEY));
 
@@ -66,7 +57,7 @@ it('delivers each of several events taken in one pass exactly once', async () =>
   const sent = events('onepass', 40);
   await insertLifecycleEvents(h.pool, sent);
   dispatchers.push(startWebhookDispatcher({ webhooks: repo(), client: h.client, taskQueue: h.taskQueue, logger: pino({ level: 'silent' }) }));
-  await until('forty events accepted at /one-pass', async () => accepted('/one-pass').length >= sent.length);
+  await until('forty events accepted at /one-pass', 90_000, () => (accepted('/one-pass').length >= sent.length ? true : undefined));
   await sleep(3_000);
   expect(idsAt('/one-pass').sort()).toEqual(sent.map((e) => e.id).sort());
   const rows = await h.pool.query(`SELECT status, attempts FROM webhook_deliveries WHERE event_id = ANY($1)`, [sent.map((e) => e.id)]);
@@ -97,7 +88,7 @@ it('starts deliveries a dispatcher committed but could not start, once each', as
 
   // A dispatcher sweeping every second finds them.
   dispatchers.push(startWebhookDispatcher({ webhooks, client: h.client, taskQueue: h.taskQueue, logger: pino({ level: 'silent' }), sweepEveryMs: 1_000 }));
-  await until('three swept deliveries accepted at /unstarted', async () => accepted('/unstarted').length >= sent.length);
+  await until('three swept deliveries accepted at /unstarted', 90_000, () => (accepted('/unstarted').length >= sent.length ? true : undefined));
   await sleep(3_000);
   expect(idsAt('/unstarted').sort()).toEqual(sent.map((e) => e.id).sort());
   const rows = await h.pool.query(`SELECT status, attempts FROM webhook_deliveries WHERE event_id = ANY($1)`, [sent.map((e) => e.id)]);
