@@ -120,9 +120,13 @@ export async function freshDatabase(admin: Pool, dbName: string): Promise<{ dbUr
   return { dbUrl, pool };
 }
 
-/** One worker process (`node --import tsx src/worker/main.ts`) with `env` on top of this one's; its output goes to `out`. */
+/**
+ * One worker process (`node --import tsx src/worker/main.ts`) with `env` on top of this one's; its output goes to `out`.
+ * With BENCH_CPU_PROFILE_DIR set, the worker writes a V8 CPU profile there when it stops (`node --cpu-prof`).
+ */
 export function spawnWorker(root: string, env: Record<string, string>, out: BoundedOutput): ChildProcess {
-  const child = track(spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const profile = process.env.BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [];
+  const child = track(spawn(process.execPath, [...profile, '--import', 'tsx', 'src/worker/main.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   child.stdout!.on('data', (c: Buffer) => out.feed(c));
   child.stderr!.on('data', (c: Buffer) => out.feed(c));
   return child;
