@@ -1,6 +1,6 @@
 // Turns generated content into what each platform accepts. Pure and deterministic: workflows may call it.
 import type { ContentFormat, Platform, Variant } from './types';
-import { countFor, fits, overLimit, ruleFor, type PlatformRule } from './platform-rules';
+import { fits, longestCount, overLimit, ruleFor, type PlatformRule } from './platform-rules';
 import { splitGraphemes } from './text-count';
 
 export interface AdaptOptions {
@@ -23,6 +23,20 @@ const sentenceSegmenter = new Intl.Segmenter('en', { granularity: 'sentence' });
 const wordSegmenter = new Intl.Segmenter('en', { granularity: 'word' });
 
 type Fits = (text: string) => boolean;
+
+/**
+ * `fits` for one platform and rule, remembering its answers: splitting a thread asks about the same candidate text
+ * more than once (a piece alone, then as a group of one; again when the numbering widens), and an exact count can
+ * cost tens of microseconds.
+ */
+function fitsRule(platform: Platform, rule: PlatformRule): Fits {
+  const answers = new Map<string, boolean>();
+  return (text) => {
+    let answer = answers.get(text);
+    if (answer === undefined) answers.set(text, (answer = fits(platform, rule, text)));
+    return answer;
+  };
+}
 
 /** Segments with whitespace-only segments folded into the one before, so every unit carries text. */
 function segmentsWithText(text: string, segmenter: Intl.Segmenter): string[] {
@@ -51,12 +65,24 @@ interface Piece {
   level: number;
 }
 
+type Units = (level: number, text: string) => string[];
+
+/** LEVELS with every answer kept, for a caller that breaks the same text again (a thread repacked for wider numbering). */
+function rememberedUnits(): Units {
+  const kept = LEVELS.map(() => new Map<string, string[]>());
+  return (level, text) => {
+    let units = kept[level].get(text);
+    if (units === undefined) kept[level].set(text, (units = LEVELS[level](text)));
+    return units;
+  };
+}
+
 /** Breaks `text` into pieces that each fit alone, using a finer boundary only inside a unit that is too long. */
-function piecesThatFit(text: string, fit: Fits, level = 0): Piece[] {
+function piecesThatFit(text: string, fit: Fits, unitsAt: Units, level = 0): Piece[] {
   const out: Piece[] = [];
-  for (const unit of LEVELS[level](text)) {
+  for (const unit of unitsAt(level, text)) {
     if (level === LEVELS.length - 1 || unit.trim() === '' || fit(unit.trim())) out.push({ text: unit, level });
-    else out.push(...piecesThatFit(unit, fit, level + 1));
+    else out.push(...piecesThatFit(unit, fit, unitsAt, level + 1));
   }
   return out;
 }
@@ -152,10 +178,11 @@ function splitThread(
   fit: Fits,
 ): { parts: string[]; tagsKept: number; finestBreak: number } {
   // Pack against the widest numbering for an assumed number of digits; repack if the thread turns out longer.
+  const unitsAt = rememberedUnits();
   for (let digits = 1; digits <= 6; digits++) {
     const widest = numbering(10 ** digits - 1, 10 ** digits - 1);
     const fitNumbered: Fits = (text) => fit(widest + text);
-    const pieces = piecesThatFit(body, fitNumbered);
+    const pieces = piecesThatFit(body, fitNumbered, unitsAt);
     const finestBreak = pieces.reduce((finest, p) => Math.max(finest, p.level), 0);
     const groups = pack(pieces.map((p) => p.text), fitNumbered);
 
@@ -246,14 +273,14 @@ function onePart(text: string, tags: readonly string[], fit: Fits, platform: Pla
 }
 
 function variant(platform: Platform, rule: PlatformRule, parts: string[], adaptations: string[]): Variant {
-  const length = Math.max(0, ...parts.map((p) => countFor(platform, p)));
+  const length = longestCount(platform, parts);
   return { platform, parts, length, limit: rule.limit, adaptations };
 }
 
 export function adaptForPlatform(input: AdaptInput, opts: AdaptOptions = {}): Variant {
   const { platform, format } = input;
   const rule = ruleFor(platform, opts);
-  const fit: Fits = (text) => fits(platform, rule, text);
+  const fit = fitsRule(platform, rule);
   const adaptations: string[] = [];
 
   const cleaned = cleanTags(input.hashtags);
@@ -309,7 +336,7 @@ export function checkVariantText(
     if (count > rule.maxHashtags) return { ok: false, reason: `${platform}: ${count} hashtags, limit ${rule.maxHashtags}` };
   }
 
-  const fit: Fits = (t) => fits(platform, rule, t);
+  const fit = fitsRule(platform, rule);
   if (fit(trimmed)) return { ok: true, variant: variant(platform, rule, [trimmed], []) };
 
   if (format === 'thread' && rule.threads) {

@@ -1,6 +1,16 @@
 // Text limits per platform and how each one counts. Limits change: keep them here and nowhere else.
 import type { Platform } from './types';
-import { countX, graphemes, graphemesExceed, mastodonLength, threadsLength, URL_WEIGHT, utf8Bytes } from './text-count';
+import {
+  countX,
+  countXBounds,
+  graphemes,
+  graphemesExceed,
+  mastodonLength,
+  mastodonLengthAtLeast,
+  threadsLength,
+  URL_WEIGHT,
+  utf8Bytes,
+} from './text-count';
 
 export interface PlatformRule {
   limit: number;
@@ -91,24 +101,53 @@ export function fits(platform: Platform, rule: PlatformRule, text: string): bool
 
 const occurrences = (text: string, needle: string) => text.split(needle).length - 1;
 
+/**
+ * Bounds on `countFor(platform, text)`, found in one pass, for the platforms whose exact count costs more (X and
+ * Mastodon run twitter-text's URL scan, Threads segments graphemes); undefined for the others.
+ */
+function countBounds(platform: Platform, text: string): { lower: number; upper: number } | undefined {
+  switch (platform) {
+    case 'x':
+      return countXBounds(text.normalize('NFC'));
+    case 'threads':
+      // Each grapheme counts between its UTF-16 length and its UTF-8 bytes.
+      return { lower: text.length, upper: utf8Bytes(text) };
+    case 'mastodon':
+      // Graphemes are never more than code units; a URL counts 23 and has a scheme; mentions only get shorter.
+      return { lower: mastodonLengthAtLeast(text), upper: text.length + URL_WEIGHT * occurrences(text, '://') };
+    default:
+      return undefined;
+  }
+}
+
 /** true or false when a bound settles it, undefined when only an exact count can. */
 function quickFit(platform: Platform, limit: number, text: string): boolean | undefined {
   switch (platform) {
-    case 'x': {
-      // A code point weighs at most 2, and a URL (23) always holds at least one dot.
-      const nfc = text.normalize('NFC');
-      return 2 * nfc.length + 23 * occurrences(nfc, '.') <= limit ? true : undefined;
-    }
+    case 'x':
     case 'threads':
-      // Each grapheme counts between its UTF-16 length and its UTF-8 bytes.
-      if (text.length > limit) return false;
-      return utf8Bytes(text) <= limit ? true : undefined;
-    case 'mastodon':
-      // A URL counts 23 and has a scheme; mentions only get shorter.
-      return text.length + 23 * occurrences(text, '://') <= limit ? true : undefined;
+    case 'mastodon': {
+      const { lower, upper } = countBounds(platform, text)!;
+      if (upper <= limit) return true;
+      return lower > limit ? false : undefined;
+    }
     case 'bluesky':
       return text.length <= limit ? true : !graphemesExceed(text, limit);
     default:
       return text.length <= limit;
   }
+}
+
+/**
+ * `Math.max(0, ...texts.map((t) => countFor(platform, t)))`, counting exactly only the texts whose bounds do not
+ * rule them out of being the longest.
+ */
+export function longestCount(platform: Platform, texts: readonly string[]): number {
+  const bounds = texts.map((t) => countBounds(platform, t));
+  const atLeast = Math.max(0, ...bounds.map((b) => b?.lower ?? 0));
+  let longest = 0;
+  for (let i = 0; i < texts.length; i++) {
+    const upper = bounds[i]?.upper ?? Infinity;
+    if (upper >= atLeast && upper > longest) longest = Math.max(longest, countFor(platform, texts[i]));
+  }
+  return longest;
 }
