@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { createCircuitBreaker } from './circuit-breaker';
 import { isBreakerOpenError, isRateLimitedError, isTransientFailure, RateLimitedError } from './errors';
 import { BREAKER_STATE_VALUE, createResilienceMetrics } from './metrics';
+import { createLeases, type Leases } from './lease';
 import { createRateLimiter } from './rate-limiter';
 import { RedisHealth } from './redis-fallback';
 import { createResponseCache } from './response-cache';
@@ -17,6 +18,7 @@ export { DEFAULT_LIMITS } from './defaults';
 export { BreakerOpenError, isBreakerOpenError, isRateLimitedError, isTransientFailure, RateLimitedError } from './errors';
 export { cacheKey } from './response-cache';
 export { createRedisClient } from './redis-client';
+export { MemoryLeases, type LeaseAnswer, type Leases } from './lease';
 
 export interface CreateResilienceOptions {
   /** null: everything in this process (no REDIS_URL). */
@@ -61,6 +63,8 @@ export interface Resilience {
   limiter: RateLimiter;
   breaker: CircuitBreaker;
   cache: ResponseCache;
+  /** One holder at a time per name across every process (a publication's post: see src/activities/publish-post.ts). */
+  leases: Leases;
   /**
    * Breaker check (throws BreakerOpenError), rate limit (throws RateLimitedError with retryAfterMs), then fn(ctx) with
    * ctx.report feeding the limiter. Success closes/keeps the breaker closed and settles token usage; a 429 blocks the
@@ -113,6 +117,8 @@ export function createResilience(opts: CreateResilienceOptions): Resilience {
     onHit: (provider) => metrics.cacheHits.inc({ provider }),
     onMiss: (provider) => metrics.cacheMisses.inc({ provider }),
   });
+
+  const leases = createLeases(shared);
 
   // Providers called by any process (Redis set) or this one, so an API process can report on workers' providers.
   const seen = new Set<string>();
@@ -205,6 +211,7 @@ export function createResilience(opts: CreateResilienceOptions): Resilience {
     limiter,
     breaker,
     cache,
+    leases,
     execute,
     snapshot,
     get fallbackActive() {
