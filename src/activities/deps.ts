@@ -10,6 +10,7 @@ import type { ImageSource } from '../providers/images/types';
 import type { Publisher, TokenRefresher } from '../providers/publishers/types';
 import type { CallContext } from '../providers/rate-info';
 import type { TextGenerator } from '../providers/text/types';
+import type { Leases } from '../resilience/lease';
 import type { Resolve } from '../webhooks/address';
 
 /** Every provider call goes through this: breaker, shared rate limits, learning from the provider's headers. */
@@ -72,4 +73,6 @@ export interface ActivityDeps {
   webhookAllowPrivate: boolean;
   /** How webhook hosts are resolved (the system resolver; tests answer for it). */
   webhookResolve: Resolve;
+  /** One attempt of a publication posts at a time, across workers (the resilience layer's; absent: this process's). */
+  leases?: Leases;
 }

@@ -101,3 +101,16 @@ export function reauthRequiredFailure(message: string, provider: string | null =
 export function notConfiguredFailure(provider: string, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: ErrorType.Permanent, message, nonRetryable: true, details: [failureDetails({ provider })] });
 }
+
+/**
+ * Another attempt of the same publication holds its lease (it may still be posting): retryable, and retried a little
+ * after that lease runs out, when the holder has either answered and freed it or stopped renewing it.
+ */
+export function publishInProgressFailure(message: string, attempt: number, retryAfterMs: number): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: ErrorType.PublishInProgress,
+    message: `${message}; trying again in ${(Math.ceil(retryAfterMs / 100) / 10).toFixed(1)} s`,
+    nextRetryDelay: Math.max(250, retryAfterMs + 100),
+    details: [failureDetails({ attempt })],
+  });
+}

@@ -14,4 +14,6 @@ export const ErrorType = {
   TooLate: 'TooLate',
   AccountMissing: 'AccountMissing',
   NotReady: 'NotReady',
+  /** Another attempt of the same publication may still be posting: retried when its lease runs out (nextRetryDelay). */
+  PublishInProgress: 'PublishInProgress',
 } as const;

@@ -99,5 +99,6 @@ export function buildActivityDeps(config: Config, pool: Pool, encryptionKey: Buf
     webhooks: createWebhookRepository(pool, box),
     webhookAllowPrivate: config.webhookAllowPrivate,
     webhookResolve: systemResolve,
+    leases: resilience.leases,
   };
 }

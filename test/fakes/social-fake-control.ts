@@ -77,6 +77,16 @@ export interface SocialFakeSwitches {
    * Idempotency-Key. Off, every post is stored: what then prevents a double is the client's own reconciliation.
    */
   detectDuplicates(on: boolean): void;
+  /**
+   * The next request `match` accepts is held before the platform handles it (nothing stored yet) until `release()`:
+   * a request on its way, as long as a test needs. `reached` resolves when it arrives.
+   */
+  holdNext(match: (req: SocialRequest) => boolean): RequestHold;
+}
+
+export interface RequestHold {
+  reached: Promise<SocialRequest>;
+  release(): void;
 }
 
 export interface SocialFakeBase extends SocialFakeSwitches {
@@ -209,6 +219,7 @@ export async function startSocialFake(behaviour: PlatformBehaviour): Promise<Soc
   let rule: { count: number; windowMs: number } | undefined;
   let postTimes: number[] = [];
   let duplicates = true;
+  const holds: { match: (req: SocialRequest) => boolean; arrived: (req: SocialRequest) => void; released: Promise<void> }[] = [];
 
   const tools: HandlerTools = {
     posts,
@@ -284,6 +295,12 @@ export async function startSocialFake(behaviour: PlatformBehaviour): Promise<Soc
             timers.add(t);
           });
         if (delay > 0) await pause(delay);
+        const hold = holds.findIndex((x) => x.match(record));
+        if (hold >= 0) {
+          const [h] = holds.splice(hold, 1);
+          h.arrived(record);
+          await h.released;
+        }
         if (res.destroyed) {
           record.outcome ??= { kind: 'client-gone', at: Date.now() };
           return;
@@ -361,6 +378,14 @@ export async function startSocialFake(behaviour: PlatformBehaviour): Promise<Soc
     },
     detectDuplicates(on) {
       duplicates = on;
+    },
+    holdNext(match) {
+      let arrived!: (req: SocialRequest) => void;
+      let release!: () => void;
+      const reached = new Promise<SocialRequest>((r) => (arrived = r));
+      const released = new Promise<void>((r) => (release = r));
+      holds.push({ match, arrived, released });
+      return { reached, release };
     },
     close() {
       for (const t of timers) clearTimeout(t);

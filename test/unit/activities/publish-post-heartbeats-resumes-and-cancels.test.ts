@@ -2,17 +2,18 @@
 // real HTTP, with no service: the account is read by the real repository from PostgreSQL inside this process (PGlite,
 // with the project's migrations), and the resilience layer is the in-process one (no Redis). Each part a platform accepts is sent
 // as heartbeat details; an attempt that stopped halfway through a thread (here: cancelled after part 2) is resumed by
-// the next attempt from those details, which posts only what is missing; and cancelling the activity aborts the HTTP
-// request in flight at once.
-import { CancelledFailure } from '@temporalio/common';
+// the next attempt from those details, which posts only what is missing (once the publication's lease, kept a short
+// grace by the cut-off attempt, lets it); and cancelling the activity aborts the HTTP request in flight at once.
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { createPublishPost, type PublishPostArgs, type PublishPostResult } from '../../../src/activities/publish-post';
+import { createPublishPost, PUBLISH_LEASE_GRACE_MS, type PublishPostArgs, type PublishPostResult } from '../../../src/activities/publish-post';
 import { createAccountRepository } from '../../../src/db/accounts-repo';
 import { createSecretBox } from '../../../src/db/secret-box';
 import { createTenantRepository } from '../../../src/db/tenants-repo';
 import { createWebhookRepository } from '../../../src/db/webhooks-repo';
+import { ErrorType } from '../../../src/domain/error-types';
 import type { Platform } from '../../../src/domain/types';
 import { createXPublisher } from '../../../src/providers/publishers/x';
 import type { Publisher, PublishProgress } from '../../../src/providers/publishers/types';
@@ -123,16 +124,24 @@ it('a thread stopped after part 2 is resumed from the heartbeat details: only pa
   expect(postsOf(args).map((p) => p.text)).toEqual(args.parts.slice(0, 2));
   expect(last?.parts.map((p) => p.index)).toEqual([0, 1]);
 
-  // Attempt 2 starts with what Temporal kept: the last heartbeat details.
+  // Attempt 2 starts with what Temporal kept: the last heartbeat details. Started at once, it is told to come back
+  // after the short grace a cut-off attempt keeps the publication's lease for (a request of it may still be landing),
+  // and Temporal retries it then (nextRetryDelay).
   const sentBefore = tweetsSent(args).length;
-  const second = new MockActivityEnvironment({ activityType: 'publishPost', attempt: 2, heartbeatDetails: last });
+  const early = await new MockActivityEnvironment({ activityType: 'publishPost', attempt: 2, heartbeatDetails: last }).run(publishPost, args).catch((e: unknown) => e);
+  expect(early).toBeInstanceOf(ApplicationFailure);
+  expect((early as ApplicationFailure).type).toBe(ErrorType.PublishInProgress);
+  expect((early as ApplicationFailure).nextRetryDelay).toBeLessThanOrEqual(PUBLISH_LEASE_GRACE_MS + 100);
+  expect(tweetsSent(args).length).toBe(sentBefore);
+  await new Promise((r) => setTimeout(r, (early as ApplicationFailure).nextRetryDelay as number));
+  const second = new MockActivityEnvironment({ activityType: 'publishPost', attempt: 3, heartbeatDetails: last });
   const result = (await second.run(publishPost, args)) as PublishPostResult;
 
   const posts = postsOf(args);
   expect(posts.map((p) => p.text)).toEqual(args.parts);
   expect(tweetsSent(args).length - sentBefore).toBe(1);
   expect(posts[2].replyTo).toBe(posts[1].id);
-  expect(result).toMatchObject({ status: 'published', externalId: posts[0].id, attempt: 2 });
+  expect(result).toMatchObject({ status: 'published', externalId: posts[0].id, attempt: 3 });
 });
 
 it('cancelling the activity aborts the request in flight within seconds', async () => {
