@@ -4,7 +4,9 @@
 // before answering (the unknown outcome). The platforms' own duplicate refusals are OFF (X's 403, LinkedIn's 422,
 // Mastodon's Idempotency-Key): only Herald's reconciliation stands between a retry and a double. Every publication
 // must end `published`, and each platform must hold every pipeline's post exactly once: none lost, none doubled. The
-// faults are shown to have landed, and no secret appears in any process's output.
+// faults are shown to have landed, and no secret appears in any process's output. The two workers share a Redis of the
+// test's own, as more than one worker must (README): limits, breakers and the publication lease that keeps a second
+// attempt of a publication from posting while the first, late with its heartbeats, may still be posting.
 import { mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { startBlueskyFake, type BlueskyFake } from '../fakes/bluesky-server';
@@ -14,6 +16,7 @@ import type { SocialFakeBase, SocialPost, SocialRequest } from '../fakes/social-
 import { startXFake, type XFake } from '../fakes/x-server';
 import { ROOT, TEST_DATA_DIR } from '../helpers/env';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness } from '../helpers/harness';
+import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis';
 import { describeFindings, SecretScan } from '../helpers/secret-scan';
 import { alive, harnessWorkerEnv, spawnWorkerProcess, stopWorkerProcesses, waitReady, type WorkerProc } from '../helpers/worker-process';
 
@@ -44,6 +47,7 @@ const LOG_DIR = path.join(TEST_DATA_DIR, 'exactly-once-kill');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let h: Harness;
+let redis: PrivateRedis;
 let x: XFake;
 let mastodon: MastodonFake;
 let bluesky: BlueskyFake;
@@ -66,6 +70,7 @@ function workerEnv(): Record<string, string> {
     LINKEDIN_CLIENT_SECRET: linkedin.clientSecret,
     LINKEDIN_OAUTH_BASE_URL: linkedin.url,
     BLUESKY_SERVICE_URL: bluesky.url,
+    REDIS_URL: redis.url,
   });
 }
 
@@ -80,6 +85,7 @@ function startWorkerProcess(): WorkerProc {
 beforeAll(async () => {
   mkdirSync(LOG_DIR, { recursive: true });
   [x, mastodon, bluesky, linkedin] = await Promise.all([startXFake(), startMastodonFake(), startBlueskyFake(), startLinkedInFake()]);
+  redis = await startPrivateRedis();
   for (const f of Object.values(fakes())) {
     f.slow(PLATFORM_LATENCY_MS);
     f.slowAnswer(PLATFORM_ANSWER_LATENCY_MS);
@@ -114,6 +120,7 @@ afterAll(async () => {
   await stopWorkerProcesses(procs, LOG_DIR);
   await h?.stop();
   await Promise.all([x?.close(), mastodon?.close(), bluesky?.close(), linkedin?.close()]);
+  await redis?.stop();
 });
 
 interface AccountBody {
@@ -381,6 +388,11 @@ it('every publication ends published exactly once while workers are killed and c
         continue;
       }
       const variant = s.variants.find((v: any) => v.platform === platform);
+      // A pipeline that has not got this far (still generating when the wait ran out) is reported, not crashed on.
+      if (!variant) {
+        problems.push(`${s.id}: no ${platform} variant (status ${s.status})`);
+        continue;
+      }
       const texts = expectedPosts(platform, variant.parts);
       expectedCount += texts.length;
       texts.forEach((text, k) => {
@@ -504,6 +516,36 @@ it('every publication ends published exactly once while workers are killed and c
             `lookups after it: ${JSON.stringify(lookups)}`,
         );
       }
+    }
+  }
+
+  // Each doubled post, told apart: its pipeline and publication (status, attempts, externalId), every post request
+  // that carried its text (when, how it ended, what was stored, from which client port), the platform's look-ups
+  // between the first request and a few seconds after the last, the kills around them, and the workers' lines about
+  // that pipeline's publication (attempt by attempt).
+  for (const platform of PLATFORMS) {
+    for (const d of [...byShown(platform).values()].filter((v) => v.length > 1)) {
+      const text = shown(platform, d[0]);
+      const owner = all.find((s) => s?.variants?.find((v: any) => v.platform === platform)?.parts.includes(text));
+      const pub = owner?.publications?.find((p: any) => p.platform === platform);
+      const needle = JSON.stringify(d[0].text).slice(1, -1);
+      const fake = fakes()[platform];
+      const mine = fake.requests.filter((r) => r.method === 'POST' && PUBLISH_PATH[platform].test(r.path) && r.raw.toString('utf8').includes(needle));
+      const rel = (ms: number) => `t+${((ms - t0) / 1000).toFixed(2)}s`;
+      const from = mine[0]?.at ?? d[0].at;
+      const to = (mine[mine.length - 1]?.at ?? d[d.length - 1].at) + 5_000;
+      const lookups = fake.requests.filter((r) => r.method === 'GET' && LOOKUP_PATH[platform].test(r.path) && r.at >= from - 15_000 && r.at <= to);
+      const lines = procs.flatMap((p) => p.output.split('\n').filter((l) => owner && l.includes(owner.id) && /publish/i.test(l)).map((l) => `worker ${p.n}: ${l.slice(0, 400)}`));
+      console.log(
+        `DOUBLED on ${platform}: ${JSON.stringify(text.slice(0, 80))}\n` +
+          `  pipeline ${owner?.id} ${owner?.status}; publication ${JSON.stringify(pub && { status: pub.status, attempts: pub.attempts, externalId: pub.externalId, error: pub.error })}\n` +
+          `  stored ${d.map((p) => `${p.id} at ${rel(p.at)}`).join(', ')}\n` +
+          `  post requests: ${mine.map((r) => `${rel(r.at)} port ${r.remotePort} stored [${r.stored.join(',')}] ${r.outcome ? `${r.outcome.kind}${r.outcome.kind === 'answered' ? ` ${r.outcome.status}` : ''} at ${rel(r.outcome.at)}` : 'in flight'}`).join('; ')}\n` +
+          `  look-ups ${rel(from - 15_000)}..${rel(to)}: ${lookups.map((r) => `${rel(r.at)} port ${r.remotePort}${r.outcome?.kind === 'answered' ? ` ${r.outcome.status}` : ` ${r.outcome?.kind ?? 'in flight'}`}`).join(', ') || 'none'}\n` +
+          `  kills nearby: ${kills.filter((k) => k.atMs >= from - 15_000 && k.atMs <= to).map((k) => `${rel(k.atMs)} worker ${k.worker}${k.aimedAt ? ` (aimed at ${k.aimedAt.platform} ${rel(k.aimedAt.request.at)})` : ''}`).join(', ') || 'none'}\n` +
+          `  drops on ${platform}: ${drops.filter((x) => x.platform === platform).map((x) => `t+${(x.at / 1000).toFixed(1)}s`).join(', ') || 'none'}\n` +
+          `  worker lines:\n    ${lines.join('\n    ') || 'none'}`,
+      );
     }
   }
 
