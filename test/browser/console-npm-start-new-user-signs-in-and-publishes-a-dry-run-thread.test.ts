@@ -8,6 +8,7 @@ import path from 'node:path';
 import { useBrowser } from '../helpers/browser';
 import { temporalAddress } from '../helpers/env';
 import { cleanUpNpmStart, spawnNpmStart, waitPrinted, waitReady, type NpmStart } from '../helpers/npm-start-process';
+import { until } from '../helpers/api-process';
 import { freePort } from '../helpers/ports';
 import { textBecomes, WAIT_MS } from './console-steps';
 
@@ -29,6 +30,16 @@ it('npm start, then in the browser: sign in with the printed key, compose a dry-
 
   const tab = await b.open();
   const { page } = tab;
+  // The compose page's accounts list answers only after the form has been filled in, as on a slow connection: the
+  // form must still become a dry run (it did not when the person had typed first). Signing in asks for the list too
+  // (to check the key): that one goes through at once.
+  let letAccountsThrough!: () => void;
+  const typed = new Promise<void>((resolve) => (letAccountsThrough = resolve));
+  let accountsAsked = 0;
+  await page.route('**/v1/accounts*', async (route) => {
+    if (++accountsAsked > 1) await typed;
+    await route.continue();
+  });
   await page.goto(consoleUrl);
   await page.getByLabel(/api key/i).fill(key);
   await page.getByRole('button', { name: /sign in/i }).click();
@@ -38,8 +49,11 @@ it('npm start, then in the browser: sign in with the printed key, compose a dry-
   await page.getByLabel(/^format/i).selectOption('thread');
   await page.getByRole('checkbox', { name: /^x$/i }).check();
   await page.getByRole('checkbox', { name: /^bluesky$/i }).check();
-  // Nothing is connected on a fresh start: the form offers, and starts with, a dry run.
-  expect(await page.getByLabel(/dry run/i).isChecked()).toBe(true);
+  // Nothing is connected on a fresh start: once the (held) accounts list arrives, the form is a dry run.
+  await until('the compose page to ask for the accounts', WAIT_MS, () => (accountsAsked > 1 ? true : undefined));
+  expect(await page.getByLabel(/dry run/i).isChecked()).toBe(false);
+  letAccountsThrough();
+  await until('the dry-run box to be ticked once the empty accounts list arrived', WAIT_MS, async () => ((await page.getByLabel(/dry run/i).isChecked()) ? true : undefined));
   await textBecomes(page.getByTestId('validate-status'), /no problems/i);
   await tab.shot('first post');
   await page.getByRole('button', { name: /start pipeline/i }).click();

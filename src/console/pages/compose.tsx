@@ -224,11 +224,14 @@ export default function ComposePage(_props: PageProps) {
   const [submitError, setSubmitError] = useState<unknown>(null);
   const [submitProblems, setSubmitProblems] = useState<FieldProblem[]>([]);
 
+  // Whether the person has ticked or unticked "Dry run" themselves: their choice is never overridden.
+  const dryRunChosen = useRef(false);
   useEffect(() => {
     ok(api.GET('/v1/accounts')).then((list) => {
       setAccounts(list.items);
-      // Nothing connected yet: a first post can only be a dry run, so the form starts as one (untick to change).
-      if (list.items.length === 0) setForm((f) => (f === EMPTY ? { ...f, dryRun: true } : f));
+      // Nothing connected yet: a first post can only be a dry run, so the form becomes one (untick to change), also
+      // when the person started typing before the list arrived (a slow answer must not leave the box unticked).
+      if (list.items.length === 0 && !dryRunChosen.current) setForm((f) => ({ ...f, dryRun: true }));
     }, setAccountsError);
   }, [api]);
 
@@ -237,6 +240,10 @@ export default function ComposePage(_props: PageProps) {
   const set = <K extends keyof Form>(key: K, value: Form[K]) => {
     setForm((f) => ({ ...f, [key]: value }));
     setSubmitProblems([]);
+  };
+  const chooseDryRun = (checked: boolean) => {
+    dryRunChosen.current = true;
+    set('dryRun', checked);
   };
 
   const togglePlatform = (platform: Platform, on: boolean) => {
@@ -339,7 +346,7 @@ export default function ComposePage(_props: PageProps) {
           })}
           <div class="field">
             <label class="check">
-              <input type="checkbox" checked={form.dryRun} aria-describedby="dry-run-help" onChange={(e) => set('dryRun', e.currentTarget.checked)} />
+              <input type="checkbox" checked={form.dryRun} aria-describedby="dry-run-help" onChange={(e) => chooseDryRun(e.currentTarget.checked)} />
               Dry run
             </label>
             <p id="dry-run-help" class="field-help">
