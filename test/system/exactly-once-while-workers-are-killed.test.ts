@@ -37,7 +37,7 @@ const PLATFORM_ANSWER_LATENCY_MS = 200;
 const AIM_WINDOW_MS = 15_000;
 /** The first kills are aimed, then every other one. */
 const FIRST_AIMED_KILLS = 3;
-/** How long all pipelines get to end (a killed publish is retried after its 1-minute start-to-close timeout). */
+/** How long all pipelines get to end (a killed publish is retried after its 8 s heartbeat timeout; the rest is the load of the kills and restarts). */
 const WAIT_MS = 5 * 60_000;
 const TERMINAL = ['published', 'partially_published', 'failed', 'cancelled', 'rejected', 'expired'];
 const PLATFORMS = ['x', 'mastodon', 'bluesky', 'linkedin'] as const;
