@@ -1,11 +1,13 @@
-// Benchmark: in-process speed of adaptForPlatform (10 platforms x post/thread) and renderCard (two sizes),
-// plus the heap used after the run. No services needed: `npm run bench -- adapt`.
+// Benchmark: in-process speed of adaptForPlatform (10 platforms x post/thread) and renderCard (two sizes, beside the
+// previous renderer: the same card's SVG drawn and encoded by resvg), plus the heap used after the run. No services
+// needed: `npm run bench -- adapt`.
 // Every case is bounded by an iteration cap and a time budget, so the whole run stays well under a minute.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { adaptForPlatform, type AdaptInput } from '../../src/domain/adapt';
 import { PLATFORMS, type ContentFormat, type Platform } from '../../src/domain/types';
-import { renderCard } from '../../src/providers/images/card';
+import { renderAsync } from '@resvg/resvg-js';
+import { cardSvg, renderCard } from '../../src/providers/images/card';
 import { printTable, writeResults, type Cell } from '../lib/report';
 import { memoryMb, round, roundSummary, summarize } from '../lib/stats';
 
@@ -148,23 +150,50 @@ async function main() {
     adaptRows,
   );
 
-  // renderCard
+  // renderCard, beside the previous renderer (resvg drawing the same card's whole SVG and encoding the PNG; satori's
+  // layout is in both). Each render has a title of its own, so the layout and the palette vary as in real pipelines.
   const cardRows: Cell[][] = [];
   const cardResults: Record<string, unknown>[] = [];
   const subtitle = 'Cron jobs fail silently; durable workflows record every step';
+  const renderers: [string, (title: string, width: number, height: number) => Promise<Buffer>][] = [
+    ['Skia (today)', (title, width, height) => renderCard({ title, subtitle, width, height })],
+    [
+      'resvg (before)',
+      async (title, width, height) => {
+        const svg = await cardSvg({ title, subtitle, width, height });
+        const image = await renderAsync(svg, { font: { loadSystemFonts: false }, fitTo: { mode: 'original' } });
+        return image.asPng();
+      },
+    ],
+  ];
   for (const [width, height] of [
     [1200, 675],
     [1080, 1080],
   ]) {
-    const render = () => renderCard({ title: TITLE, subtitle, width, height, style: 'dark blue' });
-    let bytes = 0;
-    for (let i = 0; i < CARD_WARMUP; i++) bytes = (await render()).length;
-    const t = await timeAsyncCalls(render, CARD_MAX_RENDERS, CARD_BUDGET_MS);
-    const ms = summarize(t.samplesMs);
-    cardRows.push([`${width}x${height}`, t.iterations, round(ms.mean, 1), ms.p50, ms.p99, Math.round(bytes / 1024)]);
-    cardResults.push({ width, height, renders: t.iterations, pngBytes: bytes, rendersPerSec: round(t.iterations / (t.elapsedMs / 1000), 2), milliseconds: roundSummary(ms, 2) });
+    for (const [name, draw] of renderers) {
+      let n = 0;
+      let bytes = 0;
+      const render = async () => (bytes = (await draw(`${TITLE} ${n++}`, width, height)).length);
+      for (let i = 0; i < CARD_WARMUP; i++) await render();
+      const cpu0 = process.cpuUsage();
+      const t = await timeAsyncCalls(render, CARD_MAX_RENDERS, CARD_BUDGET_MS);
+      const cpu = process.cpuUsage(cpu0);
+      const cpuMs = (cpu.user + cpu.system) / 1000 / t.iterations;
+      const ms = summarize(t.samplesMs);
+      cardRows.push([`${width}x${height}`, name, t.iterations, round(ms.mean, 1), ms.p50, ms.p99, round(cpuMs, 1), Math.round(bytes / 1024)]);
+      cardResults.push({
+        width,
+        height,
+        renderer: name,
+        renders: t.iterations,
+        pngBytes: bytes,
+        rendersPerSec: round(t.iterations / (t.elapsedMs / 1000), 2),
+        cpuMsPerRender: round(cpuMs, 2),
+        milliseconds: roundSummary(ms, 2),
+      });
+    }
   }
-  printTable('renderCard (per render, ms)', ['size', 'renders', 'mean ms', 'p50 ms', 'p99 ms', 'PNG KiB'], cardRows);
+  printTable('renderCard (per render, ms; CPU of the whole process, every thread)', ['size', 'renderer', 'renders', 'mean ms', 'p50 ms', 'p99 ms', 'CPU ms', 'PNG KiB'], cardRows);
 
   // Memory: heap after everything above plus MEMORY_ITERS more adapt calls, before and after a full GC.
   const cases = PLATFORMS.flatMap((p) => FORMATS.map((f) => inputFor(p, f)));

@@ -1,15 +1,18 @@
 // Title cards: a PNG with the title set in large type over a gradient, made in process without network or
 // system fonts. Used when no stock image fits (or none is configured). satori lays the card out (flexbox, line
-// breaking for every script, balanced lines) into an SVG with the glyphs as paths; resvg draws that to a PNG.
-// Fonts and what they cover: ./card-fonts.ts.
+// breaking for every script, balanced lines) into an SVG with the glyphs as paths; Skia (@napi-rs/canvas) draws it
+// and encodes the PNG. The background (gradient, rings, band) depends only on the palette and the size, so it is
+// drawn once and kept (BACKGROUNDS_KEPT); a card copies it and draws its text over it. Fonts and what they cover:
+// ./card-fonts.ts; drawing satori's layer: ./card-paint.ts.
 //
-// satori (with opentype, yoga and its WebAssembly) and resvg are loaded on the first card, not with this module: a
-// worker that never draws a card (stock images, or `image.mode: none`) never holds them (about 35 MB resident once
-// loaded, BENCHMARKS.md "Operations at scale"). The fonts load on the first card too (./card-fonts.ts).
+// satori (with opentype, yoga and its WebAssembly) and Skia are loaded on the first card, not with this module: a
+// worker that never draws a card (stock images, or `image.mode: none`) never holds them (BENCHMARKS.md "Operations at
+// scale"). The fonts load on the first card too (./card-fonts.ts).
 
 import { availableParallelism } from 'node:os';
 import { inBulkLane } from '../../worker/lane-context';
 import { cardFonts } from './card-fonts';
+import { paintSvgLayer } from './card-paint';
 import type { FoundImage, ImageRequest, ImageSource } from './types';
 
 const { ceil, floor, max, min, round } = Math;
@@ -94,15 +97,15 @@ export function cardPalette(title: string, style?: string): CardPalette {
 
 interface Renderer {
   satori: typeof import('satori').default;
-  renderAsync: typeof import('@resvg/resvg-js').renderAsync;
+  skia: typeof import('@napi-rs/canvas');
 }
 
 let renderer: Promise<Renderer> | undefined;
 
-/** satori and resvg, imported once, on the first card. A failed import is tried again on the next card. */
+/** satori and Skia, imported once, on the first card. A failed import is tried again on the next card. */
 function loadRenderer(): Promise<Renderer> {
-  renderer ??= Promise.all([import('satori'), import('@resvg/resvg-js')]).then(
-    ([s, r]) => ({ satori: s.default, renderAsync: r.renderAsync }),
+  renderer ??= Promise.all([import('satori'), import('@napi-rs/canvas')]).then(
+    ([s, skia]) => ({ satori: s.default, skia }),
     (err: unknown) => {
       renderer = undefined;
       throw err;
@@ -111,16 +114,16 @@ function loadRenderer(): Promise<Renderer> {
   return renderer;
 }
 
-/** Whether satori and resvg have been loaded in this process (by a first card). */
+/** Whether satori and Skia have been loaded in this process (by a first card). */
 export function cardRendererLoaded(): boolean {
   return renderer !== undefined;
 }
 
 /**
- * Cards drawn at once in this process; the others wait their turn. Drawing is CPU (satori on the event loop, resvg on
- * libuv's pool), so more at once than cores buys no speed, and every card in flight holds its pixels in resvg's native
- * memory, which V8 does not see and frees only once it collects the rendered image: 8 at once (a worker's activity
- * slots) kept about 500 MB resident in a process that drew nothing else, 2 at once about 260, in the same time.
+ * Cards drawn at once in this process; the others wait their turn. Drawing is CPU (satori and Skia's drawing on the
+ * event loop, the PNG encoding on libuv's pool), so more at once than cores buys no speed, and every card in flight
+ * holds its pixels in native memory, which V8 does not see and frees only once it collects the canvas (with the
+ * renderer before Skia, 8 at once kept about 500 MB resident in a process that drew nothing else, 2 at once about 260).
  */
 export const CARDS_AT_ONCE = Math.max(1, Math.min(2, availableParallelism()));
 
@@ -152,8 +155,16 @@ export function renderCard(input: CardInput): Promise<Buffer> {
   return inTurn(() => drawCard(input));
 }
 
-async function drawCard(input: CardInput): Promise<Buffer> {
-  const { satori, renderAsync } = await loadRenderer();
+interface LaidOut {
+  width: number;
+  height: number;
+  geo: Geometry;
+  palette: CardPalette;
+  /** satori's text layer: transparent, glyphs as paths. */
+  text: string;
+}
+
+async function layOut(input: CardInput, satori: Renderer['satori']): Promise<LaidOut> {
   const width = clampInt(input.width, 16, 4096);
   const height = clampInt(input.height, 16, 4096);
   // Far more text than a card can show is cut early, so layout stays cheap.
@@ -180,17 +191,60 @@ async function drawCard(input: CardInput): Promise<Buffer> {
       },
     });
     if (last || titleHeight <= linesFor(size, geo) * lineHeightPx(size) + 1) {
-      const card =
-        `<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">` +
-        `${background(geo, palette)}${text}</svg>`;
-      // Drawn on libuv's thread pool, so the event loop stays free for the rest of the worker meanwhile.
-      const image = await renderAsync(card, { font: { loadSystemFonts: false }, fitTo: { mode: 'original' } });
-      // resvg's own encoder: 12-27 ms a card against 29-45 ms for pngjs with the Up filter (bench/adapt), the cost that
-      // weighed most in a dry-run pipeline's worker CPU (issue 11), for files 13-45% larger (170 and 206 KiB).
-      return image.asPng();
+      return { width, height, geo, palette, text };
     }
     size = max(geo.minSize, floor(size * 0.92));
   }
+}
+
+async function drawCard(input: CardInput): Promise<Buffer> {
+  const { satori, skia } = await loadRenderer();
+  const { width, height, geo, palette, text } = await layOut(input, satori);
+  const canvas = takeCanvas(width, height, skia);
+  try {
+    const ctx = canvas.getContext('2d');
+    // The background is opaque and covers the canvas: nothing of the canvas's last card shows through.
+    ctx.drawImage(backgroundCanvas(geo, palette, skia), 0, 0);
+    paintSvgLayer(ctx, text, width, height, skia);
+    // Encoded on libuv's pool. The Up filter and zlib level 3: 7-10 ms a card for files about the size resvg wrote
+    // (180-240 KiB); Skia's defaults (every filter, level 6) take 20-30 times longer (bench/adapt).
+    return await canvas.encode('png', { compressionLevel: 3, filters: skia.PngFilter.Up });
+  } finally {
+    giveBack(canvas);
+  }
+}
+
+/**
+ * Canvases between cards, kept for the next card of the same size. A canvas's pixels live in native memory that V8
+ * does not count, so a new canvas a card left the old ones to a collection that came late: resident memory grew by
+ * hundreds of megabytes in a burst of cards. At most CARDS_AT_ONCE are in use at a time; a few idle ones are kept.
+ */
+const idleCanvases: import('@napi-rs/canvas').Canvas[] = [];
+const IDLE_CANVASES_KEPT = 4;
+
+function takeCanvas(width: number, height: number, skia: typeof import('@napi-rs/canvas')): import('@napi-rs/canvas').Canvas {
+  const at = idleCanvases.findIndex((c) => c.width === width && c.height === height);
+  if (at >= 0) return idleCanvases.splice(at, 1)[0];
+  return skia.createCanvas(width, height);
+}
+
+function giveBack(canvas: import('@napi-rs/canvas').Canvas): void {
+  idleCanvases.push(canvas);
+  if (idleCanvases.length > IDLE_CANVASES_KEPT) idleCanvases.shift();
+}
+
+/**
+ * The card renderCard draws, as one SVG document (background and text layer): for previews, and for checking the
+ * drawn PNG against another SVG renderer.
+ */
+export async function cardSvg(input: CardInput): Promise<string> {
+  const { satori } = await loadRenderer();
+  const { geo, palette, text } = await layOut(input, satori);
+  const { width, height } = geo;
+  return (
+    `<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">` +
+    `${background(geo, palette)}${text}</svg>`
+  );
 }
 
 /** An image source that always succeeds: two rendered title cards (landscape and square). */
@@ -436,10 +490,46 @@ function cardTree({ title, subtitle, family, palette, geo, size, clamp }: TreeIn
   );
 }
 
+/** The card without its text, as SVG. See background(). */
+function backgroundSvg(geo: Geometry, palette: CardPalette): string {
+  return (
+    `<svg width="${geo.width}" height="${geo.height}" viewBox="0 0 ${geo.width} ${geo.height}" ` +
+    `xmlns="http://www.w3.org/2000/svg">${background(geo, palette)}</svg>`
+  );
+}
+
 /**
- * The card without its text, as SVG: a diagonal gradient (top-left to bottom-right corner), two soft rings in
- * the top-right corner and a band along the bottom edge, in the accent colour. Written here rather than laid out
- * by satori: its background patterns and masked borders take resvg several times longer to draw.
+ * How many card backgrounds (one per palette and size) are kept drawn. Each is the card's pixels in native memory
+ * (3.2 MB at 1200x675, 4.7 MB at 1080x1080); drawing one again costs 15-25 ms of CPU. Sixteen hold the eight palettes
+ * a card without a style hint chooses from, in both sizes the card source draws.
+ */
+export const BACKGROUNDS_KEPT = 16;
+
+const backgrounds = new Map<string, import('@napi-rs/canvas').Canvas>();
+
+/** The background drawn by Skia's SVG renderer (no dithering, so the PNG stays small), kept for the next card. */
+function backgroundCanvas(geo: Geometry, palette: CardPalette, skia: typeof import('@napi-rs/canvas')): import('@napi-rs/canvas').Canvas {
+  const svg = backgroundSvg(geo, palette);
+  let canvas = backgrounds.get(svg);
+  if (canvas) {
+    // Most recently used last: the first is the one to let go.
+    backgrounds.delete(svg);
+    backgrounds.set(svg, canvas);
+    return canvas;
+  }
+  canvas = skia.createCanvas(geo.width, geo.height);
+  const image = new skia.Image();
+  image.src = Buffer.from(svg);
+  canvas.getContext('2d').drawImage(image, 0, 0, geo.width, geo.height);
+  backgrounds.set(svg, canvas);
+  if (backgrounds.size > BACKGROUNDS_KEPT) backgrounds.delete(backgrounds.keys().next().value!);
+  return canvas;
+}
+
+/**
+ * The card without its text: a diagonal gradient (top-left to bottom-right corner), two soft rings in the top-right
+ * corner and a band along the bottom edge, in the accent colour. Written here rather than laid out by satori: its
+ * background patterns and masked borders are far slower to draw.
  */
 function background({ width, height, unit, bandH }: Geometry, palette: CardPalette): string {
   const cx = width - unit * 0.08;

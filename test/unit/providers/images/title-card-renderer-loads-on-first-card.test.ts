@@ -1,6 +1,6 @@
-// A worker that never draws a title card never loads satori and resvg (about 35 MB resident once loaded): the worker's
-// image sources are built without them, and the first card loads them. A burst of cards is drawn a few at a time
-// (each card in flight holds its pixels in native memory).
+// A worker that never draws a title card never loads satori and Skia (@napi-rs/canvas): the worker's image sources are
+// built without them, and the first card loads them. A burst of cards is drawn a few at a time (each card in flight
+// holds its pixels in native memory until its PNG is encoded).
 import type { Config } from '../../../../src/config';
 
 const mockLoaded: string[] = [];
@@ -9,18 +9,37 @@ jest.mock('satori', () => {
   mockLoaded.push('satori');
   return jest.requireActual('satori');
 });
-jest.mock('@resvg/resvg-js', () => {
-  mockLoaded.push('resvg');
-  const actual = jest.requireActual('@resvg/resvg-js');
+jest.mock('@napi-rs/canvas', () => {
+  mockLoaded.push('skia');
+  const actual = jest.requireActual('@napi-rs/canvas');
   return {
     ...actual,
-    renderAsync: async (...args: unknown[]) => {
-      mockDrawing.max = Math.max(mockDrawing.max, ++mockDrawing.now);
-      try {
-        return await actual.renderAsync(...args);
-      } finally {
-        mockDrawing.now--;
-      }
+    // A card is in flight from when its background is copied onto its canvas until its PNG is out (the kept
+    // backgrounds are canvases too, drawn from SVG and never encoded, so they are not counted).
+    createCanvas: (...args: unknown[]) => {
+      const canvas = actual.createCanvas(...args);
+      const encode = canvas.encode.bind(canvas);
+      const getContext = canvas.getContext.bind(canvas);
+      canvas.getContext = (...a: unknown[]) => {
+        const ctx = getContext(...a);
+        // A canvas is reused from card to card: its context is wrapped once.
+        if (ctx.counted) return ctx;
+        ctx.counted = true;
+        const drawImage = ctx.drawImage.bind(ctx);
+        ctx.drawImage = (source: unknown, ...rest: unknown[]) => {
+          if (source instanceof actual.Canvas) mockDrawing.max = Math.max(mockDrawing.max, ++mockDrawing.now);
+          return drawImage(source, ...rest);
+        };
+        return ctx;
+      };
+      canvas.encode = async (...a: unknown[]) => {
+        try {
+          return await encode(...a);
+        } finally {
+          mockDrawing.now--;
+        }
+      };
+      return canvas;
     },
   };
 });
@@ -37,7 +56,7 @@ describe('the title-card renderer', () => {
 
     const images = await sources.card.find({ title: 'Ship it on Friday', topic: 'release practices', keywords: [] });
     expect(images).toHaveLength(2);
-    expect([...mockLoaded].sort()).toEqual(['resvg', 'satori']);
+    expect([...mockLoaded].sort()).toEqual(['satori', 'skia']);
     expect(card.cardRendererLoaded()).toBe(true);
 
     // Once: the second card reuses them.
