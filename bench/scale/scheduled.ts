@@ -8,7 +8,7 @@
 //
 // `image`: `none` (the default) asks for no image, so a pipeline's preparation is text (the offline writer: no AI
 // call, since the bench configures no AI key) and adaptation; `auto` gives each a title card (IMAGE_SOURCES=card),
-// two PNGs drawn by satori and resvg, which is several times slower on a small machine: run it with a smaller
+// two PNGs laid out by satori and drawn by Skia, which is several times slower on a small machine: run it with a smaller
 // --scheduled. The worker runs with npm run worker's defaults (its sticky cache: WORKER_MAX_CACHED_WORKFLOWS, unset =
 // src/bootstrap/worker.ts's default; MALLOC_ARENA_MAX=2 unless set).
 import os from 'node:os';
