@@ -103,7 +103,7 @@ const ARITY: Record<string, number> = { M: 2, L: 2, Q: 4, C: 6, Z: 0 };
  * not see until a late collection (resident memory grew about 300 KB a card with one). Returns false, having traced
  * nothing it cannot finish, when the data holds anything else (then the caller fills a Path2D).
  */
-export function tracePath(ctx: Pick<SKRSContext2D, 'moveTo' | 'lineTo' | 'quadraticCurveTo' | 'bezierCurveTo' | 'closePath' | 'beginPath'>, d: string): boolean {
+function tracePath(ctx: Pick<SKRSContext2D, 'moveTo' | 'lineTo' | 'quadraticCurveTo' | 'bezierCurveTo' | 'closePath' | 'beginPath'>, d: string): boolean {
   const tokens = d.match(PATH_TOKEN);
   if (!tokens || d.replace(PATH_TOKEN, '').replace(/[\s,]+/g, '') !== '') return false;
   // Checked whole before anything is drawn.

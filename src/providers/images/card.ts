@@ -240,11 +240,7 @@ function giveBack(canvas: import('@napi-rs/canvas').Canvas): void {
 export async function cardSvg(input: CardInput): Promise<string> {
   const { satori } = await loadRenderer();
   const { geo, palette, text } = await layOut(input, satori);
-  const { width, height } = geo;
-  return (
-    `<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">` +
-    `${background(geo, palette)}${text}</svg>`
-  );
+  return backgroundSvg(geo, palette, text);
 }
 
 /** An image source that always succeeds: two rendered title cards (landscape and square). */
@@ -490,11 +486,11 @@ function cardTree({ title, subtitle, family, palette, geo, size, clamp }: TreeIn
   );
 }
 
-/** The card without its text, as SVG. See background(). */
-function backgroundSvg(geo: Geometry, palette: CardPalette): string {
+/** The card's background as an SVG document (see background()), with `over` (satori's text layer) drawn on top. */
+function backgroundSvg(geo: Geometry, palette: CardPalette, over = ''): string {
   return (
     `<svg width="${geo.width}" height="${geo.height}" viewBox="0 0 ${geo.width} ${geo.height}" ` +
-    `xmlns="http://www.w3.org/2000/svg">${background(geo, palette)}</svg>`
+    `xmlns="http://www.w3.org/2000/svg">${background(geo, palette)}${over}</svg>`
   );
 }
 
