@@ -27,14 +27,42 @@ export const BULK_WHEN_CONTENDED = { workflowTasks: 0, activities: 0 } as const;
 export const STARVE_MS = 5000;
 
 interface Waiter {
+  sticky: boolean;
   resolve(p: SlotPermit): void;
 }
 
-/** A counting slot supplier whose limit may change; the gate below makes the two lanes' suppliers from it. */
+/** What a workflow-task permit says about the poller it was reserved for, so its release is counted on the right side. */
+interface Permit {
+  sticky?: boolean;
+}
+
+/**
+ * How many of `limit` slots the pollers of one kind (sticky or normal queue) may hold when the kinds are balanced: all
+ * but one, so the other kind always has one; of a single slot, only the normal queue's poller (a task that waits on
+ * the sticky queue past its schedule-to-start timeout moves to the normal queue and is taken there).
+ */
+export function kindCap(limit: number, sticky: boolean): number {
+  if (limit >= 2) return limit - 1;
+  return sticky ? 0 : limit;
+}
+
+/**
+ * A counting slot supplier whose limit may change; the gate below makes the two lanes' suppliers from it.
+ *
+ * Workflow-task slots are balanced between the worker's two pollers (`balanceKinds`). Temporal's worker reserves a
+ * slot before it polls and holds it for the whole long poll (up to a minute on an empty queue), and its sticky-queue
+ * poller runs up to 8 polls at once. With a custom supplier Temporal cannot see how many slots there are, so it does
+ * not keep one for the normal queue itself (it does for its fixed-size supplier): seen in the scheduled bench, the
+ * sticky poller held all 8 slots polling an empty sticky queue (every cached pipeline waiting for its publish time)
+ * while 130-199 pipelines whose tasks had moved to the normal queue waited there for minutes, taken one at a time as a
+ * sticky poll expired. So neither kind may hold the last slot (kindCap).
+ */
 class Slots<SI extends SlotInfo> implements CustomSlotSupplier<SI> {
   readonly type = 'custom';
   reserved = 0;
   used = 0;
+  /** Slots held for sticky-queue polls (workflow tasks, balanced suppliers only). */
+  heldSticky = 0;
   private readonly waiters: Waiter[] = [];
 
   constructor(
@@ -42,12 +70,15 @@ class Slots<SI extends SlotInfo> implements CustomSlotSupplier<SI> {
     private readonly onUse: () => void = () => undefined,
     private readonly onRelease: () => void = () => undefined,
     private readonly onGrant: () => void = () => undefined,
+    private readonly balanceKinds = false,
   ) {}
 
-  reserveSlot(_ctx: unknown, abortSignal: AbortSignal): Promise<SlotPermit> {
-    if (this.reserved < this.limit() && this.waiters.length === 0) return Promise.resolve(this.grant());
+  reserveSlot(ctx: { isSticky?: boolean } | undefined, abortSignal: AbortSignal): Promise<SlotPermit> {
+    const sticky = this.stickyOf(ctx);
+    if (this.mayGrant(sticky) && !this.waiters.some((w) => this.mayGrant(w.sticky))) return Promise.resolve(this.grant(sticky));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
+        sticky,
         resolve: (p) => {
           abortSignal.removeEventListener('abort', onAbort);
           resolve(p);
@@ -64,8 +95,9 @@ class Slots<SI extends SlotInfo> implements CustomSlotSupplier<SI> {
     });
   }
 
-  tryReserveSlot(): SlotPermit | null {
-    return this.reserved < this.limit() && this.waiters.length === 0 ? this.grant() : null;
+  tryReserveSlot(ctx?: { isSticky?: boolean }): SlotPermit | null {
+    const sticky = this.stickyOf(ctx);
+    return this.mayGrant(sticky) && !this.waiters.some((w) => this.mayGrant(w.sticky)) ? this.grant(sticky) : null;
   }
 
   markSlotUsed(_ctx?: SlotMarkUsedContext<SI>): void {
@@ -75,6 +107,7 @@ class Slots<SI extends SlotInfo> implements CustomSlotSupplier<SI> {
 
   releaseSlot(ctx: SlotReleaseContext<SI>): void {
     this.reserved--;
+    if ((ctx.permit as Permit | undefined)?.sticky) this.heldSticky--;
     if (ctx.slotInfo) {
       this.used--;
       this.onRelease();
@@ -82,19 +115,40 @@ class Slots<SI extends SlotInfo> implements CustomSlotSupplier<SI> {
     this.wake();
   }
 
-  /** Hands free slots to waiting reservations, oldest first. */
+  /** Hands free slots to waiting reservations, oldest first among those their kind's share still allows. */
   wake(): void {
-    while (this.waiters.length && this.reserved < this.limit()) this.waiters.shift()!.resolve(this.grant());
+    for (let i = 0; i < this.waiters.length && this.reserved < this.limit(); ) {
+      const w = this.waiters[i];
+      if (!this.mayGrant(w.sticky)) {
+        i++;
+        continue;
+      }
+      this.waiters.splice(i, 1);
+      w.resolve(this.grant(w.sticky));
+    }
   }
 
   get waiting(): number {
     return this.waiters.length;
   }
 
-  private grant(): SlotPermit {
+  private stickyOf(ctx: { isSticky?: boolean } | undefined): boolean {
+    return this.balanceKinds && ctx?.isSticky === true;
+  }
+
+  private mayGrant(sticky: boolean): boolean {
+    const limit = this.limit();
+    if (this.reserved >= limit) return false;
+    if (!this.balanceKinds) return true;
+    const held = sticky ? this.heldSticky : this.reserved - this.heldSticky;
+    return held < kindCap(limit, sticky);
+  }
+
+  private grant(sticky: boolean): SlotPermit {
     this.reserved++;
+    if (sticky) this.heldSticky++;
     this.onGrant();
-    return {};
+    return sticky ? ({ sticky: true } satisfies Permit) : {};
   }
 }
 
@@ -132,11 +186,11 @@ export function createLaneGate(slots: LaneSlots, o: { holdMs?: number; starveMs?
   };
 
   const main = {
-    workflowTasks: new Slots(() => slots.workflowTasks, used, released),
+    workflowTasks: new Slots(() => slots.workflowTasks, used, released, undefined, true),
     activities: new Slots(() => slots.activities, used, released),
   };
   const bulk = {
-    workflowTasks: new Slots(() => bulkLimit(slots.workflowTasks, contended.workflowTasks), undefined, undefined, granted),
+    workflowTasks: new Slots(() => bulkLimit(slots.workflowTasks, contended.workflowTasks), undefined, undefined, granted, true),
     activities: new Slots(() => bulkLimit(slots.activities, contended.activities), undefined, undefined, granted),
   };
   // The bulk lane's limit grows with time (the hold ends, the lane starves): whoever waits is looked at a few times a

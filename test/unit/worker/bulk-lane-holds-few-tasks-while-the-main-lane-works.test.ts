@@ -12,9 +12,9 @@ let gate: LaneGate;
 afterEach(() => gate?.stop());
 
 /** Reservations granted so far out of `n` asked for now (they resolve on a later tick when granted at all). */
-async function reserve(slots: LaneGate['bulk']['activities'], n: number, signal = new AbortController().signal): Promise<{ granted: () => number; permits: SlotPermit[] }> {
+async function reserve(slots: LaneGate['bulk']['activities'], n: number, signal = new AbortController().signal, ctxOf: (i: number) => object = () => ({})): Promise<{ granted: () => number; permits: SlotPermit[] }> {
   const permits: SlotPermit[] = [];
-  for (let i = 0; i < n; i++) void slots.reserveSlot({} as never, signal).then((p) => permits.push(p), () => undefined);
+  for (let i = 0; i < n; i++) void slots.reserveSlot(ctxOf(i) as never, signal).then((p) => permits.push(p), () => undefined);
   await new Promise((r) => setImmediate(r));
   return { granted: () => permits.length, permits };
 }
@@ -43,7 +43,8 @@ it('while the main lane works the bulk lane is held to a few, and gets its slots
 
   const bulk = await reserve(gate.bulk.activities, 4);
   expect(bulk.granted()).toBe(CONTENDED.activities);
-  const bulkTasks = await reserve(gate.bulk.workflowTasks, 4);
+  // Workflow-task slots are shared between the sticky and the normal queue's pollers (neither takes the last one).
+  const bulkTasks = await reserve(gate.bulk.workflowTasks, 4, undefined, (i) => ({ isSticky: i % 2 === 0 }));
   expect(bulkTasks.granted()).toBe(CONTENDED.workflowTasks);
 
   // The bulk task finishes: its slot goes to the next waiting reservation, still only one at a time.
