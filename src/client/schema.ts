@@ -498,8 +498,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Overdue pipelines and publications stuck past their retry time, with reasons
-         * @description Scheduled pipelines whose publishAt passed more than 120 s ago without publishing, and publications still unposted more than 120 s after their retryAt. Each item lists the reasons Herald knows: the pipeline status, the last error, an open circuit breaker or rate-limit block, an account needing re-authorisation, no worker polling the task queue. The same counts are the herald_overdue_pipelines and herald_stalled_publications gauges on /metrics.
+         * Overdue pipelines, publications stuck past their retry time and started pipelines making no progress, with reasons
+         * @description Scheduled pipelines whose publishAt passed more than 120 s ago without publishing, publications still unposted more than 120 s after their retryAt, and started pipelines (generating, illustrating, adapting, publishing) with no step recorded for noProgressSeconds (STALL_NO_PROGRESS_AFTER, 10 minutes by default). Each item lists the reasons Herald knows: the pipeline status, the last error, an open circuit breaker or rate-limit block, an account needing re-authorisation, no worker polling the task queue, and for a stuck pipeline what Temporal says its workflow waits for (a workflow task or an activity no worker has taken, an activity retrying after failures). The same counts are the herald_overdue_pipelines, herald_stalled_publications and herald_stuck_pipelines gauges on /metrics.
          */
         get: operations["listStalls"];
         put?: never;
@@ -4229,7 +4229,7 @@ export interface operations {
                         items: ({
                             /** @enum {string} */
                             kind: "overdue_pipeline";
-                            /** @description Seconds since publishAt (overdue pipeline) or retryAt (stalled publication) */
+                            /** @description Seconds since publishAt (overdue pipeline), retryAt (stalled publication) or its last recorded step (stuck pipeline) */
                             lateSeconds: number;
                             pipelineId: string;
                             pipelineStatus: string;
@@ -4239,7 +4239,7 @@ export interface operations {
                                  * @description What Herald knows holds the post back; several may apply
                                  * @enum {string}
                                  */
-                                code: "no_worker_polling" | "not_started" | "in_progress" | "awaiting_approval" | "timer_not_fired" | "publishing" | "retry_overdue" | "breaker_open" | "rate_limited" | "account_reauth_required" | "account_disabled";
+                                code: "no_worker_polling" | "not_started" | "in_progress" | "awaiting_approval" | "timer_not_fired" | "publishing" | "retry_overdue" | "breaker_open" | "rate_limited" | "account_reauth_required" | "account_disabled" | "no_progress" | "workflow_task_waiting" | "activity_waiting" | "activity_retrying";
                                 message: string;
                             }[];
                             updatedAt: string;
@@ -4250,7 +4250,7 @@ export interface operations {
                             index: number;
                             /** @enum {string} */
                             kind: "stalled_publication";
-                            /** @description Seconds since publishAt (overdue pipeline) or retryAt (stalled publication) */
+                            /** @description Seconds since publishAt (overdue pipeline), retryAt (stalled publication) or its last recorded step (stuck pipeline) */
                             lateSeconds: number;
                             pipelineId: string;
                             pipelineStatus: string;
@@ -4260,13 +4260,35 @@ export interface operations {
                                  * @description What Herald knows holds the post back; several may apply
                                  * @enum {string}
                                  */
-                                code: "no_worker_polling" | "not_started" | "in_progress" | "awaiting_approval" | "timer_not_fired" | "publishing" | "retry_overdue" | "breaker_open" | "rate_limited" | "account_reauth_required" | "account_disabled";
+                                code: "no_worker_polling" | "not_started" | "in_progress" | "awaiting_approval" | "timer_not_fired" | "publishing" | "retry_overdue" | "breaker_open" | "rate_limited" | "account_reauth_required" | "account_disabled" | "no_progress" | "workflow_task_waiting" | "activity_waiting" | "activity_retrying";
                                 message: string;
                             }[];
                             retryAt: string;
                             status: string;
                             updatedAt: string;
+                        } | {
+                            /**
+                             * @description Started (generating, illustrating, adapting, publishing) and no step recorded for noProgressSeconds
+                             * @enum {string}
+                             */
+                            kind: "stuck_pipeline";
+                            /** @description Seconds since publishAt (overdue pipeline), retryAt (stalled publication) or its last recorded step (stuck pipeline) */
+                            lateSeconds: number;
+                            pipelineId: string;
+                            pipelineStatus: string;
+                            publishAt: string | null;
+                            reasons: {
+                                /**
+                                 * @description What Herald knows holds the post back; several may apply
+                                 * @enum {string}
+                                 */
+                                code: "no_worker_polling" | "not_started" | "in_progress" | "awaiting_approval" | "timer_not_fired" | "publishing" | "retry_overdue" | "breaker_open" | "rate_limited" | "account_reauth_required" | "account_disabled" | "no_progress" | "workflow_task_waiting" | "activity_waiting" | "activity_retrying";
+                                message: string;
+                            }[];
+                            updatedAt: string;
                         })[];
+                        /** @description How long a started pipeline must go without a recorded step to be listed as stuck (STALL_NO_PROGRESS_AFTER) */
+                        noProgressSeconds: number;
                         /** @description Whether a worker polled the task queue within the grace period (null: Temporal did not answer) */
                         workers: {
                             lastPollAt: string | null;

@@ -133,6 +133,7 @@ const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
   REVIEW_LINK_TTL: duration('REVIEW_LINK_TTL').default(72 * 3_600_000),
   ACCOUNT_EXPIRY_WARNING: duration('ACCOUNT_EXPIRY_WARNING').default(7 * 86_400_000),
+  STALL_NO_PROGRESS_AFTER: duration('STALL_NO_PROGRESS_AFTER').default(600_000),
   WORKER_METRICS_PORT: z
     .string()
     .optional()
@@ -259,6 +260,8 @@ export type Config = {
   reviewLinkTtlMs: number;
   /** How far ahead of a token's expiry `account.token_expiring` fires. */
   accountExpiryWarningMs: number;
+  /** A started pipeline with no recorded step for this long is listed by GET /v1/stalls as stuck. */
+  stallNoProgressAfterMs: number;
   /** The worker's own /metrics and /health; undefined: none (npm start sets one). */
   workerMetricsPort: number | undefined;
   /** Activity slots per worker process (maxConcurrentActivityTaskExecutions); undefined: the Temporal SDK's default. */
@@ -321,6 +324,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true',
     reviewLinkTtlMs: e.REVIEW_LINK_TTL,
     accountExpiryWarningMs: e.ACCOUNT_EXPIRY_WARNING,
+    stallNoProgressAfterMs: e.STALL_NO_PROGRESS_AFTER,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     workerMaxActivities: e.WORKER_MAX_ACTIVITIES,
     workerMaxWorkflowTasks: e.WORKER_MAX_WORKFLOW_TASKS,

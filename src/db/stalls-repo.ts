@@ -6,6 +6,8 @@ export const STALL_GRACE_SECONDS = 120;
 // Both lists repeat the partial indexes' predicates of migrations/009_stalls.sql word for word, so the planner uses them.
 const UNFINISHED = `status IN ('queued', 'generating', 'illustrating', 'adapting', 'awaiting_approval', 'scheduled', 'publishing')`;
 const UNPOSTED = `status IN ('pending', 'waiting', 'publishing')`;
+/** Stages a worker is moving a pipeline through (migrations/012_stuck_pipelines.sql's partial index): no step for long means stuck. */
+const WORKING = `status IN ('generating', 'illustrating', 'adapting', 'publishing')`;
 const MAX_ITEMS = 500;
 
 export interface OverduePipelineRow {
@@ -13,6 +15,14 @@ export interface OverduePipelineRow {
   status: string;
   platforms: string[];
   publishAt: Date;
+  updatedAt: Date;
+}
+
+export interface StuckPipelineRow {
+  pipelineId: string;
+  workflowId: string;
+  status: string;
+  publishAt: Date | null;
   updatedAt: Date;
 }
 
@@ -36,6 +46,7 @@ export interface StallCounts {
   tenantId: string;
   overduePipelines: number;
   stalledPublications: number;
+  stuckPipelines: number;
 }
 
 /** Posts whose time has passed without them going out; every query but the metric's count names the tenant. */
@@ -50,6 +61,17 @@ export function createStallsRepository(pool: Pool) {
         [tenantId, STALL_GRACE_SECONDS],
       );
       return rows.map((r) => ({ pipelineId: r.id, status: r.status, platforms: r.platforms, publishAt: r.publish_at, updatedAt: r.updated_at }));
+    },
+
+    /** Started pipelines (a working stage) whose row no step has touched for `afterSeconds`. */
+    async stuckPipelines(tenantId: string, afterSeconds: number): Promise<StuckPipelineRow[]> {
+      const { rows } = await pool.query<{ id: string; workflow_id: string; status: string; publish_at: Date | null; updated_at: Date }>(
+        `SELECT id, workflow_id, status, publish_at, updated_at FROM pipelines
+         WHERE ${WORKING} AND updated_at < now() - make_interval(secs => $2) AND tenant_id = $1
+         ORDER BY updated_at, id LIMIT ${MAX_ITEMS}`,
+        [tenantId, afterSeconds],
+      );
+      return rows.map((r) => ({ pipelineId: r.id, workflowId: r.workflow_id, status: r.status, publishAt: r.publish_at, updatedAt: r.updated_at }));
     },
 
     async stalledPublications(tenantId: string): Promise<StalledPublicationRow[]> {
@@ -94,9 +116,9 @@ export function createStallsRepository(pool: Pool) {
       }));
     },
 
-    /** Per tenant with any stall: two index range scans over unfinished rows only (the gauges run this per scrape). */
-    async countsByTenant(): Promise<StallCounts[]> {
-      const { rows } = await pool.query<{ tenant_id: string; overdue: string; stalled: string }>(
+    /** Per tenant with any stall: three index range scans over unfinished rows only (the gauges run this per scrape). */
+    async countsByTenant(stuckAfterSeconds: number): Promise<StallCounts[]> {
+      const { rows } = await pool.query<{ tenant_id: string; overdue: string; stalled: string; stuck: string }>(
         `WITH overdue AS (
            SELECT tenant_id, count(*) AS n FROM pipelines
            WHERE publish_at IS NOT NULL AND ${UNFINISHED} AND publish_at < now() - make_interval(secs => $1)
@@ -107,12 +129,18 @@ export function createStallsRepository(pool: Pool) {
            WHERE pub.retry_at IS NOT NULL AND pub.${UNPOSTED} AND pub.retry_at < now() - make_interval(secs => $1)
              AND p.${UNFINISHED}
            GROUP BY pub.tenant_id
+         ), stuck AS (
+           SELECT tenant_id, count(*) AS n FROM pipelines
+           WHERE ${WORKING} AND updated_at < now() - make_interval(secs => $2)
+           GROUP BY tenant_id
          )
-         SELECT coalesce(o.tenant_id, s.tenant_id) AS tenant_id, coalesce(o.n, 0) AS overdue, coalesce(s.n, 0) AS stalled
-         FROM overdue o FULL JOIN stalled s ON s.tenant_id = o.tenant_id`,
-        [STALL_GRACE_SECONDS],
+         SELECT coalesce(o.tenant_id, s.tenant_id, k.tenant_id) AS tenant_id, coalesce(o.n, 0) AS overdue, coalesce(s.n, 0) AS stalled,
+                coalesce(k.n, 0) AS stuck
+         FROM overdue o FULL JOIN stalled s ON s.tenant_id = o.tenant_id
+           FULL JOIN stuck k ON k.tenant_id = coalesce(o.tenant_id, s.tenant_id)`,
+        [STALL_GRACE_SECONDS, stuckAfterSeconds],
       );
-      return rows.map((r) => ({ tenantId: r.tenant_id, overduePipelines: Number(r.overdue), stalledPublications: Number(r.stalled) }));
+      return rows.map((r) => ({ tenantId: r.tenant_id, overduePipelines: Number(r.overdue), stalledPublications: Number(r.stalled), stuckPipelines: Number(r.stuck) }));
     },
   };
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 export const stallReasonSchema = z.object({
   code: z
-    .enum(['no_worker_polling', 'not_started', 'in_progress', 'awaiting_approval', 'timer_not_fired', 'publishing', 'retry_overdue', 'breaker_open', 'rate_limited', 'account_reauth_required', 'account_disabled'])
+    .enum(['no_worker_polling', 'not_started', 'in_progress', 'awaiting_approval', 'timer_not_fired', 'publishing', 'retry_overdue', 'breaker_open', 'rate_limited', 'account_reauth_required', 'account_disabled', 'no_progress', 'workflow_task_waiting', 'activity_waiting', 'activity_retrying'])
     .describe('What Herald knows holds the post back; several may apply'),
   message: z.string(),
 });
@@ -11,7 +11,7 @@ const common = {
   pipelineId: z.string(),
   pipelineStatus: z.string(),
   /** Seconds past the time it should have gone out (publishAt, or the publication's retryAt). */
-  lateSeconds: z.number().int().describe('Seconds since publishAt (overdue pipeline) or retryAt (stalled publication)'),
+  lateSeconds: z.number().int().describe('Seconds since publishAt (overdue pipeline), retryAt (stalled publication) or its last recorded step (stuck pipeline)'),
   reasons: z.array(stallReasonSchema),
 };
 
@@ -19,6 +19,13 @@ export const overduePipelineSchema = z.object({
   kind: z.literal('overdue_pipeline'),
   ...common,
   publishAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const stuckPipelineSchema = z.object({
+  kind: z.literal('stuck_pipeline').describe('Started (generating, illustrating, adapting, publishing) and no step recorded for noProgressSeconds'),
+  ...common,
+  publishAt: z.string().nullable(),
   updatedAt: z.string(),
 });
 
@@ -36,8 +43,9 @@ export const stalledPublicationSchema = z.object({
 });
 
 export const stallsResponseSchema = z.object({
-  items: z.array(z.discriminatedUnion('kind', [overduePipelineSchema, stalledPublicationSchema])),
+  items: z.array(z.discriminatedUnion('kind', [overduePipelineSchema, stalledPublicationSchema, stuckPipelineSchema])),
   graceSeconds: z.number().int().describe('How late a post must be to be listed'),
+  noProgressSeconds: z.number().int().describe('How long a started pipeline must go without a recorded step to be listed as stuck (STALL_NO_PROGRESS_AFTER)'),
   checkedAt: z.string(),
   workers: z
     .object({ polling: z.boolean().nullable(), lastPollAt: z.string().nullable(), taskQueue: z.string() })
