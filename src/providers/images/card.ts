@@ -1,9 +1,9 @@
 // Title cards: a PNG with the title set in large type over a gradient, made in process without network or
 // system fonts. Used when no stock image fits (or none is configured). satori lays the card out (flexbox, line
 // breaking for every script, balanced lines) into an SVG with the glyphs as paths; Skia (@napi-rs/canvas) draws it
-// and encodes the PNG. The background (gradient, rings, band) depends only on the palette and the size, so it is
-// drawn once and kept (BACKGROUNDS_KEPT); a card copies it and draws its text over it. Fonts and what they cover:
-// ./card-fonts.ts; drawing satori's layer: ./card-paint.ts.
+// and encodes the PNG. The background (gradient, rings, band) is painted for each card (paintBackground): nothing
+// drawn is kept between cards but the canvases. Fonts and what they cover: ./card-fonts.ts; drawing satori's layer:
+// ./card-paint.ts.
 //
 // satori (with opentype, yoga and its WebAssembly) and Skia are loaded on the first card, not with this module: a
 // worker that never draws a card (stock images, or `image.mode: none`) never holds them (BENCHMARKS.md "Operations at
@@ -204,7 +204,7 @@ async function drawCard(input: CardInput): Promise<Buffer> {
   try {
     const ctx = canvas.getContext('2d');
     // The background is opaque and covers the canvas: nothing of the canvas's last card shows through.
-    ctx.drawImage(backgroundCanvas(geo, palette, skia), 0, 0);
+    paintBackground(ctx, geo, palette, skia);
     paintSvgLayer(ctx, text, width, height, skia);
     // Encoded on libuv's pool. The Up filter and zlib level 3: 7-10 ms a card for files about the size resvg wrote
     // (180-240 KiB); Skia's defaults (every filter, level 6) take 20-30 times longer (bench/adapt).
@@ -495,31 +495,72 @@ function backgroundSvg(geo: Geometry, palette: CardPalette, over = ''): string {
 }
 
 /**
- * How many card backgrounds (one per palette and size) are kept drawn. Each is the card's pixels in native memory
- * (3.2 MB at 1200x675, 4.7 MB at 1080x1080); drawing one again costs 15-25 ms of CPU. Sixteen hold the eight palettes
- * a card without a style hint chooses from, in both sizes the card source draws.
+ * One pixel buffer a card size, reused for the gradient of every card of that size (3.2 MB at 1200x675, 4.7 MB at
+ * 1080x1080). Two sizes are kept (the two the card source draws); a card of another size gets a buffer of its own.
  */
-export const BACKGROUNDS_KEPT = 16;
+const gradientBuffers = new Map<string, import('@napi-rs/canvas').ImageData>();
+const GRADIENT_BUFFERS_KEPT = 2;
 
-const backgrounds = new Map<string, import('@napi-rs/canvas').Canvas>();
-
-/** The background drawn by Skia's SVG renderer (no dithering, so the PNG stays small), kept for the next card. */
-function backgroundCanvas(geo: Geometry, palette: CardPalette, skia: typeof import('@napi-rs/canvas')): import('@napi-rs/canvas').Canvas {
-  const svg = backgroundSvg(geo, palette);
-  let canvas = backgrounds.get(svg);
-  if (canvas) {
-    // Most recently used last: the first is the one to let go.
-    backgrounds.delete(svg);
-    backgrounds.set(svg, canvas);
-    return canvas;
+/**
+ * Paints the card's background (the same picture as background() below describes) onto the canvas: the gradient
+ * computed here, pixel by pixel, without dithering (Skia dithers its own gradients: files of 450 KiB to 1 MiB that
+ * take 10 times longer to encode), then the rings and the band by Skia. Nothing drawn is kept between cards: keeping
+ * each palette's background drawn (16 of them) held over 100 MB of native memory, and drawing it again from SVG by
+ * Skia took 15-25 ms and left as much behind in malloc's pages (BENCHMARKS.md "Card memory").
+ */
+function paintBackground(
+  ctx: import('@napi-rs/canvas').SKRSContext2D,
+  { width, height, unit, bandH }: Geometry,
+  palette: CardPalette,
+  skia: typeof import('@napi-rs/canvas'),
+): void {
+  const key = `${width}x${height}`;
+  let pixels = gradientBuffers.get(key);
+  if (!pixels) {
+    pixels = new skia.ImageData(width, height);
+    if (gradientBuffers.size < GRADIENT_BUFFERS_KEPT) gradientBuffers.set(key, pixels);
   }
-  canvas = skia.createCanvas(geo.width, geo.height);
-  const image = new skia.Image();
-  image.src = Buffer.from(svg);
-  canvas.getContext('2d').drawImage(image, 0, 0, geo.width, geo.height);
-  backgrounds.set(svg, canvas);
-  if (backgrounds.size > BACKGROUNDS_KEPT) backgrounds.delete(backgrounds.keys().next().value!);
-  return canvas;
+  fillGradient(new Uint32Array(pixels.data.buffer, pixels.data.byteOffset, width * height), width, height, palette.start, palette.end);
+  ctx.putImageData(pixels, 0, 0);
+  const cx = width - unit * 0.08;
+  const cy = unit * 0.06;
+  const ring = (radius: number, thickness: number, alpha: number): void => {
+    ctx.beginPath();
+    ctx.arc(cx, cy, radius, 0, 2 * Math.PI);
+    ctx.strokeStyle = rgb(palette.accent, alpha);
+    ctx.lineWidth = thickness;
+    ctx.stroke();
+  };
+  ring(unit * 0.42, unit * 0.06, 0.08);
+  ring(unit * 0.27, unit * 0.025, 0.1);
+  ctx.fillStyle = rgb(palette.accent);
+  ctx.fillRect(0, height - bandH, width, bandH);
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * The SVG gradient of background(): from `start` at the top-left corner to `end` at the bottom-right, along the
+ * diagonal, sampled at each pixel's centre. Opaque RGBA written as 32-bit words.
+ */
+export function fillGradient(out: Uint32Array, width: number, height: number, start: Rgb, end: Rgb): void {
+  // t at (x, y) is the projection on the diagonal: ((x + 0.5) * width + (y + 0.5) * height) / (width² + height²).
+  const norm = width * width + height * height;
+  const step = width / norm;
+  const [r0, g0, b0] = start;
+  const dr = end[0] - r0;
+  const dg = end[1] - g0;
+  const db = end[2] - b0;
+  let at = 0;
+  for (let y = 0; y < height; y++) {
+    let t = (0.5 * width + (y + 0.5) * height) / norm;
+    for (let x = 0; x < width; x++, t += step) {
+      const r = (r0 + dr * t + 0.5) | 0;
+      const g = (g0 + dg * t + 0.5) | 0;
+      const b = (b0 + db * t + 0.5) | 0;
+      out[at++] = LITTLE_ENDIAN ? 0xff000000 | (b << 16) | (g << 8) | r : ((r << 24) | (g << 16) | (b << 8) | 0xff) >>> 0;
+    }
+  }
 }
 
 /**

@@ -14,8 +14,7 @@ jest.mock('@napi-rs/canvas', () => {
   const actual = jest.requireActual('@napi-rs/canvas');
   return {
     ...actual,
-    // A card is in flight from when its background is copied onto its canvas until its PNG is out (the kept
-    // backgrounds are canvases too, drawn from SVG and never encoded, so they are not counted).
+    // A card is in flight from when its background's pixels are put on its canvas until its PNG is out.
     createCanvas: (...args: unknown[]) => {
       const canvas = actual.createCanvas(...args);
       const encode = canvas.encode.bind(canvas);
@@ -25,10 +24,10 @@ jest.mock('@napi-rs/canvas', () => {
         // A canvas is reused from card to card: its context is wrapped once.
         if (ctx.counted) return ctx;
         ctx.counted = true;
-        const drawImage = ctx.drawImage.bind(ctx);
-        ctx.drawImage = (source: unknown, ...rest: unknown[]) => {
-          if (source instanceof actual.Canvas) mockDrawing.max = Math.max(mockDrawing.max, ++mockDrawing.now);
-          return drawImage(source, ...rest);
+        const putImageData = ctx.putImageData.bind(ctx);
+        ctx.putImageData = (...rest: unknown[]) => {
+          mockDrawing.max = Math.max(mockDrawing.max, ++mockDrawing.now);
+          return putImageData(...rest);
         };
         return ctx;
       };
