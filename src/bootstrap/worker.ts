@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { temporalConnectionOptions, type Config } from '../config';
 import { createSecretBox } from '../db/secret-box';
 import { createWebhookRepository } from '../db/webhooks-repo';
@@ -14,6 +14,7 @@ import type { Tracing } from '../observability/tracing';
 import type { Resilience } from '../resilience';
 import { buildActivityDeps } from '../worker/build-deps';
 import { createHeraldWorker, type HeraldWorker, WORKFLOWS_PATH, workflowInterceptorModules } from '../worker/create-worker';
+import { startMemoryGuard } from '../worker/memory-guard';
 import { prebuiltWorkflowBundle } from '../worker/workflow-bundle';
 import { ensureTokenRefreshSchedule } from '../worker/schedules';
 import { startWebhookDispatcher } from '../webhooks/dispatcher';
@@ -98,6 +99,10 @@ function temporalLogLevel(level: string): string {
 async function installRuntime(config: Config, logger: Logger): Promise<string | undefined> {
   const corePort = config.workerMetricsPort === undefined ? undefined : await freeLoopbackPort();
   Runtime.install({
+    // Herald's Shutdown owns the stop signals (it stops the worker after the webhook dispatcher, in order). The SDK's
+    // default list also holds SIGUSR2, which Node's --heapsnapshot-signal and other tools send: the worker stopped
+    // polling while the process lived on.
+    shutdownSignals: [],
     logger: temporalLoggerFor(logger.child({ component: 'temporal' }, { level: temporalLogLevel(config.logLevel) })),
     telemetryOptions: {
       logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
@@ -107,6 +112,26 @@ async function installRuntime(config: Config, logger: Logger): Promise<string | 
     },
   });
   return corePort === undefined ? undefined : `http://127.0.0.1:${corePort}/metrics`;
+}
+
+/** Full collections when resident memory passes WORKER_MEMORY_TARGET_MB (src/worker/memory-guard.ts), counted. */
+function startWorkerMemoryGuard(parts: WorkerParts, shutdown: Shutdown): void {
+  const { config, logger } = parts;
+  if (config.workerMemoryTargetBytes <= 0) return;
+  const collections = new Counter({
+    name: 'herald_worker_memory_collections_total',
+    help: 'Full V8 collections the worker asked for because its resident memory was above WORKER_MEMORY_TARGET_MB',
+    registers: [parts.metrics],
+  });
+  const mb = (b: number) => Math.round(b / 1_048_576);
+  const guard = startMemoryGuard({
+    targetBytes: config.workerMemoryTargetBytes,
+    onCollect: ({ beforeBytes, afterBytes, ms }) => {
+      collections.inc();
+      logger.debug({ rssMbBefore: mb(beforeBytes), rssMbAfter: mb(afterBytes), ms: Math.round(ms) }, 'memory above the target: full collection');
+    },
+  });
+  shutdown.onShutdown('worker memory guard', async () => guard.stop());
 }
 
 /** /metrics and /health on WORKER_METRICS_PORT (when set), for as long as the worker runs. */
@@ -152,16 +177,22 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
     maxWorkflowTasks: workerSlots(config).maxWorkflowTasks,
     maxCachedWorkflows: workerCacheSize(config),
   });
+  startWorkerMemoryGuard(parts, shutdown);
   // Kept open for the webhook dispatcher, which starts delivery workflows; closed after it stops.
   const client = await Connection.connect(temporalConnectionOptions(config));
   shutdown.onShutdown('worker client connection', () => client.close());
   const temporal = new Client({ connection: client, namespace: config.temporal.namespace });
   await ensureTokenRefreshSchedule(temporal, config, logger);
-  // The SDK also stops the worker on SIGINT/SIGTERM itself; shutdown() is for every other reason to stop.
   const running = worker.run();
-  running.catch((err: unknown) => {
-    if (!shutdown.stopping) void shutdown.fail(err);
-  });
+  running.then(
+    () => {
+      // Nothing but Herald's own shutdown should stop it; a process that no longer polls must not linger looking alive.
+      if (!shutdown.stopping) void shutdown.fail(new Error('the Temporal worker stopped polling on its own'));
+    },
+    (err: unknown) => {
+      if (!shutdown.stopping) void shutdown.fail(err);
+    },
+  );
   shutdown.onShutdown('worker', async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running.catch((err: unknown) => logger.error({ err }, 'worker stopped with an error'));

@@ -72,6 +72,9 @@ const positiveIntOrUnset = (name: string, min = 1) =>
       return n;
     });
 
+/** WORKER_MEMORY_TARGET_MB unset: a worker preparing 10,000 scheduled pipelines with title cards stays under 500 MB. */
+export const DEFAULT_WORKER_MEMORY_TARGET_MB = 400;
+
 const envSchema = z.object({
   PORT: port('PORT').default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -149,6 +152,7 @@ const envSchema = z.object({
   WORKER_MAX_ACTIVITIES: positiveIntOrUnset('WORKER_MAX_ACTIVITIES'),
   WORKER_MAX_WORKFLOW_TASKS: positiveIntOrUnset('WORKER_MAX_WORKFLOW_TASKS'),
   WORKER_MAX_CACHED_WORKFLOWS: positiveIntOrUnset('WORKER_MAX_CACHED_WORKFLOWS', 0),
+  WORKER_MEMORY_TARGET_MB: positiveIntOrUnset('WORKER_MEMORY_TARGET_MB', 0),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl('OTEL_EXPORTER_OTLP_ENDPOINT'),
   INSTAGRAM_MAX_HASHTAGS: z
     .string()
@@ -270,6 +274,8 @@ export type Config = {
   workerMaxWorkflowTasks: number | undefined;
   /** Workflows kept in the worker's cache (maxCachedWorkflows); undefined: src/bootstrap/worker.ts's default (100). */
   workerMaxCachedWorkflows: number | undefined;
+  /** WORKER_MEMORY_TARGET_MB in bytes: above it a worker asks V8 for a full collection (src/worker/memory-guard.ts); 0 turns that off. */
+  workerMemoryTargetBytes: number;
   /** OTLP/HTTP endpoint for traces; undefined: no tracing. */
   otelEndpoint: string | undefined;
   instagramMaxHashtags: number;
@@ -329,6 +335,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerMaxActivities: e.WORKER_MAX_ACTIVITIES,
     workerMaxWorkflowTasks: e.WORKER_MAX_WORKFLOW_TASKS,
     workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+    workerMemoryTargetBytes: (e.WORKER_MEMORY_TARGET_MB ?? DEFAULT_WORKER_MEMORY_TARGET_MB) * 1_048_576,
     otelEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     instagramMaxHashtags: e.INSTAGRAM_MAX_HASHTAGS,
     logLevel: e.LOG_LEVEL,

@@ -2,8 +2,10 @@
 // scheduled pipeline whose text comes from an imitation OpenAI server and whose post goes to an imitation webhook,
 // /metrics has the provider-call, stage and publish-lateness histograms beside the Temporal SDK's own metrics; every
 // line the process writes (Temporal's included) is JSON; and every metric the Grafana dashboard and the Prometheus
-// rules under deploy/ use is one that a running Herald (this worker and the API) actually serves.
-import { readFileSync } from 'node:fs';
+// rules under deploy/ use is one that a running Herald (this worker and the API) actually serves. A SIGUSR2 (Node's
+// --heapsnapshot-signal, as an operator takes a heap snapshot) leaves it polling: the Temporal SDK's default stop
+// signals included SIGUSR2, and the worker stopped polling while the process lived on.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { FakeAiServer } from '../fakes/fake-control';
 import { startOpenAIFake } from '../fakes/openai-server';
@@ -11,7 +13,7 @@ import { startFakeWebhookServer, type FakeWebhookServer } from '../fakes/webhook
 import { ROOT, TEST_DATA_DIR } from '../helpers/env';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness } from '../helpers/harness';
 import { freePort } from '../helpers/ports';
-import { harnessWorkerEnv, spawnWorkerProcess, stopWorkerProcesses, waitReady, type WorkerProc } from '../helpers/worker-process';
+import { alive, harnessWorkerEnv, spawnWorkerProcess, stopWorkerProcesses, waitReady, type WorkerProc } from '../helpers/worker-process';
 
 jest.setTimeout(240_000);
 
@@ -20,6 +22,7 @@ let openai: FakeAiServer;
 let hook: FakeWebhookServer;
 let worker: WorkerProc;
 let metricsUrl: string;
+let snapshotDir: string;
 
 beforeAll(async () => {
   openai = await startOpenAIFake();
@@ -27,6 +30,7 @@ beforeAll(async () => {
   h = await startHarness({ withWorker: false });
   const port = await freePort();
   metricsUrl = `http://127.0.0.1:${port}`;
+  snapshotDir = mkdtempSync(path.join(TEST_DATA_DIR, 'heap-'));
   worker = spawnWorkerProcess(
     1,
     harnessWorkerEnv(h, TEST_ENCRYPTION_KEY, {
@@ -37,6 +41,7 @@ beforeAll(async () => {
       TEXT_PROVIDERS: 'openai,offline',
       OPENAI_API_KEY: 'sk-test-openai',
       OPENAI_BASE_URL: openai.url,
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`].filter(Boolean).join(' '),
     }),
   );
   await waitReady([worker], 180_000);
@@ -47,6 +52,7 @@ afterAll(async () => {
   await h?.stop();
   await openai?.close();
   await hook?.close();
+  if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
 });
 
 /** Samples of one metric, as `{labels: 'a="x",b="y"', value}`. */
@@ -183,5 +189,33 @@ describe('after one scheduled pipeline that called a provider and published', ()
     expect(used.length).toBeGreaterThan(10);
     const missing = used.filter((name) => !served.has(name) && !served.has(name.replace(/_(bucket|sum|count)$/, '')));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('after a SIGUSR2 (a heap snapshot taken)', () => {
+  it('still polls: /health stays ok and a pipeline started afterwards publishes', async () => {
+    worker.child.kill('SIGUSR2');
+    // The signal landed: Node wrote the snapshot (the process is paused while it does).
+    const deadline = Date.now() + 120_000;
+    while (!readdirSync(snapshotDir).some((f) => f.endsWith('.heapsnapshot')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(readdirSync(snapshotDir).filter((f) => f.endsWith('.heapsnapshot'))).toHaveLength(1);
+
+    const account = await h.api('POST', '/v1/accounts', { platform: 'webhook', handle: 'after-snapshot', credentials: { url: `${hook.url}/hook/after-snapshot` } });
+    expect(account.status).toBe(201);
+    const res = await h.api('POST', '/v1/pipelines', {
+      topic: 'Still polling after a heap snapshot',
+      brief: 'A worker goes on after an operator takes a heap snapshot.',
+      targets: [{ platform: 'webhook', accountId: account.body.id }],
+      image: { mode: 'none' },
+      cache: false,
+    });
+    expect(res.status).toBe(202);
+    const done = await h.waitFor(res.body.id, (s) => ['published', 'failed', 'partially_published'].includes(s.status), { timeoutMs: 120_000 });
+    expect(done.status).toBe('published');
+    expect(hook.received.filter((r) => r.path.includes('after-snapshot'))).toHaveLength(1);
+    const health = await fetch(`${metricsUrl}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', worker: 'RUNNING' });
+    expect(alive(worker)).toBe(true);
   });
 });

@@ -28,3 +28,12 @@ describe('WORKER_MAX_WORKFLOW_TASKS and WORKER_MAX_CACHED_WORKFLOWS', () => {
     expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '-1' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS must be a whole number >= 0/);
   });
 });
+
+describe('WORKER_MEMORY_TARGET_MB', () => {
+  it('is 400 MB unset, the number of MB it is set to, 0 to turn the guard off; bad values are named', () => {
+    expect(loadConfig({}).workerMemoryTargetBytes).toBe(400 * 1_048_576);
+    expect(loadConfig({ WORKER_MEMORY_TARGET_MB: '350' }).workerMemoryTargetBytes).toBe(350 * 1_048_576);
+    expect(loadConfig({ WORKER_MEMORY_TARGET_MB: '0' }).workerMemoryTargetBytes).toBe(0);
+    expect(() => loadConfig({ WORKER_MEMORY_TARGET_MB: 'lots' })).toThrow(/WORKER_MEMORY_TARGET_MB must be a whole number >= 0/);
+  });
+});
