@@ -506,7 +506,7 @@ const GRADIENT_BUFFERS_KEPT = 2;
  * computed here, pixel by pixel, without dithering (Skia dithers its own gradients: files of 450 KiB to 1 MiB that
  * take 10 times longer to encode), then the rings and the band by Skia. Nothing drawn is kept between cards: keeping
  * each palette's background drawn (16 of them) held over 100 MB of native memory, and drawing it again from SVG by
- * Skia took 15-25 ms and left as much behind in malloc's pages (BENCHMARKS.md "Card memory").
+ * Skia took 15-25 ms and left as much behind in malloc's pages (BENCHMARKS.md "Worker memory with title cards").
  */
 function paintBackground(
   ctx: import('@napi-rs/canvas').SKRSContext2D,
@@ -543,7 +543,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * The SVG gradient of background(): from `start` at the top-left corner to `end` at the bottom-right, along the
  * diagonal, sampled at each pixel's centre. Opaque RGBA written as 32-bit words.
  */
-export function fillGradient(out: Uint32Array, width: number, height: number, start: Rgb, end: Rgb): void {
+function fillGradient(out: Uint32Array, width: number, height: number, start: Rgb, end: Rgb): void {
   // t at (x, y) is the projection on the diagonal: ((x + 0.5) * width + (y + 0.5) * height) / (width² + height²).
   const norm = width * width + height * height;
   const step = width / norm;
