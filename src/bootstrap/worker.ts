@@ -176,6 +176,7 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
     maxActivities: workerSlots(config).maxActivities,
     maxWorkflowTasks: workerSlots(config).maxWorkflowTasks,
     maxCachedWorkflows: workerCacheSize(config),
+    bulkLaneNice: config.workerBulkLaneNice,
   });
   startWorkerMemoryGuard(parts, shutdown);
   // Kept open for the webhook dispatcher, which starts delivery workflows; closed after it stops.

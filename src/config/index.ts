@@ -75,6 +75,12 @@ const positiveIntOrUnset = (name: string, min = 1) =>
 /** WORKER_MEMORY_TARGET_MB unset: a worker preparing 10,000 scheduled pipelines with title cards stays under 500 MB. */
 export const DEFAULT_WORKER_MEMORY_TARGET_MB = 400;
 
+/**
+ * WORKER_BULK_LANE_NICE unset: the bulk lane's threads (a tenant's burst over its share) run at nice 19, so another
+ * tenant's pipeline gets the worker's CPU first; alone, the burst still has all of it.
+ */
+export const DEFAULT_WORKER_BULK_LANE_NICE = 19;
+
 const envSchema = z.object({
   PORT: port('PORT').default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -153,6 +159,18 @@ const envSchema = z.object({
   WORKER_MAX_WORKFLOW_TASKS: positiveIntOrUnset('WORKER_MAX_WORKFLOW_TASKS'),
   WORKER_MAX_CACHED_WORKFLOWS: positiveIntOrUnset('WORKER_MAX_CACHED_WORKFLOWS', 0),
   WORKER_MEMORY_TARGET_MB: positiveIntOrUnset('WORKER_MEMORY_TARGET_MB', 0),
+  WORKER_BULK_LANE_NICE: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 19) {
+        ctx.addIssue({ code: 'custom', message: `WORKER_BULK_LANE_NICE must be a whole number 0..19 (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    }),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl('OTEL_EXPORTER_OTLP_ENDPOINT'),
   INSTAGRAM_MAX_HASHTAGS: z
     .string()
@@ -276,6 +294,8 @@ export type Config = {
   workerMaxCachedWorkflows: number | undefined;
   /** WORKER_MEMORY_TARGET_MB in bytes: above it a worker asks V8 for a full collection (src/worker/memory-guard.ts); 0 turns that off. */
   workerMemoryTargetBytes: number;
+  /** WORKER_BULK_LANE_NICE: the OS nice value of the bulk lane's threads (src/worker/thread-priority.ts); 0 leaves them. */
+  workerBulkLaneNice: number;
   /** OTLP/HTTP endpoint for traces; undefined: no tracing. */
   otelEndpoint: string | undefined;
   instagramMaxHashtags: number;
@@ -336,6 +356,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerMaxWorkflowTasks: e.WORKER_MAX_WORKFLOW_TASKS,
     workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     workerMemoryTargetBytes: (e.WORKER_MEMORY_TARGET_MB ?? DEFAULT_WORKER_MEMORY_TARGET_MB) * 1_048_576,
+    workerBulkLaneNice: e.WORKER_BULK_LANE_NICE ?? DEFAULT_WORKER_BULK_LANE_NICE,
     otelEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     instagramMaxHashtags: e.INSTAGRAM_MAX_HASHTAGS,
     logLevel: e.LOG_LEVEL,

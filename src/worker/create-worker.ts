@@ -6,6 +6,7 @@ import type { Tracing } from '../observability/tracing';
 import { bulkTaskQueue } from '../pipelines/start-options';
 import { bulkLane } from './lane-context';
 import { createLaneGate, type LaneGate } from './lanes';
+import { startedAtLowerPriority } from './thread-priority';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -65,6 +66,8 @@ export async function createHeraldWorker(opts: {
   maxWorkflowTasks?: number;
   /** WORKER_MAX_CACHED_WORKFLOWS: sticky cache size of each lane; unset keeps the SDK's default. */
   maxCachedWorkflows?: number;
+  /** WORKER_BULK_LANE_NICE: the OS nice value of the threads the bulk lane's SDK worker starts; unset or 0 leaves them. */
+  bulkLaneNice?: number;
 }): Promise<HeraldWorker> {
   const { tracing } = opts;
   const lanes = createLaneGate({ workflowTasks: opts.maxWorkflowTasks || SDK_DEFAULT_SLOTS.workflowTasks, activities: opts.maxActivities || SDK_DEFAULT_SLOTS.activities });
@@ -92,12 +95,16 @@ export async function createHeraldWorker(opts: {
   // The bundle holds the workflow interceptor modules (the SDK warns when they are passed beside one).
   const activityInterceptors = tracing?.worker.activity ?? [];
   const main = await Worker.create({ ...common, taskQueue: opts.taskQueue, tuner: tunerOf(lanes.main), interceptors: { activity: activityInterceptors } });
-  const bulk = await Worker.create({
-    ...common,
-    taskQueue: bulkTaskQueue(opts.taskQueue),
-    tuner: tunerOf(lanes.bulk),
-    interceptors: { activity: [inBulkLaneActivities, ...activityInterceptors] },
-  });
+  // The bulk lane's SDK worker starts its own threads (its workflow thread, its core's): on Linux they run at a lower
+  // OS priority, so a burst's workflow tasks take the CPU only when the main lane's do not want it.
+  const { value: bulk } = await startedAtLowerPriority(opts.bulkLaneNice ?? 0, () =>
+    Worker.create({
+      ...common,
+      taskQueue: bulkTaskQueue(opts.taskQueue),
+      tuner: tunerOf(lanes.bulk),
+      interceptors: { activity: [inBulkLaneActivities, ...activityInterceptors] },
+    }),
+  );
   return {
     lanes,
     async run() {

@@ -96,6 +96,33 @@ it('answers /health while the worker polls', async () => {
   expect((await fetch(`${metricsUrl}/nothing-here`)).status).toBe(404);
 });
 
+/** The nice value of each of a process's threads, by thread name, from /proc (field 19 of a thread's stat). */
+function threadNices(pid: number): { name: string; nice: number }[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      return [{ name, nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3]) }];
+    } catch {
+      return []; // the thread ended while listed
+    }
+  });
+}
+
+(process.platform === 'linux' ? it : it.skip)("runs the bulk lane's threads at nice 19 (WORKER_BULK_LANE_NICE unset) and the rest as started", () => {
+  const threads = threadNices(worker.child.pid!);
+  const lowered = threads.filter((t) => t.nice === 19);
+  // The bulk lane's SDK worker: its workflow thread and its core threads; the main lane's twins stay at 0.
+  expect(lowered.map((t) => t.name).sort()).toEqual(expect.arrayContaining(['node', 'workflow-proces']));
+  expect(threads.filter((t) => t.name === 'workflow-proces').map((t) => t.nice).sort()).toEqual([0, 19]);
+  // Not the threads both lanes share: libuv's pool (a title card's encoding) and the SDK runtime's.
+  expect(lowered.map((t) => t.name)).not.toContain('libuv-worker');
+  expect(lowered.map((t) => t.name)).not.toContain('tokio-runtime-w');
+  // The process's main thread (its id is the pid) keeps its priority.
+  expect(threads[0]).toBeDefined();
+  expect(readFileSync(`/proc/${worker.child.pid}/stat`, 'utf8').split(') ')[1].split(' ')[19 - 3]).toBe('0');
+});
+
 describe('after one scheduled pipeline that called a provider and published', () => {
   let text: string;
 

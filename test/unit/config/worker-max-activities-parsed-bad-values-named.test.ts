@@ -37,3 +37,12 @@ describe('WORKER_MEMORY_TARGET_MB', () => {
     expect(() => loadConfig({ WORKER_MEMORY_TARGET_MB: 'lots' })).toThrow(/WORKER_MEMORY_TARGET_MB must be a whole number >= 0/);
   });
 });
+
+describe('WORKER_BULK_LANE_NICE', () => {
+  it('is 19 unset, the nice value it is set to (0 leaves the bulk lane alone); anything but 0..19 is named', () => {
+    expect(loadConfig({}).workerBulkLaneNice).toBe(19);
+    expect(loadConfig({ WORKER_BULK_LANE_NICE: '10' }).workerBulkLaneNice).toBe(10);
+    expect(loadConfig({ WORKER_BULK_LANE_NICE: '0' }).workerBulkLaneNice).toBe(0);
+    for (const bad of ['20', '-1', '2.5', 'low']) expect(() => loadConfig({ WORKER_BULK_LANE_NICE: bad })).toThrow(/WORKER_BULK_LANE_NICE must be a whole number 0\.\.19/);
+  });
+});
