@@ -6,6 +6,8 @@
 //   2. Tenant A submits n pipelines at once (50 submitters); tenant B submits one every few seconds while A's backlog
 //      is unfinished. B's end-to-end p50 then, against its idle p50 (target <= 2x).
 //   3. One tenant submits k `critical` and k `low` pipelines at the same time (interleaved): the order they complete.
+// Beside B, a bare workflow of the pipeline's shape on its own worker (alone, then one every few seconds during the burst)
+// shows what the dev server and the machine alone do to a workflow under the burst.
 // Dry-run thread pipelines to 4 platforms with title cards, one worker. Prints tables, writes bench/results/fairness.json.
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
@@ -82,8 +84,16 @@ async function whereTimeWent(client: Client, workflowId: string): Promise<Record
 async function meanSplit(pool: Pool, client: Client, ids: string[]): Promise<Record<string, number>> {
   if (!ids.length) return {};
   const { rows } = await pool.query<{ workflow_id: string }>('SELECT workflow_id FROM pipelines WHERE id = ANY($1)', [ids]);
-  const all = await Promise.all(rows.map((r) => whereTimeWent(client, r.workflow_id).catch(() => null)));
-  const got = all.filter((x): x is NonNullable<typeof x> => x !== null);
+  return meanSplitOfWorkflows(client, rows.map((r) => r.workflow_id));
+}
+
+/**
+ * The same split for bare workflows (bench/lib/bare-workflows.ts, on the bare worker's own process and task queue): what
+ * the dev server and this machine do to any workflow's tasks while A's burst runs, Herald's worker aside.
+ */
+async function meanSplitOfWorkflows(client: Client, workflowIds: string[]): Promise<Record<string, number>> {
+  const got = (await Promise.all(workflowIds.map((id) => whereTimeWent(client, id).catch(() => null)))).filter((x): x is NonNullable<typeof x> => x !== null);
+  if (!got.length) return {};
   const sum: Record<string, number> = {};
   for (const g of got) for (const [k, v] of Object.entries(g)) sum[k] = (sum[k] ?? 0) + v;
   return {
@@ -149,6 +159,29 @@ async function main(): Promise<number> {
     const idleBefore = await bAlone(6, 0);
     idle.push(...idleBefore);
     say(`B idle: p50 ${summarize(idleBefore).p50} ms`);
+    // The reference: a bare workflow of the pipeline's shape on its own worker, alone, then one every few seconds
+    // during A's burst (between B's). Its ratio is what the server and the machine do to any workflow under the burst.
+    const client = stack.api.client;
+    const bareRun = async (id: string): Promise<{ id: string; ms: number; endedAt: number } | null> => {
+      const t = performance.now();
+      try {
+        const handle = await client.workflow.start('barePipeline', { taskQueue: stack.bareTaskQueue, workflowId: id });
+        await handle.result();
+        return { id, ms: Math.round(performance.now() - t), endedAt: Date.now() };
+      } catch {
+        failures++;
+        return null;
+      }
+    };
+    const bareAlone = async (count: number, tag: string) => {
+      const runs: { id: string; ms: number; endedAt: number }[] = [];
+      for (let i = 0; i < count; i++) {
+        const r = await bareRun(`bare-fair-${tag}-${i}-${Date.now()}`);
+        if (r && i > 0) runs.push(r);
+      }
+      return runs;
+    };
+    const bareIdle = await bareAlone(6, 'idle-before');
 
     // 2. A's burst, B trickling in while it is unfinished.
     let aFinished = false;
@@ -160,6 +193,14 @@ async function main(): Promise<number> {
         const r = await timed(baseUrl, B.key, 'POST', '/v1/pipelines', threadRequest(1000 + bIds.length));
         if (r.status === 202) bIds.push(r.json.id);
         else failures++;
+        await sleep(B_EVERY_MS);
+      }
+    })();
+    const bareBusy: Promise<{ id: string; ms: number; endedAt: number } | null>[] = [];
+    const bareLoop = (async () => {
+      await sleep(B_EVERY_MS / 2);
+      while (!aFinished && Date.now() - aStart < LIMIT_MS) {
+        bareBusy.push(bareRun(`bare-fair-busy-${bareBusy.length}-${Date.now()}`));
         await sleep(B_EVERY_MS);
       }
     })();
@@ -177,10 +218,13 @@ async function main(): Promise<number> {
     });
     aFinished = true;
     await bLoop;
+    await bareLoop;
+    const bareUnderAll = (await Promise.all(bareBusy)).filter((r): r is NonNullable<typeof r> => r !== null);
     const aDoneAt = Math.max(...[...aSeen.values()].map((s) => Date.parse(s.updatedAt)));
     const bSeen = await followPipelinesInDb(stack.pool, bIds, Date.now() + 300_000, 500);
     const idleAfter = await bAlone(5, 9000);
     idle.push(...idleAfter);
+    bareIdle.push(...(await bareAlone(6, 'idle-after')));
     const idleS = summarize(idle);
     say(`B idle again after A's burst: p50 ${summarize(idleAfter).p50} ms; both: ${idleS.p50} ms`);
     // Only B's pipelines that were created and finished while A still had unfinished ones count as "under A's backlog".
@@ -191,6 +235,10 @@ async function main(): Promise<number> {
     const bUnderIds = [...bSeen.entries()].filter(([, s]) => bUnder.includes(s)).map(([id]) => id);
     const split = { idle: await meanSplit(stack.pool, stack.api.client, idleIds), underBacklog: await meanSplit(stack.pool, stack.api.client, bUnderIds) };
     const aE2e = summarize(aPublished.map(endToEndMs));
+    const bareUnder = bareUnderAll.filter((r) => r.endedAt <= aDoneAt);
+    const bareIdleS = summarize(bareIdle.map((r) => r.ms));
+    const bareBusyS = summarize(bareUnder.map((r) => r.ms));
+    const bareSplit = { idle: await meanSplitOfWorkflows(client, bareIdle.map((r) => r.id)), underBacklog: await meanSplitOfWorkflows(client, bareUnder.map((r) => r.id)) };
     // The slowest of B's pipelines under the backlog, event by event.
     const slowest = [...bSeen.entries()].filter(([, s]) => bUnder.includes(s)).sort((x, y) => endToEndMs(y[1]) - endToEndMs(x[1]))[0];
     if (slowest) {
@@ -227,14 +275,19 @@ async function main(): Promise<number> {
       ['  of which after', summarize(idleAfter).n, summarize(idleAfter).p50, summarize(idleAfter).p95, summarize(idleAfter).max],
       ["B while A's backlog is queued", busyS.n, busyS.p50, busyS.p95, busyS.max],
       ["A's burst", aE2e.n, aE2e.p50, aE2e.p95, aE2e.max],
+      ['bare workflow alone (idle), before and after', bareIdleS.n, bareIdleS.p50, bareIdleS.p95, bareIdleS.max],
+      ["bare workflow while A's backlog is queued", bareBusyS.n, bareBusyS.p50, bareBusyS.p95, bareBusyS.max],
     ] as Cell[][]);
     const splitRow = (name: string, x: Record<string, number>): Cell[] => [name, `${x.wftQueue} (${x.wftQueueNormal} / ${x.wftQueueSticky})`, x.wftRun, x.actQueue, x.actRun, `${x.wfts} / ${x.activities}`, x.wftQueueMax, `${x.withStickyTimeout} of ${x.pipelines}`];
     printTable("where B's time went (mean per pipeline, parent workflow's history), ms", ['B', 'workflow tasks queued (normal / sticky queue)', 'workflow tasks ran', 'activities queued', 'activities ran', 'tasks / activities', 'longest task wait', 'sticky timeouts'], [
       splitRow('alone (idle)', split.idle),
       splitRow("under A's backlog", split.underBacklog),
+      splitRow('bare workflow alone (idle)', bareSplit.idle),
+      splitRow("bare workflow under A's backlog", bareSplit.underBacklog),
     ]);
     printTable('verdicts', ['metric', 'value'], [
       ['B busy p50 / B idle p50', `${round(ratio, 2)} (target <= 2)`],
+      ['bare workflow busy p50 / idle p50 (the server and machine alone)', round(bareBusyS.p50 / bareIdleS.p50, 2)],
       ["A's burst: first submit -> last final, s", round(aSpanS, 1)],
       ["A's burst on the main queue / the bulk lane (workflows)", `${lanes[0]} / ${lanes[1]}`],
       ["load average (1 min) during A's backlog: mean / max", `${round(summarize(loads).mean, 2)} / ${summarize(loads).max}`],
@@ -252,6 +305,7 @@ async function main(): Promise<number> {
       loadDuringBacklog: roundSummary(summarize(loads), 2),
       bSplitMs: split,
       bBusyOverIdleP50: round(ratio, 3),
+      bare: { idleMs: roundSummary(bareIdleS, 0), underBacklogMs: roundSummary(bareBusyS, 0), busyOverIdleP50: round(bareBusyS.p50 / bareIdleS.p50, 3), splitMs: bareSplit },
       target: '<= 2',
       aLanes: { main: lanes[0], bulk: lanes[1] },
       aBurst: { n: N, accepted: aIds.length, published: aPublished.length, spanS: round(aSpanS, 1), endToEndMs: roundSummary(aE2e, 0) },
