@@ -19,7 +19,7 @@ jest.setTimeout(600_000);
 const KEY = 'pglite-import-key';
 const taskQueue = `herald-import-${process.pid}`;
 const dirs: string[] = [];
-let running: NpmStart | null = null;
+const started: NpmStart[] = [];
 
 async function tempDir(prefix: string) {
   const d = await mkdtemp(path.join(tmpdir(), prefix));
@@ -29,7 +29,8 @@ async function tempDir(prefix: string) {
 
 async function start(dataDir: string): Promise<{ herald: NpmStart; api: (m: string, r: string, b?: unknown, k?: string) => Promise<{ status: number; body: any }> }> {
   const port = await freePort();
-  running = spawnNpmStart({ dataDir, port, apiKeys: `imp:${KEY}`, taskQueue, temporalAddress: temporalAddress() });
+  const running = spawnNpmStart({ dataDir, port, apiKeys: `imp:${KEY}`, taskQueue, temporalAddress: temporalAddress() });
+  started.push(running);
   await waitReady(running);
   const api = async (method: string, route: string, body?: unknown, key = KEY) => {
     const res = await fetch(`http://127.0.0.1:${port}${route}`, {
@@ -45,6 +46,37 @@ async function start(dataDir: string): Promise<{ herald: NpmStart; api: (m: stri
 async function stop(h: NpmStart) {
   const r = await stopNpmStart(h);
   expect(r.code).toBe(0);
+}
+
+/** Runs body, then stops h whatever happened (a failed expectation must not leave a Herald holding the data dir). */
+async function thenStop(h: NpmStart, body: () => Promise<void>) {
+  try {
+    await body();
+  } catch (err) {
+    if (h.child.exitCode === null) await stopNpmStart(h);
+    throw err;
+  }
+  await stop(h);
+}
+
+/**
+ * Waits until the webhook dispatcher has passed over every lifecycle event (it polls the outbox every second and stamps
+ * `dispatched_at`): a dump taken before that would differ from the imported copy once its own dispatcher stamps it.
+ */
+async function outboxDrained(url: string) {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    let left = -1;
+    for (const end = Date.now() + 120_000; Date.now() < end; ) {
+      left = Number((await c.query(`SELECT count(*) AS n FROM lifecycle_events WHERE dispatched_at IS NULL`)).rows[0].n);
+      if (left === 0) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`${left} lifecycle event(s) still undispatched after 120 s`);
+  } finally {
+    await c.end();
+  }
 }
 
 /** The dump with long values (image bytes) replaced by their length and digest, so a failure prints readably. */
@@ -123,7 +155,7 @@ function cli(dataDir: string, args: string[]) {
 }
 
 afterAll(async () => {
-  if (running && running.child.exitCode === null) await stopNpmStart(running);
+  for (const h of started) if (h.child.exitCode === null) await stopNpmStart(h);
   for (const d of dirs) {
     for (const p of processesMentioning(d)) {
       try {
@@ -143,27 +175,34 @@ it('imports an earlier .data/pglite once: same pipeline, account and keys throug
   // 1. A real run produces the rows an earlier version would have held.
   const source = await tempDir('herald-import-src-');
   const a = await start(source);
-  const account = await a.api('POST', '/v1/accounts', { platform: 'slack', handle: '#news', credentials: { url: 'https://hooks.slack.example/services/T0/B0/secret' } });
-  expect(account.status).toBe(201);
-  const created = await a.api('POST', '/v1/pipelines', { topic: 'Carried over from PGlite', targets: [{ platform: 'x' }, { platform: 'mastodon' }], dryRun: true });
-  expect(created.status).toBe(202);
   let pipeline: any;
-  for (let i = 0; i < 240; i++) {
-    pipeline = (await a.api('GET', `/v1/pipelines/${created.body.id}`)).body;
-    if (pipeline.status === 'published') break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  expect(pipeline.status).toBe('published');
-  const made = await cli(source, ['keys', 'create', 'imp-cli']);
-  expect(made.code).toBe(0);
-  const cliKey = /hk_[A-Za-z0-9_-]+/.exec(made.stdout)![0];
-  const dump = await dumpPostgres((await readFile(path.join(source, 'postgres.url'), 'utf8')).trim());
-  const accounts = (await a.api('GET', '/v1/accounts')).body;
-  await stop(a.herald);
+  let cliKey = '';
+  let dump: Dump = {};
+  let accounts: any;
+  await thenStop(a.herald, async () => {
+    const account = await a.api('POST', '/v1/accounts', { platform: 'slack', handle: '#news', credentials: { url: 'https://hooks.slack.example/services/T0/B0/secret' } });
+    expect(account.status).toBe(201);
+    const created = await a.api('POST', '/v1/pipelines', { topic: 'Carried over from PGlite', targets: [{ platform: 'x' }, { platform: 'mastodon' }], dryRun: true });
+    expect(created.status).toBe(202);
+    for (let i = 0; i < 240; i++) {
+      pipeline = (await a.api('GET', `/v1/pipelines/${created.body.id}`)).body;
+      if (pipeline.status === 'published') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(pipeline.status).toBe('published');
+    const made = await cli(source, ['keys', 'create', 'imp-cli']);
+    expect(made.code).toBe(0);
+    cliKey = /hk_[A-Za-z0-9_-]+/.exec(made.stdout)![0];
+    const url = (await readFile(path.join(source, 'postgres.url'), 'utf8')).trim();
+    await outboxDrained(url);
+    dump = await dumpPostgres(url);
+    accounts = (await a.api('GET', '/v1/accounts')).body;
+  });
   expect(dump.pipelines.rows).toHaveLength(1);
   expect(dump.publications.rows).toHaveLength(2);
   expect(dump.api_keys.rows).toHaveLength(1);
   expect(dump.accounts.rows).toHaveLength(1);
+  expect(dump.lifecycle_events.rows.length).toBeGreaterThan(0);
   before = { pipeline, accounts, cliKey, dump };
 
   // 2. The same rows in the old layout: PGlite under .data/pglite, with the same encryption key file, no postgres yet.
@@ -173,26 +212,28 @@ it('imports an earlier .data/pglite once: same pipeline, account and keys throug
 
   // 3. Upgrade: npm start imports it.
   const b = await start(upgradedDir);
-  const entries = await readdir(upgradedDir);
-  expect(entries).not.toContain('pglite');
-  expect(entries.filter((e) => /^pglite\.imported-\d{8}T\d{6}Z$/.test(e))).toHaveLength(1);
-  expect((await b.api('GET', `/v1/pipelines/${pipeline.id}`)).body).toEqual(pipeline);
-  expect((await b.api('GET', '/v1/accounts')).body).toEqual(accounts);
-  const list = await b.api('GET', '/v1/pipelines', undefined, cliKey); // the key made before the upgrade still works
-  expect(list.status).toBe(200);
-  expect(list.body.items).toEqual([]);
-  expect((await b.api('GET', '/v1/pipelines', undefined, 'hk_never_issued')).status).toBe(401);
-  const after = await dumpPostgres((await readFile(path.join(upgradedDir, 'postgres.url'), 'utf8')).trim());
-  expect(digest(after)).toEqual(digest(dump));
-  await stop(b.herald);
+  await thenStop(b.herald, async () => {
+    const entries = await readdir(upgradedDir);
+    expect(entries).not.toContain('pglite');
+    expect(entries.filter((e) => /^pglite\.imported-\d{8}T\d{6}Z$/.test(e))).toHaveLength(1);
+    expect((await b.api('GET', `/v1/pipelines/${pipeline.id}`)).body).toEqual(pipeline);
+    expect((await b.api('GET', '/v1/accounts')).body).toEqual(accounts);
+    const list = await b.api('GET', '/v1/pipelines', undefined, cliKey); // the key made before the upgrade still works
+    expect(list.status).toBe(200);
+    expect(list.body.items).toEqual([]);
+    expect((await b.api('GET', '/v1/pipelines', undefined, 'hk_never_issued')).status).toBe(401);
+    const after = await dumpPostgres((await readFile(path.join(upgradedDir, 'postgres.url'), 'utf8')).trim());
+    expect(digest(after)).toEqual(digest(dump));
+  });
 });
 
 it('a second start imports nothing again', async () => {
   const b = await start(upgradedDir);
-  const after = await dumpPostgres((await readFile(path.join(upgradedDir, 'postgres.url'), 'utf8')).trim());
-  expect(digest(after)).toEqual(digest(before.dump));
-  expect((await b.api('GET', `/v1/pipelines/${before.pipeline.id}`)).body).toEqual(before.pipeline);
-  await stop(b.herald);
+  await thenStop(b.herald, async () => {
+    const after = await dumpPostgres((await readFile(path.join(upgradedDir, 'postgres.url'), 'utf8')).trim());
+    expect(digest(after)).toEqual(digest(before.dump));
+    expect((await b.api('GET', `/v1/pipelines/${before.pipeline.id}`)).body).toEqual(before.pipeline);
+  });
 });
 
 it('a PGlite database that cannot be imported stops start-up with what to do, and is left as it was', async () => {
@@ -217,6 +258,7 @@ it('a PGlite database that cannot be imported stops start-up with what to do, an
   // Following the message: moved away, the next start works (and imports nothing).
   await rename(path.join(dir, 'pglite'), path.join(dir, 'pglite.skipped'));
   const ok = await start(dir);
-  expect((await ok.api('GET', '/v1/pipelines')).body.items).toEqual([]);
-  await stop(ok.herald);
+  await thenStop(ok.herald, async () => {
+    expect((await ok.api('GET', '/v1/pipelines')).body.items).toEqual([]);
+  });
 });
