@@ -25,10 +25,12 @@ const DYNAMIC_CONFIG = [
   // The dev server has one history shard, whose transfer queue (the tasks that hand workflow and activity tasks to
   // matching) and timer queue are read at most 20 times a second by default: every task handed out waited for the next
   // read, 40-45 ms a step on an idle server (a bare 28-step workflow took 1.45 s instead of 0.45-0.6), and a light
-  // tenant's steps waited for the reads a burst kept busy. 100 reads a second: at most 10 ms a step; 1,000 cost a
-  // fifth of the throughput on 2 cores (reads no longer batched; BENCHMARKS.md "Fairness, fifth look").
-  'history.transferProcessorMaxPollRPS=100',
-  'history.timerProcessorMaxPollRPS=100',
+  // tenant's steps waited for the reads a burst kept busy. 50 reads a second: at most 20 ms a step, and reads still
+  // batched under load. 100 left the worker so much faster that the API's p99 under 50 clients rose to 1.6 times a bare
+  // start (it shares the cores); 1,000 cost a fifth of the throughput on 2 cores (BENCHMARKS.md "Fairness, fifth look"
+  // and "sixth look").
+  'history.transferProcessorMaxPollRPS=50',
+  'history.timerProcessorMaxPollRPS=50',
 ];
 const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=OFF'];
 
