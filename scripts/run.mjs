@@ -107,11 +107,16 @@ function appEnv() {
  * Environment for a process that runs a worker (`npm start`, `npm run worker`): glibc's malloc gives every thread that
  * allocates an arena of its own (up to 8 per core), and the worker's threads (libuv's pool rendering cards, Temporal
  * Core's, V8's) kept about 70 MB more resident in them than with two arenas (two workers side by side preparing 200
- * scheduled pipelines each: 105 MB against 35 MB). Only the
- * environment of a process's start sets it, hence here; a value already set wins.
+ * scheduled pipelines each: 105 MB against 35 MB). And a fixed mmap threshold of 1 MB: by default glibc raises its
+ * threshold to the size of each large block freed (up to 32 MB), so after the first canvases and pixel buffers of
+ * title cards were freed, later ones of 1-5 MB came from the arenas and their pages stayed resident; with the
+ * threshold fixed they are mapped and returned whole (2,000 scheduled with cards: peak 471 MB against 552, 351 against
+ * 433 a minute after; BENCHMARKS.md "Sixth look"). Only the environment of a process's start sets these, hence here; a
+ * value already set wins.
  */
 function workerEnv(env) {
   env.MALLOC_ARENA_MAX ??= '2';
+  env.MALLOC_MMAP_THRESHOLD_ ??= '1048576';
   return env;
 }
 

@@ -10,7 +10,7 @@
 // call, since the bench configures no AI key) and adaptation; `auto` gives each a title card (IMAGE_SOURCES=card),
 // two PNGs laid out by satori and drawn by Skia, which is several times slower on a small machine: run it with a smaller
 // --scheduled. The worker runs with npm run worker's defaults (its sticky cache: WORKER_MAX_CACHED_WORKFLOWS, unset =
-// src/bootstrap/worker.ts's default; MALLOC_ARENA_MAX=2 unless set).
+// src/bootstrap/worker.ts's default; MALLOC_ARENA_MAX=2 and MALLOC_MMAP_THRESHOLD_=1048576 unless set).
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { freePort } from '../../test/helpers/ports';
@@ -62,12 +62,13 @@ async function breakdown(port: number, pid: number | undefined): Promise<Breakdo
 
 export async function scheduledPart(o: ScheduledOptions) {
   const metricsPort = await freePort();
-  // The worker's environment as `npm run worker` (scripts/run.mjs) gives it: two malloc arenas unless set.
+  // The worker's environment as `npm run worker` (scripts/run.mjs) gives it: two malloc arenas and a fixed 1 MB mmap
+  // threshold unless set.
   const stack = await startHeraldStack({
     name: 'scale_scheduled',
     tenants: [TENANT],
     workers: 1,
-    extraEnv: { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' },
+    extraEnv: { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576' },
     workerEnv: () => ({ WORKER_METRICS_PORT: String(metricsPort) }),
     overallMs: 2 * o.limitMs + 600_000,
     say,
@@ -159,6 +160,7 @@ export async function scheduledPart(o: ScheduledOptions) {
       load1m: { min: loads.length ? Math.min(...loads) : null, max: loads.length ? Math.max(...loads) : null, atAllWaiting: loadAtEnd },
       maxCachedWorkflows: stack.env.WORKER_MAX_CACHED_WORKFLOWS ?? process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 'default',
       mallocArenaMax: stack.env.MALLOC_ARENA_MAX,
+      mallocMmapThreshold: stack.env.MALLOC_MMAP_THRESHOLD_,
       samples,
       publishAt,
       failures: o.n - waiting,
