@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDeps } from './lib/deps.mjs';
 import { node24BinDir } from './lib/node24.mjs';
-import { isWindows } from './lib/proc.mjs';
+import { isWindows, killGroup } from './lib/proc.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const resultsDir = path.join(root, '.data', 'ci');
@@ -26,12 +26,7 @@ function run(cmd, args, { env = process.env, timeoutMs }) {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        if (isWindows) child.kill('SIGKILL');
-        else process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+      killGroup(child);
     }, timeoutMs);
     const done = (code) => {
       clearTimeout(timer);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDeps, readDotEnv } from './lib/deps.mjs';
 import { ensureConsole } from './build-console.mjs';
-import { canConnect, exitCodeOf, freePort, handleSignals, isAlive, isWindows, spawnTracked } from './lib/proc.mjs';
+import { canConnect, exitCodeOf, freePort, handleSignals, isAlive, killGroup, spawnTracked } from './lib/proc.mjs';
 import { findTemporal, isTemporalAt, registerSearchAttributes, startTemporalDevServer } from './lib/temporal.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -260,12 +260,7 @@ function stopWhenHung(child, resultsFile) {
     console.error(
       `herald: jest wrote its results ${JEST_EXIT_GRACE_MS / 1000} s ago and has not exited (a test left a process or handle open; see "Jest did not exit" above); stopping it`,
     );
-    try {
-      if (isWindows) child.kill('SIGKILL');
-      else process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
+    killGroup(child);
   }, 2_000);
   poll.unref();
   return () => clearInterval(poll);

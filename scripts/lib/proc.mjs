@@ -70,6 +70,16 @@ export function spawnTracked(command, args, options = {}) {
   return { child, exited };
 }
 
+/** Kills a child started with `detached` and everything in its process group (on Windows, the child alone). */
+export function killGroup(child) {
+  try {
+    if (isWindows) child.kill('SIGKILL');
+    else process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 export function isAlive(child) {
   return child.exitCode === null && child.signalCode === null;
 }

@@ -10,6 +10,7 @@ import { copyFile, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { until } from '../helpers/api-process';
 import { ROOT, temporalAddress } from '../helpers/env';
 import { processesMentioning, spawnNpmStart, stopNpmStart, waitReady, type NpmStart } from '../helpers/npm-start-process';
 import { freePort } from '../helpers/ports';
@@ -67,13 +68,10 @@ async function outboxDrained(url: string) {
   const c = new Client({ connectionString: url });
   await c.connect();
   try {
-    let left = -1;
-    for (const end = Date.now() + 120_000; Date.now() < end; ) {
-      left = Number((await c.query(`SELECT count(*) AS n FROM lifecycle_events WHERE dispatched_at IS NULL`)).rows[0].n);
-      if (left === 0) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`${left} lifecycle event(s) still undispatched after 120 s`);
+    await until('every lifecycle event dispatched', 120_000, async () => {
+      const { rows } = await c.query(`SELECT count(*) AS n FROM lifecycle_events WHERE dispatched_at IS NULL`);
+      return Number(rows[0].n) === 0 ? true : undefined;
+    });
   } finally {
     await c.end();
   }
