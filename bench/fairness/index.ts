@@ -120,7 +120,12 @@ async function timeline(client: Client, workflowId: string): Promise<string[]> {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, 'b-every-s': { type: 'string', default: '3' }, 'priority-k': { type: 'string' }, 'limit-s': { type: 'string', default: '1800' }, activities: { type: 'string' }, 'workflow-tasks': { type: 'string' }, cached: { type: 'string' } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, 'b-every-s': { type: 'string', default: '3' }, 'priority-k': { type: 'string' }, 'limit-s': { type: 'string', default: '1800' }, activities: { type: 'string' }, 'workflow-tasks': { type: 'string' }, cached: { type: 'string' }, lanes: { type: 'string', default: 'both' } } });
+  // --lanes: both (one process, the default), split (WORKER_LANES=split: the bulk lane in a child process at nice 19,
+  // gated over IPC), separate (two worker processes, WORKER_LANES=main and WORKER_LANES=bulk, no gate between them).
+  const LANES = values.lanes ?? 'both';
+  if (!['both', 'split', 'separate'].includes(LANES)) throw new Error(`--lanes must be both, split or separate (got ${LANES})`);
+  const SEPARATE = LANES === 'separate';
   const N = Math.max(1, Number(values.n));
   const B_EVERY_MS = Number(values['b-every-s']) * 1000;
   const K = Math.max(2, Number(values['priority-k'] ?? Math.max(10, Math.round(N / 10))));
@@ -132,7 +137,13 @@ async function main(): Promise<number> {
     ...(values['workflow-tasks'] ? { WORKER_MAX_WORKFLOW_TASKS: values['workflow-tasks'] } : {}),
     ...(values.cached ? { WORKER_MAX_CACHED_WORKFLOWS: values.cached } : {}),
   };
-  const stack = await startHeraldStack({ name: 'fairness', tenants: [A, B], workers: 1, extraEnv, overallMs: LIMIT_MS + 300_000, say });
+  const stack = await startHeraldStack({
+    name: 'fairness',
+    tenants: [A, B],
+    workers: SEPARATE ? 2 : 1,
+    workerEnv: (i: number) => ({ WORKER_LANES: SEPARATE ? (i === 0 ? 'main' : 'bulk') : LANES }),
+    extraEnv,
+    overallMs: LIMIT_MS + 300_000, say });
   const loads: number[] = [];
   const { baseUrl } = stack;
   let failures = 0;
@@ -323,7 +334,7 @@ async function main(): Promise<number> {
     await stack.stop();
   }
   const file = writeResults('fairness', {
-    config: { n: N, bEveryS: B_EVERY_MS / 1000, devServer: 'matching.useNewMatcher=true, matching.enableFairness=true, one task-queue partition', fairnessKey: 'tenant', request: 'dry-run thread, 4 platforms, title cards, 1 worker', workerEnv: Object.keys(extraEnv).length ? extraEnv : 'defaults' },
+    config: { n: N, bEveryS: B_EVERY_MS / 1000, devServer: 'matching.useNewMatcher=true, matching.enableFairness=true, one task-queue partition', fairnessKey: 'tenant', request: 'dry-run thread, 4 platforms, title cards, 1 worker', lanes: { both: 'one process (WORKER_LANES=both)', split: 'WORKER_LANES=split: the bulk lane in a child process at nice 19, gated over IPC', separate: 'two processes, WORKER_LANES=main and WORKER_LANES=bulk, not gated' }[LANES], workerEnv: Object.keys(extraEnv).length ? extraEnv : 'defaults' },
     ...out,
     failures,
     totalS: round((Date.now() - t0) / 1000, 1),

@@ -118,10 +118,13 @@ export async function startHeraldStack(o: {
       if (dead) throw new Error(`a worker exited (code ${dead.exitCode}): ${[...workerOutput.flatMap((x) => x.lines), ...bareOut.lines].join(' | ')}`);
       const [h, b] = await Promise.all([pollers(api.client, api.config.temporal.namespace, taskQueue), pollers(api.client, api.config.temporal.namespace, bareTaskQueue)]);
       // Each worker process polls with more than one poller; every process has to be there before measuring.
-      const identities = await api.client.workflowService
-        .describeTaskQueue({ namespace: api.config.temporal.namespace, taskQueue: { name: taskQueue, kind: 1 }, taskQueueType: 2 })
-        .then((r) => new Set((r.pollers ?? []).map((p) => p.identity)).size)
-        .catch(() => 0);
+      // (A process may serve one lane alone: WORKER_LANES; count the pollers of both queues.)
+      const identitiesOf = (name: string) =>
+        api.client.workflowService
+          .describeTaskQueue({ namespace: api.config.temporal.namespace, taskQueue: { name, kind: 1 }, taskQueueType: 2 })
+          .then((r) => (r.pollers ?? []).map((p) => p.identity))
+          .catch(() => []);
+      const identities = new Set([...(await identitiesOf(taskQueue)), ...(await identitiesOf(`${taskQueue}-bulk`))]).size;
       if (h[0] > 0 && h[1] > 0 && b[0] > 0 && b[1] > 0 && identities >= o.workers) break;
       if (Date.now() > readyBy) throw new Error('the workers did not poll within 180 s');
       await sleep(500);

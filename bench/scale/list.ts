@@ -27,6 +27,7 @@ export interface ListOptions { rows: number }
 const READERS = 5;
 const ROUNDS = 40;
 const FULL_ROUNDS = 8;
+const SINGLE_ROUNDS = 100;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -52,8 +53,8 @@ async function readers(baseUrl: string, query: string, deepCursor: string | null
 }
 
 /** The same readers in a process of their own (bench/scale/list-readers.ts): the API's event loop serves, nothing else. */
-async function readersApart(baseUrl: string, query: string, deepCursor: string | null, rounds: number) {
-  const args = JSON.stringify({ baseUrl, key: TENANT.key, query, deepCursor, rounds, readers: READERS });
+async function readersApart(baseUrl: string, query: string, deepCursor: string | null, rounds: number, readerCount = READERS) {
+  const args = JSON.stringify({ baseUrl, key: TENANT.key, query, deepCursor, rounds, readers: readerCount });
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(__dirname, 'list-readers.ts'), args], {
     cwd: path.resolve(__dirname, '..', '..'),
     maxBuffer: 16 * 1024 * 1024,
@@ -191,9 +192,12 @@ export async function listPart(o: ListOptions) {
     const cpu3 = process.cpuUsage(cpu2);
     const apiCpuMsPerRequest = round((cpu3.user + cpu3.system) / 1000 / Math.max(1, apart.first.length + apart.deep.length), 2);
     const loadApart = load1m();
+    // One reader at a time (a person paging through the console): the latency of one list request at 100,000 rows,
+    // with no other request queued in the API's event loop ahead of it.
+    const single = await readersApart(stack.baseUrl, '', cursor50, SINGLE_ROUNDS, 1);
     const full = await readers(stack.baseUrl, '&view=full', cursor50, FULL_ROUNDS);
     const loadFull = load1m();
-    const errors = summary.errors + full.errors + apart.errors;
+    const errors = summary.errors + full.errors + apart.errors + single.errors;
     const r = {
       rows: Number(count) + missing,
       insertedWithSql: missing,
@@ -204,6 +208,7 @@ export async function listPart(o: ListOptions) {
       load1m: { before: loadBefore, after: loadAfter, afterFull: loadFull },
       benchProcessCpuMsPerSummaryRequest: cpuMsPerRequest,
       readersApart: { firstPageMs: roundSummary(summarize(apart.first), 1), page50Ms: roundSummary(summarize(apart.deep), 1), apiCpuMsPerRequest, load1mAfter: loadApart },
+      oneReaderApart: { rounds: SINGLE_ROUNDS, firstPageMs: roundSummary(summarize(single.first), 1), page50Ms: roundSummary(summarize(single.deep), 1) },
       fullView: { rounds: FULL_ROUNDS, firstPageMs: roundSummary(summarize(full.first), 1), page50Ms: roundSummary(summarize(full.deep), 1) },
       storedBytesPerRow: { state: sizes.state, listItem: sizes.item },
       steps: stepTimes,
@@ -219,6 +224,8 @@ export async function listPart(o: ListOptions) {
         ['summary', '50 deep', r.page50Ms.n, r.page50Ms.p50, r.page50Ms.p95, r.page50Ms.p99, stepTimes.summary.pageBytes],
         ['summary, readers apart', 'first', r.readersApart.firstPageMs.n, r.readersApart.firstPageMs.p50, r.readersApart.firstPageMs.p95, r.readersApart.firstPageMs.p99, stepTimes.summary.pageBytes],
         ['summary, readers apart', '50 deep', r.readersApart.page50Ms.n, r.readersApart.page50Ms.p50, r.readersApart.page50Ms.p95, r.readersApart.page50Ms.p99, stepTimes.summary.pageBytes],
+        ['summary, one reader apart', 'first', r.oneReaderApart.firstPageMs.n, r.oneReaderApart.firstPageMs.p50, r.oneReaderApart.firstPageMs.p95, r.oneReaderApart.firstPageMs.p99, stepTimes.summary.pageBytes],
+        ['summary, one reader apart', '50 deep', r.oneReaderApart.page50Ms.n, r.oneReaderApart.page50Ms.p50, r.oneReaderApart.page50Ms.p95, r.oneReaderApart.page50Ms.p99, stepTimes.summary.pageBytes],
         ['full', 'first', r.fullView.firstPageMs.n, r.fullView.firstPageMs.p50, r.fullView.firstPageMs.p95, r.fullView.firstPageMs.p99, stepTimes.full.pageBytes],
         ['full', '50 deep', r.fullView.page50Ms.n, r.fullView.page50Ms.p50, r.fullView.page50Ms.p95, r.fullView.page50Ms.p99, stepTimes.full.pageBytes],
       ],

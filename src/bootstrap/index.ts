@@ -50,7 +50,9 @@ export async function boot(opts: BootOptions): Promise<Booted> {
   let shutdown: Shutdown | null = null;
   try {
     let config = loadConfig();
-    const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: opts.name });
+    // A worker serving the bulk lane alone (the child of WORKER_LANES=split) logs under a name of its own.
+    const name = opts.worker && !opts.api && config.workerLanes === 'bulk' && opts.name ? `${opts.name}-bulk` : opts.name;
+    const logger = createLogger({ level: config.logLevel, format: config.logFormat, name });
     shutdown = new Shutdown(logger, { graceMs: opts.graceMs });
     const roles = Math.max(1, (opts.api ? 1 : 0) + (opts.worker ? 1 : 0));
     const pools = await startDatabase(config, logger, shutdown, { command: opts.command, embedded: Boolean(opts.development), pools: roles });

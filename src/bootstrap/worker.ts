@@ -3,7 +3,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { temporalConnectionOptions, type Config } from '../config';
+import { childProcessEnv, temporalConnectionOptions, type Config } from '../config';
 import { createSecretBox } from '../db/secret-box';
 import { createWebhookRepository } from '../db/webhooks-repo';
 import { createOperationsCountsRepository } from '../db/operations-counts-repo';
@@ -17,6 +17,8 @@ import { createHeraldWorker, type HeraldWorker, WORKFLOWS_PATH, workflowIntercep
 import { startMemoryGuard } from '../worker/memory-guard';
 import { prebuiltWorkflowBundle } from '../worker/workflow-bundle';
 import { ensureTokenRefreshSchedule } from '../worker/schedules';
+import { lowerEveryThread } from '../worker/thread-priority';
+import { followParentWorker, startBulkLaneProcess, type BulkLaneProcess } from '../worker/bulk-process';
 import { startWebhookDispatcher } from '../webhooks/dispatcher';
 import type { Shutdown } from './shutdown';
 
@@ -135,7 +137,7 @@ function startWorkerMemoryGuard(parts: WorkerParts, shutdown: Shutdown): void {
 }
 
 /** /metrics and /health on WORKER_METRICS_PORT (when set), for as long as the worker runs. */
-async function serveMetrics(parts: WorkerParts, shutdown: Shutdown, worker: HeraldWorker, temporalMetricsUrl: string | undefined): Promise<void> {
+async function serveMetrics(parts: WorkerParts, shutdown: Shutdown, worker: HeraldWorker, temporalMetricsUrl: string | undefined, bulk: BulkLaneProcess | undefined): Promise<void> {
   const { config, logger } = parts;
   if (config.workerMetricsPort === undefined) return;
   registerOperationsGauges(parts.metrics, createOperationsCountsRepository(parts.pool), logger);
@@ -144,7 +146,11 @@ async function serveMetrics(parts: WorkerParts, shutdown: Shutdown, worker: Hera
     host: config.host,
     registry: parts.metrics,
     temporalMetricsUrl,
-    health: () => ({ ok: worker.getState() === 'RUNNING', details: { worker: worker.getState(), taskQueue: config.temporal.taskQueue } }),
+    ...(bulk ? { moreMetrics: () => bulk.metrics() } : {}),
+    health: () => ({
+      ok: worker.getState() === 'RUNNING' && (bulk?.running() ?? true),
+      details: { worker: worker.getState(), taskQueue: config.temporal.taskQueue, ...(bulk ? { bulkLaneProcess: bulk.running() ? 'RUNNING' : 'EXITED' } : {}) },
+    }),
   });
   shutdown.onShutdown('worker metrics server', () => server.close());
   // Not under `url`: the logger redacts that key everywhere.
@@ -158,6 +164,9 @@ async function serveMetrics(parts: WorkerParts, shutdown: Shutdown, worker: Hera
  */
 export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promise<void> {
   const { config, logger } = parts;
+  // A bulk-lane process (WORKER_LANES=bulk) runs every thread it has and will start at the lower priority: the main
+  // lane's process (another tenant's pipeline) gets the CPU first. Threads inherit the nice value of their creator.
+  if (config.workerLanes === 'bulk' && config.workerBulkLaneNice > 0) lowerEveryThread(config.workerBulkLaneNice);
   const temporalMetricsUrl = await installRuntime(config, logger);
   // Loaded only with an endpoint: without one, nothing of OpenTelemetry is.
   const tracing = config.otelEndpoint ? (await import('../observability/tracing')).startTracing(config.otelEndpoint) : undefined;
@@ -165,6 +174,10 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
   const workflowBundle = await workflowBundleFor(config, logger, tracing);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   shutdown.onShutdown('worker connection', () => connection.close());
+  // WORKER_LANES=split: this process runs the main lane and a child process the bulk lane (src/worker/bulk-process.ts);
+  // that child (WORKER_LANES=bulk with an IPC channel) follows this process's main lane.
+  const fromParent = config.workerLanes === 'bulk' && process.send ? followParentWorker(parts.metrics, () => process.kill(process.pid, 'SIGTERM')) : undefined;
+  let bulk: BulkLaneProcess | undefined;
   const worker = await createHeraldWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -177,13 +190,16 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
     maxWorkflowTasks: workerSlots(config).maxWorkflowTasks,
     maxCachedWorkflows: workerCacheSize(config),
     bulkLaneNice: config.workerBulkLaneNice,
+    lanes: config.workerLanes,
+    ...(fromParent ? { mainBusy: fromParent.mainBusy } : {}),
+    ...(config.workerLanes === 'split' ? { onMainBusyChange: (busy: boolean) => bulk?.setMainBusy(busy) } : {}),
   });
   startWorkerMemoryGuard(parts, shutdown);
   // Kept open for the webhook dispatcher, which starts delivery workflows; closed after it stops.
   const client = await Connection.connect(temporalConnectionOptions(config));
   shutdown.onShutdown('worker client connection', () => client.close());
   const temporal = new Client({ connection: client, namespace: config.temporal.namespace });
-  await ensureTokenRefreshSchedule(temporal, config, logger);
+  if (!fromParent) await ensureTokenRefreshSchedule(temporal, config, logger);
   const running = worker.run();
   running.then(
     () => {
@@ -194,10 +210,22 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
       if (!shutdown.stopping) void shutdown.fail(err);
     },
   );
+  if (config.workerLanes === 'split') {
+    bulk = startBulkLaneProcess({ entry: require.resolve('../worker/main'), env: bulkLaneEnv(parts.pool), logger });
+    const child = bulk;
+    void child.exited.then(({ code, signal }) => {
+      if (!shutdown.stopping) void shutdown.fail(new Error(`the bulk lane's worker process exited on its own (code ${code}, signal ${signal})`));
+    });
+    await child.ready;
+    logger.info({ pid: child.pid, nice: config.workerBulkLaneNice }, "the bulk lane's worker process polls");
+  }
   shutdown.onShutdown('worker', async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running.catch((err: unknown) => logger.error({ err }, 'worker stopped with an error'));
+    // The bulk lane's process lets its in-flight activities finish as this one does (both have the SDK's grace time).
+    await Promise.all([running.catch((err: unknown) => logger.error({ err }, 'worker stopped with an error')), bulk?.stop(BULK_STOP_GRACE_MS)]);
   });
+  fromParent?.ready();
+  if (fromParent) return;
   // Every worker runs one (they share the outbox safely): lifecycle events become deliveries while any worker is up.
   const dispatcher = startWebhookDispatcher({
     webhooks: createWebhookRepository(parts.pool, createSecretBox(parts.encryptionKey)),
@@ -206,5 +234,16 @@ export async function startWorker(parts: WorkerParts, shutdown: Shutdown): Promi
     logger: parts.activityLogger,
   });
   shutdown.onShutdown('webhook dispatcher', () => dispatcher.stop());
-  await serveMetrics(parts, shutdown, worker, temporalMetricsUrl);
+  await serveMetrics(parts, shutdown, worker, temporalMetricsUrl, bulk);
+}
+
+/** How long the bulk lane's process may take to stop (the SDK's 10 s grace for in-flight activities, and its exit). */
+const BULK_STOP_GRACE_MS = 20_000;
+
+/** The bulk lane's process: this one's settings, its lane, and the database this process uses (embedded or not). */
+function bulkLaneEnv(pool: Pool): NodeJS.ProcessEnv {
+  const env = childProcessEnv({ WORKER_LANES: 'bulk', ...(pool.options.connectionString ? { DATABASE_URL: pool.options.connectionString } : {}) });
+  // This process serves /metrics and /health for both.
+  delete env.WORKER_METRICS_PORT;
+  return env;
 }

@@ -81,6 +81,15 @@ export const DEFAULT_WORKER_MEMORY_TARGET_MB = 400;
  */
 export const DEFAULT_WORKER_BULK_LANE_NICE = 19;
 
+/**
+ * WORKER_LANES: which lanes a worker process serves (src/worker/lanes.ts). `both` (the default): the main and the bulk
+ * lane in one process, the bulk lane's slots gated by the main lane's. `split`: the main lane here and the bulk lane in
+ * a child process whose every thread runs at WORKER_BULK_LANE_NICE, gated over IPC (src/worker/bulk-process.ts).
+ * `main` or `bulk`: that lane alone and ungated (the child process is `bulk`; benches compare).
+ */
+export const WORKER_LANE_CHOICES = ['both', 'split', 'main', 'bulk'] as const;
+export type WorkerLanes = (typeof WORKER_LANE_CHOICES)[number];
+
 const envSchema = z.object({
   PORT: port('PORT').default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -171,6 +180,7 @@ const envSchema = z.object({
       }
       return n;
     }),
+  WORKER_LANES: z.enum(WORKER_LANE_CHOICES, { message: `WORKER_LANES must be one of ${WORKER_LANE_CHOICES.join(', ')}` }).default('both'),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl('OTEL_EXPORTER_OTLP_ENDPOINT'),
   INSTAGRAM_MAX_HASHTAGS: z
     .string()
@@ -296,6 +306,8 @@ export type Config = {
   workerMemoryTargetBytes: number;
   /** WORKER_BULK_LANE_NICE: the OS nice value of the bulk lane's threads (src/worker/thread-priority.ts); 0 leaves them. */
   workerBulkLaneNice: number;
+  /** WORKER_LANES: the lanes this worker process serves. */
+  workerLanes: WorkerLanes;
   /** OTLP/HTTP endpoint for traces; undefined: no tracing. */
   otelEndpoint: string | undefined;
   instagramMaxHashtags: number;
@@ -357,6 +369,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     workerMemoryTargetBytes: (e.WORKER_MEMORY_TARGET_MB ?? DEFAULT_WORKER_MEMORY_TARGET_MB) * 1_048_576,
     workerBulkLaneNice: e.WORKER_BULK_LANE_NICE ?? DEFAULT_WORKER_BULK_LANE_NICE,
+    workerLanes: e.WORKER_LANES,
     otelEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     instagramMaxHashtags: e.INSTAGRAM_MAX_HASHTAGS,
     logLevel: e.LOG_LEVEL,

@@ -2,7 +2,7 @@
 // then the Temporal SDK's metrics read from Core's exporter on loopback, so one scrape target has both) and GET /health.
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 
 export interface MetricsServerOptions {
   port: number;
@@ -10,6 +10,8 @@ export interface MetricsServerOptions {
   registry: Registry;
   /** Core's Prometheus exporter (http://127.0.0.1:<port>/metrics), appended to every scrape; unset: Herald's only. */
   temporalMetricsUrl?: string;
+  /** Another process's Herald metrics (getMetricsAsJSON), summed with the registry's: the bulk lane's process (WORKER_LANES=split). */
+  moreMetrics?: () => Promise<object[] | null>;
   /** The worker's state for /health: 200 while it polls, 503 otherwise. */
   health(): { ok: boolean; details: Record<string, unknown> };
 }
@@ -31,13 +33,20 @@ async function temporalMetrics(url: string): Promise<string> {
   }
 }
 
+/** The registry's text, or with `moreMetrics` both summed (counters and histograms add; gauges too: a sum over the processes). */
+async function heraldMetrics(opts: MetricsServerOptions): Promise<string> {
+  const more = opts.moreMetrics ? await opts.moreMetrics() : null;
+  if (!more?.length) return opts.registry.metrics();
+  return AggregatorRegistry.aggregate([await opts.registry.getMetricsAsJSON(), more]).metrics();
+}
+
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
     } else if (path === '/metrics') {
-      void Promise.all([opts.registry.metrics(), opts.temporalMetricsUrl ? temporalMetrics(opts.temporalMetricsUrl) : '']).then(
+      void Promise.all([heraldMetrics(opts), opts.temporalMetricsUrl ? temporalMetrics(opts.temporalMetricsUrl) : '']).then(
         ([own, temporal]) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(`${own}\n${temporal}`),
         (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),
       );

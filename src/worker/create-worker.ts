@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { createActivities, type ActivityDeps } from '../activities';
 import { createPipelineMetrics, pipelineMetricsSinks } from '../observability/pipeline-metrics';
 import type { Tracing } from '../observability/tracing';
+import type { WorkerLanes } from '../config';
 import { bulkTaskQueue } from '../pipelines/start-options';
 import { bulkLane } from './lane-context';
 import { createLaneGate, type LaneGate } from './lanes';
@@ -68,9 +69,19 @@ export async function createHeraldWorker(opts: {
   maxCachedWorkflows?: number;
   /** WORKER_BULK_LANE_NICE: the OS nice value of the threads the bulk lane's SDK worker starts; unset or 0 leaves them. */
   bulkLaneNice?: number;
+  /** WORKER_LANES: both lanes (default), or one of them alone (`split`: the main one; the bulk one runs in a child process). */
+  lanes?: WorkerLanes;
+  /** A bulk-only worker: whether the main lane (another process) is busy. */
+  mainBusy?: () => boolean;
+  /** A main-lane worker whose bulk lane runs elsewhere: told when the main lane turns busy or idle. */
+  onMainBusyChange?: (busy: boolean) => void;
 }): Promise<HeraldWorker> {
+  const which = opts.lanes === 'split' ? 'main' : (opts.lanes ?? 'both');
   const { tracing } = opts;
-  const lanes = createLaneGate({ workflowTasks: opts.maxWorkflowTasks || SDK_DEFAULT_SLOTS.workflowTasks, activities: opts.maxActivities || SDK_DEFAULT_SLOTS.activities });
+  const lanes = createLaneGate(
+    { workflowTasks: opts.maxWorkflowTasks || SDK_DEFAULT_SLOTS.workflowTasks, activities: opts.maxActivities || SDK_DEFAULT_SLOTS.activities },
+    { ...(opts.mainBusy ? { mainBusy: opts.mainBusy } : {}), ...(opts.onMainBusyChange ? { onBusyChange: opts.onMainBusyChange } : {}) },
+  );
   const workflowBundle = opts.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: workflowInterceptorModules(tracing), logger: quietBundlerLogger }));
   const activities = createActivities(opts.deps);
   const sinks = { ...pipelineMetricsSinks(createPipelineMetrics(opts.metrics ?? new Registry())), ...tracing?.worker.sinks };
@@ -94,24 +105,30 @@ export async function createHeraldWorker(opts: {
   } satisfies Partial<WorkerOptions>;
   // The bundle holds the workflow interceptor modules (the SDK warns when they are passed beside one).
   const activityInterceptors = tracing?.worker.activity ?? [];
-  const main = await Worker.create({ ...common, taskQueue: opts.taskQueue, tuner: tunerOf(lanes.main), interceptors: { activity: activityInterceptors } });
+  const workers: Worker[] = [];
+  if (which !== 'bulk') workers.push(await Worker.create({ ...common, taskQueue: opts.taskQueue, tuner: tunerOf(lanes.main), interceptors: { activity: activityInterceptors } }));
   // The bulk lane's SDK worker starts its own threads (its workflow thread, its core's): on Linux they run at a lower
-  // OS priority, so a burst's workflow tasks take the CPU only when the main lane's do not want it.
-  const { value: bulk } = await startedAtLowerPriority(opts.bulkLaneNice ?? 0, () =>
-    Worker.create({
-      ...common,
-      taskQueue: bulkTaskQueue(opts.taskQueue),
-      tuner: tunerOf(lanes.bulk),
-      interceptors: { activity: [inBulkLaneActivities, ...activityInterceptors] },
-    }),
-  );
+  // OS priority, so a burst's workflow tasks take the CPU only when the main lane's do not want it. (A bulk-only
+  // process has lowered all of its threads already: src/bootstrap/worker.ts.)
+  if (which !== 'main') {
+    const { value } = await startedAtLowerPriority(which === 'both' ? (opts.bulkLaneNice ?? 0) : 0, () =>
+      Worker.create({
+        ...common,
+        taskQueue: bulkTaskQueue(opts.taskQueue),
+        tuner: tunerOf(lanes.bulk),
+        interceptors: { activity: [inBulkLaneActivities, ...activityInterceptors] },
+      }),
+    );
+    workers.push(value);
+  }
+  const [main, bulk = main] = workers;
   return {
     lanes,
     async run() {
       // Either one stopping (a fatal error) stops the other, so the process does not go on with half a worker.
-      const runs = [main, bulk].map((w) =>
+      const runs = workers.map((w) =>
         w.run().finally(() => {
-          for (const other of [main, bulk]) if (other.getState() === 'RUNNING') other.shutdown();
+          for (const other of workers) if (other.getState() === 'RUNNING') other.shutdown();
         }),
       );
       try {
@@ -122,7 +139,7 @@ export async function createHeraldWorker(opts: {
       }
     },
     shutdown() {
-      for (const w of [main, bulk]) if (w.getState() === 'RUNNING') w.shutdown();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     },
     getState() {
       const b = bulk.getState();

@@ -162,14 +162,32 @@ export interface LaneSlots {
  * main lane is idle, BULK_WHEN_CONTENDED while it is busy, one at a time once held for STARVE_MS). `holdMs`,
  * `starveMs` and `contended` are for tests.
  */
-export function createLaneGate(slots: LaneSlots, o: { holdMs?: number; starveMs?: number; contended?: LaneSlots } = {}) {
+export function createLaneGate(
+  slots: LaneSlots,
+  o: {
+    holdMs?: number;
+    starveMs?: number;
+    contended?: LaneSlots;
+    /** The main lane runs in another process (WORKER_LANES=split): whether it is busy, as that process last said. */
+    mainBusy?: () => boolean;
+    /** Told each time the main lane turns busy or idle (for a bulk lane in another process). */
+    onBusyChange?: (busy: boolean) => void;
+  } = {},
+) {
   const holdMs = o.holdMs ?? HOLD_MS;
   const starveMs = o.starveMs ?? STARVE_MS;
   const contended = o.contended ?? BULK_WHEN_CONTENDED;
   let busyUntil = 0;
   let lastBulkGrant = Date.now();
   const mainInHand = () => main.workflowTasks.used + main.activities.used;
-  const busy = () => mainInHand() > 0 || Date.now() < busyUntil;
+  const localBusy = () => mainInHand() > 0 || Date.now() < busyUntil;
+  const busy = o.mainBusy ?? localBusy;
+  let told = false;
+  const tell = () => {
+    if (!o.onBusyChange) return;
+    const now = localBusy();
+    if (now !== told) o.onBusyChange((told = now));
+  };
   const bulkLimit = (full: number, held: number) => {
     if (!busy()) return full;
     return Math.min(full, Date.now() - lastBulkGrant >= starveMs ? Math.max(held, 1) : held);
@@ -177,6 +195,7 @@ export function createLaneGate(slots: LaneSlots, o: { holdMs?: number; starveMs?
 
   const used = () => {
     busyUntil = Number.POSITIVE_INFINITY;
+    tell();
   };
   const released = () => {
     if (mainInHand() === 0) busyUntil = Date.now() + holdMs;
@@ -195,9 +214,11 @@ export function createLaneGate(slots: LaneSlots, o: { holdMs?: number; starveMs?
   };
   // The bulk lane's limit grows with time (the hold ends, the lane starves): whoever waits is looked at a few times a
   // second, only while someone waits.
+  // The same timer tells the other process when the hold has ended.
   const timer = setInterval(() => {
     if (bulk.workflowTasks.waiting) bulk.workflowTasks.wake();
     if (bulk.activities.waiting) bulk.activities.wake();
+    tell();
   }, Math.max(10, Math.min(100, holdMs / 4)));
   timer.unref?.();
   return {

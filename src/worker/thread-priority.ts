@@ -14,6 +14,20 @@ export function threadIds(): Set<number> | undefined {
   }
 }
 
+/** Gives each of `tids` the nice value `nice`; how many took it (a thread may have ended, or the system refuses). */
+function lower(tids: Iterable<number>, nice: number): number {
+  let lowered = 0;
+  for (const tid of tids) {
+    try {
+      setPriority(tid, nice);
+      lowered++;
+    } catch {
+      // The thread already ended, or the system refuses: it runs at normal priority.
+    }
+  }
+  return lowered;
+}
+
 /**
  * Runs `start` and gives every thread it started the nice value `nice` (0 leaves them). Returns start's value and how
  * many threads were lowered.
@@ -22,15 +36,10 @@ export async function startedAtLowerPriority<T>(nice: number, start: () => Promi
   const before = nice > 0 ? threadIds() : undefined;
   const value = await start();
   if (!before) return { value, lowered: 0 };
-  let lowered = 0;
-  for (const tid of threadIds() ?? []) {
-    if (before.has(tid)) continue;
-    try {
-      setPriority(tid, nice);
-      lowered++;
-    } catch {
-      // The thread already ended, or the system refuses: the lane runs at normal priority.
-    }
-  }
-  return { value, lowered };
+  return { value, lowered: lower([...(threadIds() ?? [])].filter((tid) => !before.has(tid)), nice) };
+}
+
+/** Gives every thread of the process the nice value `nice` (threads started later inherit it from their creator). */
+export function lowerEveryThread(nice: number): number {
+  return lower(threadIds() ?? [], nice);
 }

@@ -46,3 +46,13 @@ describe('WORKER_BULK_LANE_NICE', () => {
     for (const bad of ['20', '-1', '2.5', 'low']) expect(() => loadConfig({ WORKER_BULK_LANE_NICE: bad })).toThrow(/WORKER_BULK_LANE_NICE must be a whole number 0\.\.19/);
   });
 });
+
+describe('WORKER_LANES', () => {
+  it('is both unset, split, main or bulk when set so; anything else is named with the choices', () => {
+    expect(loadConfig({}).workerLanes).toBe('both');
+    expect(loadConfig({ WORKER_LANES: 'split' }).workerLanes).toBe('split');
+    expect(loadConfig({ WORKER_LANES: 'main' }).workerLanes).toBe('main');
+    expect(loadConfig({ WORKER_LANES: 'bulk' }).workerLanes).toBe('bulk');
+    for (const bad of ['Bulk', 'all', ' ']) expect(() => loadConfig({ WORKER_LANES: bad })).toThrow(/WORKER_LANES must be one of both, split, main, bulk/);
+  });
+});

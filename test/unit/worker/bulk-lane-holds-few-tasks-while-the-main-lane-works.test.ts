@@ -113,3 +113,29 @@ it('by default the bulk lane starts nothing new while the main lane works, yet o
   expect(Date.now() - askedAt).toBeGreaterThanOrEqual(250);
   expect(gate.bulk.activities.reserved).toBe(1);
 });
+
+it('across processes (WORKER_LANES=split): the main gate tells each busy/idle change, and a bulk gate following it holds and releases', async () => {
+  const told: boolean[] = [];
+  gate = createLaneGate(SLOTS, { holdMs: 100, contended: CONTENDED, onBusyChange: (b) => told.push(b) });
+  // The child's gate: its own main lane is never used; it follows what the parent last said.
+  let parentSays = false;
+  const child = createLaneGate(SLOTS, { holdMs: 100, contended: CONTENDED, mainBusy: () => parentSays });
+  try {
+    await gate.main.activities.reserveSlot({} as never, new AbortController().signal);
+    gate.main.activities.markSlotUsed({ slotInfo: activityInfo, permit: {} });
+    expect(told).toEqual([true]);
+    parentSays = told[told.length - 1];
+    const bulk = await reserve(child.bulk.activities, 4);
+    expect(bulk.granted()).toBe(CONTENDED.activities);
+
+    // The main lane's task ends: idle is told once the hold is over (by the gate's timer), not at the release.
+    gate.main.activities.releaseSlot({ slotInfo: activityInfo, permit: {} });
+    expect(told).toEqual([true]);
+    await until(() => told.length === 2, 5000);
+    expect(told).toEqual([true, false]);
+    parentSays = told[told.length - 1];
+    await until(() => bulk.granted() === SLOTS.activities, 5000);
+  } finally {
+    child.stop();
+  }
+});
