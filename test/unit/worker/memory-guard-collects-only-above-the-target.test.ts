@@ -1,7 +1,7 @@
 // The worker's memory guard asks V8 for a full collection when resident memory is above WORKER_MEMORY_TARGET_MB, not
 // more often than its gap, and never below the target; the collection it uses really frees what is no longer reachable.
 import vm from 'node:vm';
-import { fullCollection, startMemoryGuard } from '../../../src/worker/memory-guard';
+import { FAVOUR_SIZE_UNTIL, fullCollection, startMemoryGuard } from '../../../src/worker/memory-guard';
 
 const until = async (cond: () => boolean, timeoutMs = 10_000) => {
   const deadline = Date.now() + timeoutMs;
@@ -16,6 +16,7 @@ describe('the worker memory guard', () => {
     let rss = 500;
     const at: number[] = [];
     const seen: { beforeBytes: number; afterBytes: number }[] = [];
+    const favours: boolean[] = [];
     const guard = startMemoryGuard({
       targetBytes: 400,
       checkEveryMs: 5,
@@ -26,6 +27,7 @@ describe('the worker memory guard', () => {
         rss -= 50;
       },
       onCollect: (c) => seen.push(c),
+      favourSize: (on) => favours.push(on),
     });
     try {
       await until(() => at.length >= 2);
@@ -41,9 +43,16 @@ describe('the worker memory guard', () => {
       const t0 = performance.now();
       await until(() => performance.now() - t0 > 600);
       expect(guard.collections).toBe(checksBelow);
-      // Above again: collects again.
+      // Above the target V8 was told to favour size, once; just under the target it still does (no flapping)...
+      expect(favours).toEqual([true]);
+      // ...and well under it (FAVOUR_SIZE_UNTIL), speed again.
+      rss = 400 * FAVOUR_SIZE_UNTIL - 1;
+      await until(() => favours.length === 2);
+      expect(favours).toEqual([true, false]);
+      // Above again: collects again, and favours size again.
       rss = 401;
       await until(() => guard.collections === 3);
+      expect(favours).toEqual([true, false, true]);
     } finally {
       guard.stop();
     }
