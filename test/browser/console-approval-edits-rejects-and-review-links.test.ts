@@ -75,7 +75,27 @@ it('rejects with a reason; the page and the API show it rejected with that reaso
   const { page } = tab;
   const reason = 'Off-brand: we do not name competitors.';
   await page.getByLabel(/reason/i).fill(reason);
-  await page.getByRole('button', { name: /^reject/i }).click();
+  // The answer to the rejection is the state as the decision left it ("awaiting approval, decided: rejected"); the
+  // event stream brings "rejected" and ends. On a busy machine the answer can reach the page last: held back here
+  // until the page already reads "rejected", it must not turn the page back to awaiting approval.
+  let heldBack = false;
+  await page.route(`**/v1/pipelines/${s.id}/reject`, async (route) => {
+    const answer = await route.fetch();
+    await textBecomes(page.getByTestId('pipeline-status'), /rejected/i);
+    heldBack = true;
+    await route.fulfill({ response: answer });
+  });
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/v1/pipelines/${s.id}/reject`), { timeout: WAIT_MS }),
+    page.getByRole('button', { name: /^reject/i }).click(),
+  ]);
+  expect(answer.status()).toBe(200);
+  expect(heldBack).toBe(true);
+  expect((await answer.json()).approval).toMatchObject({ decision: 'rejected', reason });
+  await answer.finished();
+  // Once the page has read the late answer (its rendering runs on the next frames), it still says rejected.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 0)))));
+  expect((await page.getByTestId('pipeline-status').innerText()).trim()).toMatch(/rejected/i);
   await textBecomes(page.getByTestId('pipeline-status'), /rejected/i);
   // The page says why, for whoever opens it later.
   await page.getByRole('main').getByText(`Rejected: ${reason}`).first().waitFor({ timeout: WAIT_MS });

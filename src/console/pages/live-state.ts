@@ -54,6 +54,18 @@ async function readStream(url: string, apiKey: string, abort: AbortController, o
   }
 }
 
+/**
+ * Whether `next` may replace the state shown. Two sources race: the stream, and an action's answer (approve, reject),
+ * which is the state as the action left it and may reach the page after the stream has already brought a later one
+ * (a rejection answers "awaiting approval, decided: rejected" while the stream may already say "rejected" and end).
+ * An older copy never replaces a newer one, and a finished pipeline never goes back to an unfinished status.
+ */
+export function isNewer(shown: Pipeline | null, next: Pipeline): boolean {
+  if (!shown || shown.id !== next.id) return true;
+  if (isTerminalStatus(shown.status) && !isTerminalStatus(next.status)) return false;
+  return next.updatedAt >= shown.updatedAt;
+}
+
 const permanent = (err: unknown) => err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429 && err.status !== 408;
 
 export function useLiveState(id: string): LiveState {
@@ -63,6 +75,7 @@ export function useLiveState(id: string): LiveState {
   const [error, setError] = useState<unknown>(null);
   const latest = useRef<Pipeline | null>(null);
   const replace = useCallback((next: Pipeline) => {
+    if (!isNewer(latest.current, next)) return;
     latest.current = next;
     setState(next);
   }, []);
@@ -71,8 +84,6 @@ export function useLiveState(id: string): LiveState {
     let stopped = false;
     let current: AbortController | null = null;
     const onState = (next: Pipeline) => {
-      // A reconnect may briefly deliver an older copy than an action's answer already shown.
-      if (latest.current && latest.current.id === next.id && next.updatedAt < latest.current.updatedAt) return;
       replace(next);
       setConnection('live');
     };
