@@ -294,14 +294,53 @@ export async function runBare(client: Client, taskQueue: string, n: number, conc
 }
 
 /** A process's resident set (VmRSS) in MB from /proc, null where there is none. */
-export function rssMbOf(pid: number | undefined): number | null {
-  if (!pid) return null;
+function ownRssKb(pid: number): number | null {
   try {
     const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
+    return m ? Number(m[1]) : null;
   } catch {
     return null;
   }
+}
+
+/** The processes `pid` started, and theirs (from each process's parent id in /proc/<pid>/stat). */
+function descendantsOf(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // The command name (2nd field) is in parentheses and may hold spaces: the parent id is the 2nd field after ')'.
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift()!;
+    for (const [child, parent] of parentOf) {
+      if (parent !== p) continue;
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+/**
+ * A worker's RSS in MB: its process and every process it started (with WORKER_LANES=split the bulk lane runs in a
+ * child process, which is part of the worker). Summed RSS counts pages the processes share (Node's code) once per
+ * process, so it overstates a split worker a little, never understates it.
+ */
+export function rssMbOf(pid: number | undefined): number | null {
+  if (!pid) return null;
+  const own = ownRssKb(pid);
+  if (own === null) return null;
+  let kb = own;
+  for (const child of descendantsOf(pid)) kb += ownRssKb(child) ?? 0;
+  return Math.round(kb / 102.4) / 10;
 }
 
 export const load1m = () => Math.round(os.loadavg()[0] * 100) / 100;
