@@ -1,6 +1,8 @@
 import { type ActivityInterceptorsFactory, bundleWorkflowCode, NativeConnection, Worker, type State, type WorkerOptions, type WorkerTuner } from '@temporalio/worker';
 import { Registry } from 'prom-client';
+import type { Context } from '@temporalio/activity';
 import { createActivities, type ActivityDeps } from '../activities';
+import { HEARTBEAT_INTERVAL_MS } from '../activities/heartbeat';
 import { createPipelineMetrics, pipelineMetricsSinks } from '../observability/pipeline-metrics';
 import type { Tracing } from '../observability/tracing';
 import type { WorkerLanes } from '../config';
@@ -75,12 +77,14 @@ export async function createHeraldWorker(opts: {
   mainBusy?: () => boolean;
   /** A main-lane worker whose bulk lane runs elsewhere: told when the main lane turns busy or idle. */
   onMainBusyChange?: (busy: boolean) => void;
+  /** The gate's HOLD_MS and STARVE_MS, for tests. */
+  laneTimings?: { holdMs?: number; starveMs?: number };
 }): Promise<HeraldWorker> {
   const which = opts.lanes === 'split' ? 'main' : (opts.lanes ?? 'both');
   const { tracing } = opts;
   const lanes = createLaneGate(
     { workflowTasks: opts.maxWorkflowTasks || SDK_DEFAULT_SLOTS.workflowTasks, activities: opts.maxActivities || SDK_DEFAULT_SLOTS.activities },
-    { ...(opts.mainBusy ? { mainBusy: opts.mainBusy } : {}), ...(opts.onMainBusyChange ? { onBusyChange: opts.onMainBusyChange } : {}) },
+    { ...opts.laneTimings, ...(opts.mainBusy ? { mainBusy: opts.mainBusy } : {}), ...(opts.onMainBusyChange ? { onBusyChange: opts.onMainBusyChange } : {}) },
   );
   const workflowBundle = opts.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: workflowInterceptorModules(tracing), logger: quietBundlerLogger }));
   const activities = createActivities(opts.deps);
@@ -116,7 +120,7 @@ export async function createHeraldWorker(opts: {
         ...common,
         taskQueue: bulkTaskQueue(opts.taskQueue),
         tuner: tunerOf(lanes.bulk),
-        interceptors: { activity: [inBulkLaneActivities, ...activityInterceptors] },
+        interceptors: { activity: [inBulkLaneActivities(lanes), ...activityInterceptors] },
       }),
     );
     workers.push(value);
@@ -148,8 +152,36 @@ export async function createHeraldWorker(opts: {
   };
 }
 
-/** The bulk worker's activities (local ones too) run inside `bulkLane`: a title card then waits behind the main lane's. */
-const inBulkLaneActivities: ActivityInterceptorsFactory = () => ({ inbound: { execute: (input, next) => bulkLane.run(true, () => next(input)) } });
+/**
+ * The bulk worker's activities (local ones too) run inside `bulkLane` (a title card then waits behind the main lane's),
+ * and each waits for its turn before it starts: while the main lane is busy (another tenant's pipeline), a step of the
+ * burst that the bulk lane took earlier waits (at most STARVE_MS) instead of sharing the event loop with it. An
+ * activity with a heartbeat timeout heartbeats while it waits (its last details again, so a retry's progress is kept);
+ * a cancelled one stops waiting.
+ */
+export function inBulkLaneActivities(lanes: LaneGate): ActivityInterceptorsFactory {
+  const store = { turn: () => lanes.bulkTurn() };
+  return (ctx) => ({
+    inbound: {
+      execute: (input, next) =>
+        bulkLane.run(store, async () => {
+          const turn = lanes.bulkTurn();
+          if (turn) await waitForTurn(ctx, turn);
+          return next(input);
+        }),
+    },
+  });
+}
+
+async function waitForTurn(ctx: Context, turn: Promise<void>): Promise<void> {
+  const { info } = ctx;
+  const beat = info.isLocal || !info.heartbeatTimeoutMs ? undefined : setInterval(() => ctx.heartbeat(info.heartbeatDetails), HEARTBEAT_INTERVAL_MS);
+  try {
+    await Promise.race([turn, ctx.cancelled]);
+  } finally {
+    clearInterval(beat);
+  }
+}
 
 /** bundleWorkflowCode's own lines (webpack's progress) are not Herald's business. */
 const quietBundlerLogger = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -23,7 +23,10 @@ export const HOLD_MS = 1000;
  */
 export const BULK_WHEN_CONTENDED = { workflowTasks: 0, activities: 0 } as const;
 
-/** A bulk lane held this long (the main lane never idle for HOLD_MS) still starts one task, so a burst never stalls. */
+/**
+ * A bulk lane held this long (the main lane never idle for HOLD_MS) still starts one task, so a burst never stalls;
+ * a bulk-lane step held at its start (bulkTurn) goes on after this long too.
+ */
 export const STARVE_MS = 5000;
 
 interface Waiter {
@@ -204,6 +207,24 @@ export function createLaneGate(
     lastBulkGrant = Date.now();
   };
 
+  // Steps of the bulk lane already in the worker wait here, at their start (and a title card before it is drawn),
+  // while the main lane is busy: the gate's slots hold back only new tasks, and the burst's tasks already taken (up to
+  // every slot, taken while the main lane was idle) would otherwise share the event loop with the other tenant's
+  // pipeline that has just arrived. Bounded by STARVE_MS each, so a burst never stalls.
+  const turnWaiters: { since: number; resolve(): void }[] = [];
+  let turnsHeld = 0;
+  const releaseTurns = () => {
+    const idle = !busy();
+    const now = Date.now();
+    for (let i = 0; i < turnWaiters.length; ) {
+      const w = turnWaiters[i];
+      if (idle || now - w.since >= starveMs) {
+        turnWaiters.splice(i, 1);
+        w.resolve();
+      } else i++;
+    }
+  };
+
   const main = {
     workflowTasks: new Slots(() => slots.workflowTasks, used, released, undefined, true),
     activities: new Slots(() => slots.activities, used, released),
@@ -218,6 +239,7 @@ export function createLaneGate(
   const timer = setInterval(() => {
     if (bulk.workflowTasks.waiting) bulk.workflowTasks.wake();
     if (bulk.activities.waiting) bulk.activities.wake();
+    if (turnWaiters.length) releaseTurns();
     tell();
   }, Math.max(10, Math.min(100, holdMs / 4)));
   timer.unref?.();
@@ -226,8 +248,23 @@ export function createLaneGate(
     bulk,
     /** True while the main lane has a task in hand or had one within the hold. */
     busy,
+    /**
+     * For a step of the bulk lane about to start: undefined while the main lane is idle (go on now), else a promise
+     * resolved once it is idle or after STARVE_MS.
+     */
+    bulkTurn(): Promise<void> | undefined {
+      if (!busy()) return undefined;
+      turnsHeld++;
+      return new Promise((resolve) => turnWaiters.push({ since: Date.now(), resolve }));
+    },
+    /** Bulk-lane steps waiting for their turn now, and held so far (tests, benches). */
+    turns(): { waiting: number; held: number } {
+      return { waiting: turnWaiters.length, held: turnsHeld };
+    },
     stop(): void {
       clearInterval(timer);
+      // Nothing waits on a stopped gate.
+      for (const w of turnWaiters.splice(0)) w.resolve();
     },
   };
 }

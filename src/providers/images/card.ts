@@ -10,7 +10,7 @@
 // scale"). The fonts load on the first card too (./card-fonts.ts).
 
 import { availableParallelism } from 'node:os';
-import { inBulkLane } from '../../worker/lane-context';
+import { bulkLaneTurn, inBulkLane } from '../../worker/lane-context';
 import { cardFonts } from './card-fonts';
 import { paintSvgLayer } from './card-paint';
 import type { FoundImage, ImageRequest, ImageSource } from './types';
@@ -131,6 +131,9 @@ let drawing = 0;
 const queued: { resolve: () => void; bulk: boolean }[] = [];
 
 async function inTurn<T>(draw: () => Promise<T>): Promise<T> {
+  // A card of the bulk lane waits first while the main lane is busy: drawing takes the event loop for tens of ms.
+  const turn = bulkLaneTurn();
+  if (turn) await turn;
   if (drawing < CARDS_AT_ONCE) drawing++;
   else {
     // Handed the finishing card's turn. A card of the main lane waits ahead of the bulk lane's (a tenant's burst past

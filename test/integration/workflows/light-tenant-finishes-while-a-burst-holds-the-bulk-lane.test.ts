@@ -23,19 +23,25 @@ let running: Promise<void> | undefined;
 const workflowIds: string[] = [];
 
 // Title cards as usual, except that a heavy pipeline's hangs until `letGo`: the burst's steps stay in the worker.
+// A light pipeline whose topic starts with 'held' hangs likewise until `letLightGo`: the main lane stays busy.
 const card = createCardImageSource();
-let heavyInFlight = 0;
+const inFlight = { heavy: 0, held: 0 };
 let letGo: () => void = () => undefined;
-const heavyMayGo = new Promise<void>((resolve) => (letGo = resolve));
+let letLightGo: () => void = () => undefined;
+const mayGo = {
+  heavy: new Promise<void>((resolve) => (letGo = resolve)),
+  held: new Promise<void>((resolve) => (letLightGo = resolve)),
+};
 const gatedCard: ImageSource = {
   name: 'card',
   async find(request) {
-    if (request.topic.startsWith('heavy')) {
-      heavyInFlight++;
+    const gate = (['heavy', 'held'] as const).find((g) => request.topic.startsWith(g));
+    if (gate) {
+      inFlight[gate]++;
       try {
-        await heavyMayGo;
+        await mayGo[gate];
       } finally {
-        heavyInFlight--;
+        inFlight[gate]--;
       }
     }
     return card.find(request);
@@ -64,6 +70,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   letGo();
+  letLightGo();
   for (const wf of workflowIds) await h?.client.workflow.getHandle(wf).terminate('test over').catch(() => undefined);
   if (worker?.getState() === 'RUNNING') worker.shutdown();
   await running?.catch(() => undefined);
@@ -91,11 +98,13 @@ it("a light tenant's pipeline publishes while a heavy tenant's burst holds every
     workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
     maxActivities: SLOTS,
     maxWorkflowTasks: SLOTS,
+    // No starve bound within this test: a held bulk step goes on only when the main lane is idle.
+    laneTimings: { starveMs: 600_000 },
   });
   running = worker.run();
 
   // The fault landed: the burst's image steps fill the bulk lane's activity slots and stay there.
-  await until(`${SLOTS} of a's image steps in the worker (${heavyInFlight} so far)`, () => heavyInFlight === SLOTS, 120_000);
+  await until(`${SLOTS} of a's image steps in the worker (${inFlight.heavy} so far)`, () => inFlight.heavy === SLOTS, 120_000);
 
   const light = await post(h.keys.b, 'light, from the other tenant');
   expect((await h.client.workflow.getHandle(light.workflowId).describe()).taskQueue).toBe(h.taskQueue);
@@ -104,12 +113,27 @@ it("a light tenant's pipeline publishes while a heavy tenant's burst holds every
   expect(done.images.length).toBeGreaterThan(0);
 
   // ...and a's burst was still holding them all the while: none of it is done.
-  expect(heavyInFlight).toBe(SLOTS);
+  expect(inFlight.heavy).toBe(SLOTS);
   const { rows } = await h.pool.query<{ status: string }>('SELECT status FROM pipelines WHERE id = ANY($1)', [burst.map((p) => p.id)]);
   expect(rows.filter((r) => r.status === 'illustrating').length).toBeGreaterThanOrEqual(SLOTS);
   expect(rows.every((r) => !['published', 'failed'].includes(r.status))).toBe(true);
 
-  // Let go, the burst finishes too (the bulk lane gets its slots back once b's work is over).
+  // b's next pipeline stays in its image step: the main lane is busy. Then a's steps are let go: each reaches its title
+  // card while b's pipeline works, and waits for its turn instead of drawing (the steps the bulk lane already holds
+  // are not gated by its slots).
+  const held = await post(h.keys.b, 'held light, from the other tenant');
+  await until(`b's held pipeline in its image step (${inFlight.held})`, () => inFlight.held === 1, 90_000);
+  expect(worker.lanes.busy()).toBe(true);
   letGo();
+  await until(`a's ${SLOTS} cards waiting for the main lane (${JSON.stringify(worker.lanes.turns())})`, () => worker!.lanes.turns().waiting === SLOTS, 60_000);
+  const waiting = await h.pool.query<{ status: string }>('SELECT status FROM pipelines WHERE id = ANY($1)', [burst.map((p) => p.id)]);
+  expect(waiting.rows.filter((r) => r.status === 'illustrating').length).toBeGreaterThanOrEqual(SLOTS);
+
+  // b's pipeline goes on and publishes; then the burst finishes too (its cards drawn, and the bulk lane gets its slots
+  // back once b's work is over).
+  letLightGo();
+  expect((await h.waitFor(held.id, (s) => ['published', 'failed', 'partially_published'].includes(s.status), { timeoutMs: 90_000, key: h.keys.b })).status).toBe('published');
   for (const p of burst) await h.waitFor(p.id, (s) => s.status === 'published', { timeoutMs: 120_000 });
+  expect(worker.lanes.turns().waiting).toBe(0);
+  expect(worker.lanes.turns().held).toBeGreaterThanOrEqual(SLOTS);
 });

@@ -8,7 +8,7 @@ it("a main-lane card goes ahead of the bulk lane's waiting cards", async () => {
   const done: string[] = [];
   const card = (name: string, bulk: boolean) => {
     const draw = () => renderCard({ title: `Card ${name}`, subtitle: 'lanes', width: 600, height: 315 }).then(() => void done.push(name));
-    return bulk ? bulkLane.run(true, draw) : draw();
+    return bulk ? bulkLane.run({ turn: () => undefined }, draw) : draw();
   };
   const cards: Promise<void>[] = [];
   // Every turn taken by the burst, and more of its cards waiting...
